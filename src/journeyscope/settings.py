@@ -1,0 +1,50 @@
+"""One registry of settings (name, default, help) that feeds the CLI, the web app and the docs.
+
+A setting is read from its environment variable (``JOURNEYSCOPE_<NAME>``) or takes its default.
+`docs/settings.md` lists every setting; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "JOURNEYSCOPE_" + self.name.upper()
+
+    def get(self) -> str:
+        return os.environ.get(self.env, self.default)
+
+
+SETTINGS: dict[str, Setting] = {}
+
+
+def register(name: str, default: str, help: str) -> Setting:
+    setting = Setting(name, default, help)
+    SETTINGS[name] = setting
+    return setting
+
+
+def get(name: str) -> str:
+    return SETTINGS[name].get()
+
+
+CHROMIUM = register(
+    "chromium", "/usr/bin/chromium",
+    "Path of the Chromium executable used for PNG and PDF output and the browser tests.",
+)
+WORKSPACE = register(
+    "workspace", "journeyscope.duckdb",
+    "The workspace database file (DuckDB) that imports write to and analyses read from.",
+)
+ENGINE = register(
+    "engine", "duckdb", "The analytics engine: duckdb (embedded, default) or spark.",
+)
