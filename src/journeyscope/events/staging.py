@@ -1,0 +1,37 @@
+"""What a reader or a CRM adapter hands to the importer: the names of DuckDB temp tables that
+hold one source's rows in canonical columns, before identity, personas, event keys and matching.
+
+Every reader (`journeyscope.events.readers`) and every CRM adapter (`journeyscope.events.crm`)
+returns a `Staged`; the importer (`journeyscope.events.importer`) takes it from there, all inside
+one connection and one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Staged:
+    """One source loaded into temp tables with canonical columns.
+
+    `events` holds `schema.EVENT_COLUMNS` plus `attributes` (JSON text or NULL); `accounts` holds
+    `schema.ACCOUNT_COLUMNS`; `contacts` holds `schema.CONTACT_COLUMNS`. A table a source does
+    not have is None. `rows` counts the source's rows that were read (events, or accounts and
+    contacts for a source without events); `skipped` lists rows dropped by ``skip_bad_rows``
+    as human-readable, located reasons.
+
+    >>> Staged(events="stg_events_1", accounts=None, contacts=None, source="a.csv", rows=3).rows
+    3
+    """
+
+    events: str | None
+    accounts: str | None
+    contacts: str | None
+    source: str
+    rows: int
+    skipped: list[str] = field(default_factory=list)
+
+    def tables(self) -> list[str]:
+        """The temp tables this staging holds (to drop them when done)."""
+        return [t for t in (self.events, self.accounts, self.contacts) if t]
