@@ -272,7 +272,8 @@ def build_map(data: Any, source: SourceMap | None = None) -> JourneyMap:
 
 
 def load_map(path: str | os.PathLike[str]) -> JourneyMap:
-    """Load a map file (YAML or JSON) as written, without resolving `extends`.
+    """Load a map file (YAML or JSON). A variant (a file with `extends:`) loads as its
+    effective map (see `journeyscope.model.variants.resolve`).
 
     Raises `MapError` with located issues when the file cannot be read or is not a valid map.
     Cross-references are checked by `journeyscope.validate`.
@@ -282,6 +283,10 @@ def load_map(path: str | os.PathLike[str]) -> JourneyMap:
     ['awareness', 'consideration']
     """
     data, source = read_document(path)
+    if isinstance(data, dict) and data.get("extends"):
+        from journeyscope.model.variants import resolve
+
+        return resolve(path)
     return build_map(data, source)
 
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from journeyscope.errors import JourneyscopeError
+
 Severity = Literal["error", "warning"]
 Path = tuple[Any, ...]
 
@@ -83,8 +85,10 @@ class ValidationResult:
         )
 
 
-class MapError(Exception):
+class MapError(JourneyscopeError):
     """A map could not be loaded. Carries every located issue; `str()` lists them."""
+
+    exit_code = 2
 
     def __init__(self, issues: list[Issue]):
         self.issues = issues

@@ -322,6 +322,9 @@ MatchRules = Annotated[list[MatchRule], BeforeValidator(_listify)]
 class Stage(_Base):
     id: Id
     name: str = Field(min_length=1)
+    # Stages are drawn in list order; `order` places a stage explicitly (a variant adding a
+    # stage between two of its base's, say order 2.5).
+    order: float | None = None
     description: str | None = None
     phase: Phase | None = None
     exit_criteria: str | None = None
@@ -504,6 +507,15 @@ class JourneyMap(_Base):
     backstage: list[BackstageLane] = Field(default_factory=list)
     outcomes: Outcomes = Field(default_factory=Outcomes)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _order_stages(self) -> JourneyMap:
+        # A stage without `order` keeps its place in the list (counted from 1).
+        if any(s.order is not None for s in self.stages):
+            keyed = sorted(enumerate(self.stages),
+                           key=lambda p: (p[1].order if p[1].order is not None else p[0] + 1, p[0]))
+            self.stages = [s for _, s in keyed]
+        return self
 
     # -- lookups -------------------------------------------------------------------------------
 
