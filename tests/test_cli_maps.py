@@ -1,0 +1,101 @@
+"""The map commands: exit codes and output, and never a traceback on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeyscope.cli import app
+
+FULL = Path(__file__).parent / "data" / "maps" / "full.yaml"
+runner = CliRunner()
+
+
+def test_validate_clean_map_exits_zero() -> None:
+    result = runner.invoke(app, ["validate", str(FULL)])
+    assert result.exit_code == 0, result.output
+    assert "valid, no issues" in result.output
+
+
+def test_validate_broken_map_exits_two_with_located_errors(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(FULL.read_text().replace("stage: support\n", "stage: suport\n"))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.output and "unknown stage 'suport'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_json_output(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(FULL), "--json"])
+    assert json.loads(result.output)["ok"] is True
+
+
+def test_validate_strict_fails_on_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(FULL.read_text().replace("    owner: support\n", ""))
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+    strict = runner.invoke(app, ["validate", str(path), "--strict"])
+    assert strict.exit_code == 2 and "no-owner" in strict.output
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00\x01\x02binary", "name: caf\u00e9".encode("latin-1"), b"name: [", b"- a\n- b\n"],
+    ids=["binary", "latin1", "syntax", "not-a-mapping"],
+)
+def test_commands_report_bad_files_without_traceback(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    for command in (["validate", str(path)], ["resolve", str(path)], ["diff", str(path), str(FULL)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "bad.yaml" in result.output and "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_installed_command_reports_errors_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: [\n")
+    proc = subprocess.run([sys.executable, "-m", "journeyscope.cli", "validate", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "invalid YAML" in proc.stderr
+
+
+def test_resolve_prints_the_effective_map(tmp_path: Path) -> None:
+    variant = tmp_path / "v.yaml"
+    variant.write_text(f"extends: {FULL}\nsegment: enterprise\n")
+    result = runner.invoke(app, ["resolve", str(variant), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["segment"] == "enterprise" and len(data["touchpoints"]) == 3
+    view = runner.invoke(app, ["resolve", str(FULL), "--persona", "it-manager"])
+    assert "persona_view: it-manager" in view.output and "id: contract" not in view.output
+
+
+def test_diff_text_and_json(tmp_path: Path) -> None:
+    future = tmp_path / "future.yaml"
+    future.write_text(FULL.read_text().replace("emotion: {cio: -1}", "emotion: {cio: 1}"))
+    text = runner.invoke(app, ["diff", str(FULL), str(future)])
+    assert text.exit_code == 0 and "~ emotion contract / cio: -1 -> +1" in text.output
+    data = json.loads(runner.invoke(app, ["diff", str(FULL), str(future), "--json"]).output)
+    assert data["emotions"] == [{"touchpoint": "contract", "persona": "cio", "before": -1,
+                                 "after": 1}]
+
+
+def test_schema_is_a_json_schema_that_accepts_the_full_map() -> None:
+    import jsonschema
+    import yaml
+
+    result = runner.invoke(app, ["schema"])
+    schema = json.loads(result.output)
+    data = json.loads(json.dumps(yaml.safe_load(FULL.read_text()), default=str))
+    jsonschema.validate(data, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "stages": [{"id": "a"}]}, schema)
