@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -119,8 +119,17 @@ def _textify(value: Any) -> Any:
     return {"text": value} if isinstance(value, str) else value
 
 
-StrList = Annotated[list[str], BeforeValidator(_listify)]
-IdList = Annotated[list[Id], BeforeValidator(_listify)]
+def _many(item: Any, *shorthands: Any) -> Any:
+    """A list field that also accepts a single item, and shorthand items (a string for a note
+    with only a text); the JSON Schema says so too."""
+    one = Union[(item, *shorthands)] if shorthands else item  # noqa: UP007
+    return Annotated[
+        list[item], BeforeValidator(_listify, json_schema_input_type=Union[list[one], one])  # noqa: UP007
+    ]
+
+
+StrList = _many(str)
+IdList = _many(Id)
 
 
 class _Base(BaseModel):
@@ -210,6 +219,11 @@ class Needs(_Base):
         return bool(self.functional or self.emotional)
 
 
+NeedsIn = Annotated[
+    Needs, BeforeValidator(lambda v: v, json_schema_input_type=Union[Needs, list[str], str])  # noqa: UP007
+]
+
+
 class PainPoint(_Base):
     text: str = Field(min_length=1)
     id: Id | None = None
@@ -297,7 +311,7 @@ class MatchRule(_Base):
     """
 
     activity: StrList = Field(default_factory=list)
-    regex: Annotated[list[Regex], BeforeValidator(_listify)] = Field(default_factory=list)
+    regex: _many(Regex) = Field(default_factory=list)  # type: ignore[valid-type]
     channel: StrList = Field(default_factory=list)
     owner: StrList = Field(default_factory=list)
     source: StrList = Field(default_factory=list)
@@ -312,7 +326,7 @@ class MatchRule(_Base):
         return self
 
 
-MatchRules = Annotated[list[MatchRule], BeforeValidator(_listify)]
+MatchRules = _many(MatchRule)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,9 +347,9 @@ class Stage(_Base):
     # The seed's template table keeps actions, needs, challenges and opportunities per stage
     # as well as per touchpoint; both are drawn in the same lanes.
     customer_actions: StrList = Field(default_factory=list)
-    needs: Needs = Field(default_factory=Needs)
-    pain_points: Annotated[list[PainPoint], BeforeValidator(_listify)] = Field(default_factory=list)
-    opportunities: Annotated[list[Opportunity], BeforeValidator(_listify)] = Field(
+    needs: NeedsIn = Field(default_factory=Needs)
+    pain_points: _many(PainPoint, str) = Field(default_factory=list)
+    opportunities: _many(Opportunity, str) = Field(
         default_factory=list
     )
     evidence: Evidence = Evidence.assumption
@@ -362,7 +376,7 @@ class Persona(_Base):
     description: str | None = None
     goals: StrList = Field(default_factory=list)
     motivations: StrList = Field(default_factory=list)
-    needs: Needs = Field(default_factory=Needs)
+    needs: NeedsIn = Field(default_factory=Needs)
     pain_points: StrList = Field(default_factory=list)
     decision_criteria: StrList = Field(default_factory=list)
     demographics: dict[str, str] = Field(default_factory=dict)
@@ -370,7 +384,7 @@ class Persona(_Base):
     behaviours: StrList = Field(default_factory=list)
     preferred_channels: StrList = Field(default_factory=list)
     information_formats: StrList = Field(default_factory=list)
-    titles: Annotated[list[Regex], BeforeValidator(_listify)] = Field(default_factory=list)
+    titles: _many(Regex) = Field(default_factory=list)  # type: ignore[valid-type]
 
     @field_validator("demographics", mode="before")
     @classmethod
@@ -392,19 +406,19 @@ class Touchpoint(_Base):
     owner: str | None = None
     personas: IdList = Field(default_factory=list)
     customer_actions: StrList = Field(default_factory=list)
-    needs: Needs = Field(default_factory=Needs)
+    needs: NeedsIn = Field(default_factory=Needs)
     emotion: dict[str, int] = Field(default_factory=dict)
-    pain_points: Annotated[list[PainPoint], BeforeValidator(_listify)] = Field(default_factory=list)
+    pain_points: _many(PainPoint, str) = Field(default_factory=list)
     moment_of_truth: bool = False
-    opportunities: Annotated[list[Opportunity], BeforeValidator(_listify)] = Field(
+    opportunities: _many(Opportunity, str) = Field(
         default_factory=list
     )
-    information: Annotated[list[InformationAsset], BeforeValidator(_listify)] = Field(
+    information: _many(InformationAsset, str) = Field(
         default_factory=list
     )
-    kpis: Annotated[list[KPI], BeforeValidator(_listify)] = Field(default_factory=list)
+    kpis: _many(KPI) = Field(default_factory=list)
     time_standard: Duration | None = None
-    next: Annotated[list[Link], BeforeValidator(_listify)] = Field(default_factory=list)
+    next: _many(Link, str) = Field(default_factory=list)
     evidence: Evidence = Evidence.assumption
     match: MatchRules = Field(default_factory=list)
     backstage: StrList = Field(default_factory=list)
@@ -437,7 +451,7 @@ class BackstageLane(_Base):
     id: Id
     name: str = Field(min_length=1)
     owner: str | None = None
-    items: Annotated[list[BackstageItem], BeforeValidator(_listify)] = Field(default_factory=list)
+    items: _many(BackstageItem) = Field(default_factory=list)
 
 
 class Outcomes(_Base):
