@@ -1,0 +1,113 @@
+"""What every analysis starts from: matched events with their stage position, the step to the
+next event of the same account, and one row per account with its outcomes.
+
+Each analysis module is a function of an events table (and the map) to a result table, written
+once as Ibis expressions so that DuckDB and PySpark run it unchanged. Sorting ten million events
+by account and time is the expensive part, so `with_steps` does it once (one window pass adds the
+next event's time, touchpoint, stage and owner to each event) and `analyze` caches the result;
+the analyses read those columns instead of sorting again.
+
+Column names are keyword arguments with the canonical names as defaults.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from journeyscope.model.types import OUTCOMES, JourneyMap
+
+# Columns `with_steps` adds.
+STEP_COLUMNS = (
+    "step", "next_ts", "next_touchpoint", "next_stage", "next_stage_index", "next_owner",
+    "next_activity", "gap_us",
+)
+
+
+def stage_index(journey_map: JourneyMap, stage: ir.StringColumn) -> ir.IntegerColumn:
+    """The 0-based position of each event's stage in the map (null when unmatched)."""
+    positions = {s.id: i for i, s in enumerate(journey_map.stages)}
+    if not positions:
+        return ibis.null().cast("int16")
+    return stage.cases(*positions.items(), else_=ibis.null()).cast("int16")
+
+
+def prepare(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    match: bool | None = None,
+    stage: str = "stage",
+) -> ir.Table:
+    """Events ready for analysis: matched to the map's touchpoints, stages and outcomes (when
+    they are not yet, or when `match` is True) and with `stage_index`."""
+    needs_match = match if match is not None else not {"touchpoint", "stage", "outcome"} <= set(
+        events.columns
+    )
+    if needs_match:
+        from journeyscope.events.matching import match_table
+
+        events = events.drop(*[c for c in ("touchpoint", "stage", "outcome") if c in events.columns])
+        events = match_table(events, journey_map)
+    return events.mutate(stage_index=stage_index(journey_map, events[stage]))
+
+
+def with_steps(
+    events: ir.Table,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+    touchpoint: str = "touchpoint",
+    stage: str = "stage",
+    owner: str = "owner",
+    activity: str = "activity",
+) -> ir.Table:
+    """Each event with the next event of its account (one sort, one window pass).
+
+    Ties in time keep the import order (`order`, when the column exists), as process-mining
+    tools do. `gap_us` is the time to the next event in microseconds (null for the last).
+    """
+    order_by = [events[ts]] + ([events[order]] if order and order in events.columns else [])
+    w = ibis.window(group_by=events[account], order_by=order_by)
+    columns = {
+        "step": ibis.row_number().over(w),
+        "next_ts": events[ts].lead().over(w),
+        "next_touchpoint": events[touchpoint].lead().over(w),
+        "next_stage": events[stage].lead().over(w),
+        "next_stage_index": events["stage_index"].lead().over(w)
+        if "stage_index" in events.columns else ibis.null().cast("int16"),
+        "next_owner": events[owner].lead().over(w),
+        "next_activity": events[activity].lead().over(w),
+    }
+    stepped = events.mutate(**columns)
+    return stepped.mutate(
+        gap_us=stepped.next_ts.delta(stepped[ts], unit="microsecond")
+    )
+
+
+def account_outcomes(
+    events: ir.Table,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    outcome: str = "outcome",
+    value: str = "value",
+    channel: str = "channel",
+) -> ir.Table:
+    """One row per account: first and last event, first channel, and for each outcome (won,
+    lost, churned, renewed, expanded) whether and when it happened; `won_value` is the sum of
+    `value` on won events."""
+    by = events.group_by(events[account])
+    aggs: dict[str, ir.Value] = {
+        "first_ts": events[ts].min(),
+        "last_ts": events[ts].max(),
+        "events": events.count(),
+        "first_channel": events[channel].argmin(events[ts]),
+    }
+    for name in OUTCOMES:
+        hit = (events[outcome] == name).fill_null(False)
+        aggs[f"{name}_ts"] = events[ts].min(where=hit)
+        aggs[name] = hit.any()
+    aggs["won_value"] = events[value].sum(where=events[outcome] == "won").fill_null(0.0)
+    return by.aggregate(**aggs)
