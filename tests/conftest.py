@@ -29,3 +29,36 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("../shared/data is not present; set JOURNEYSCOPE_SHARED_DATA")
     return path
+
+
+def _in_ci() -> bool:
+    return os.environ.get("JOURNEYSCOPE_CI") == "1"
+
+
+def require(what: str, how: str) -> None:
+    """Skip a test whose outside component is missing here; fail it in CI, where `.ci/run`
+    installs and starts every component the suite needs."""
+    message = f"{what} is not available: {how}"
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium (apt-get install chromium), or JOURNEYSCOPE_CHROMIUM."""
+    from journeyscope import settings
+
+    path = settings.get("chromium")
+    if not Path(path).is_file():
+        require("Chromium", f"no executable at {path}; apt-get install chromium")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL server's SQLAlchemy URL (JOURNEYSCOPE_TEST_POSTGRES_URL)."""
+    url = os.environ.get("JOURNEYSCOPE_TEST_POSTGRES_URL")
+    if not url:
+        require("PostgreSQL", "set JOURNEYSCOPE_TEST_POSTGRES_URL (`.ci/run` starts a server)")
+    return url  # type: ignore[return-value]
