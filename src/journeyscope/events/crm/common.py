@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from journeyscope.errors import JourneyscopeError
 from journeyscope.events import schema
+from journeyscope.events.errors import SourceError
 from journeyscope.events.staging import Staged
 
 HEADER_BYTES = 256 * 1024  # a header row longer than this is not a CRM export
@@ -28,10 +28,8 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _counter = itertools.count(1)
 
 
-class CrmExportError(JourneyscopeError):
+class CrmExportError(SourceError):
     """A CRM export that cannot be read: says file, data row, column, value and why."""
-
-    exit_code = 2
 
 
 def norm(name: str) -> str:
@@ -157,9 +155,11 @@ class RawFile:
         col = self.column(*aliases)
         if col is None:
             raise CrmExportError(
-                f"{self.path}: the {what} column is missing: expected a column named "
+                str(self.path),
+                f"the {what} column is missing: expected a column named "
                 + " or ".join(repr(a) for a in aliases)
-                + f"; the file has {', '.join(repr(n) for n in self.header.names[:30])}"
+                + f"; the file has {', '.join(repr(n) for n in self.header.names[:30])}",
+                column=aliases[0],
             )
         return col
 
@@ -189,7 +189,7 @@ def load(con: duckdb.DuckDBPyConnection, header: Header, prefix: str) -> RawFile
         )
     except duckdb.Error as exc:
         message = str(exc).split("\n\n")[0].strip()
-        raise CrmExportError(f"{header.path}: not a readable CSV export: {message}") from None
+        raise CrmExportError(str(header.path), f"not a readable CSV export: {message}") from None
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return RawFile(header.path, table, header, rows)
 
@@ -276,13 +276,14 @@ def check(con: duckdb.DuckDBPyConnection, raw: RawFile, kind: str, columns: Iter
         rows = con.execute(bad + ("" if skip_bad_rows else " LIMIT 1")).fetchall()
         name = col.strip('"').replace('""', '"')
         for rowid, value in rows:
-            message = (f"{raw.path}: data row {rowid + 1}, column {name!r}: "
-                       f"{value!r} is not {meaning}")
+            # Rows count from 1 after the header, as a spreadsheet shows them less one.
+            error = CrmExportError(str(raw.path), f"is not {meaning}", row=rowid + 1,
+                                   column=name, value=value)
             if not skip_bad_rows:
-                raise CrmExportError(message)
+                raise error
             if rowid not in raw.bad_rows:
                 raw.bad_rows.add(rowid)
-                skipped.append(message)
+                skipped.append(str(error))
 
 
 def good_rows(raw: RawFile) -> str:
@@ -432,7 +433,7 @@ class CrmAdapter:
             kind = self.classify(header) if header is not None else None
             if kind is None:
                 raise CrmExportError(
-                    f"{path}: not a {self.label} export file this adapter knows "
+                    str(path), f"not a {self.label} export file this adapter knows "
                     f"(see docs/crm.md for the files and their header rows)"
                 )
             files.setdefault(kind, []).append(load(con, header, f"{self.name}_{kind.lower()}"))
