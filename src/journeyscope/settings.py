@@ -48,3 +48,13 @@ WORKSPACE = register(
 ENGINE = register(
     "engine", "duckdb", "The analytics engine: duckdb (embedded, default) or spark.",
 )
+IMPORT_MAX_LINE_BYTES = register(
+    "import_max_line_bytes", str(16 * 1024 * 1024),
+    "Longest line (CSV, JSON Lines) or XML element (XES) an import accepts, in bytes; a longer "
+    "one stops the import with its line number instead of filling memory.",
+)
+MEMORY_LIMIT = register(
+    "memory_limit", "3GB",
+    "DuckDB memory limit of a workspace connection (e.g. 3GB); beyond it, imports and "
+    "analyses spill to a temporary folder next to the workspace file.",
+)
