@@ -1,0 +1,119 @@
+"""`render`: a map (or map file) to HTML, SVG, PNG, PDF, CSV, Markdown or JSON.
+
+The format comes from the output's extension unless given. A map file is resolved first
+(`extends:` merged onto its base). The persona filter greys out, in the drawn formats, what the
+persona never meets; the table formats (CSV, Markdown, JSON) hold the persona's view instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from journeyscope.errors import JourneyscopeError
+from journeyscope.model.types import JourneyMap
+from journeyscope.model.variants import persona_view, resolve
+from journeyscope.report.layout import Measures, PersonaNotFound
+
+FORMATS = {
+    ".html": "html", ".htm": "html", ".svg": "svg", ".png": "png", ".pdf": "pdf",
+    ".csv": "csv", ".md": "md", ".markdown": "md", ".json": "json",
+}
+FORMAT_NAMES = ("html", "svg", "png", "pdf", "csv", "md", "json")
+_ALIASES = {"markdown": "md", "htm": "html"}
+
+
+class RenderError(JourneyscopeError):
+    """The output cannot be written as asked (unknown format, unwritable path)."""
+
+
+def format_for(out: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The output format: `fmt` when given, else from the extension of `out`.
+
+    >>> format_for("map.pdf"), format_for("map.txt", "markdown")
+    ('pdf', 'md')
+    """
+    if fmt:
+        name = _ALIASES.get(fmt.lower().lstrip("."), fmt.lower().lstrip("."))
+        if name not in FORMAT_NAMES:
+            raise RenderError(f"unknown format {fmt!r}; use one of: {', '.join(FORMAT_NAMES)}")
+        return name
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        raise RenderError(
+            f"cannot tell the format of {str(out)!r} from its extension {suffix or '(none)'!r}; "
+            f"name it .html, .svg, .png, .pdf, .csv, .md or .json, or pass --format")
+    return FORMATS[suffix]
+
+
+def _check_persona(journey_map: JourneyMap, persona: str | None) -> None:
+    if persona is not None and journey_map.persona(persona) is None:
+        known = ", ".join(p.id for p in journey_map.personas) or "none"
+        raise PersonaNotFound(f"no persona {persona!r} in the map {journey_map.name!r} "
+                              f"(its personas: {known})")
+
+
+def render_text(journey_map: JourneyMap, fmt: str, persona: str | None = None,
+                measures: Measures | None = None) -> str:
+    """The map as text in one of the text formats (html, svg, csv, md, json)."""
+    _check_persona(journey_map, persona)
+    if fmt == "html":
+        from journeyscope.report.map_html import render_map_html
+
+        return render_map_html(journey_map, persona=persona, measures=measures)
+    if fmt == "svg":
+        from journeyscope.report.map_svg import render_map_svg
+
+        return render_map_svg(journey_map, persona=persona, measures=measures)
+    from journeyscope.report import tables
+
+    shown = persona_view(journey_map, persona) if persona else journey_map
+    if fmt == "csv":
+        return tables.to_csv(shown)
+    if fmt == "md":
+        return tables.to_markdown(shown)
+    if fmt == "json":
+        return tables.to_json(shown)
+    raise RenderError(f"{fmt!r} is not a text format; use one of html, svg, csv, md, json")
+
+
+def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathLike[str],
+           fmt: str | None = None, persona: str | None = None,
+           measures: Measures | None = None, scale: float = 1.0) -> Path:
+    """Render `journey_map` (a map, or a map file that is resolved first) to `out`.
+
+    The format is `fmt` or the extension of `out`: html, svg, png, pdf, csv, md or json.
+    PNG and PDF need Chromium (the `chromium` setting); `scale` sharpens PNGs (2 for print).
+    Returns the written path.
+    """
+    kind = format_for(out, fmt)
+    the_map = journey_map if isinstance(journey_map, JourneyMap) else resolve(journey_map)
+    target = Path(out)
+    if target.is_dir():
+        raise RenderError(f"{str(target)!r} is a folder; give a file name such as map.{kind}")
+    if kind in ("png", "pdf"):
+        from journeyscope.report.chromium import html_to_pdf, html_to_png
+        from journeyscope.report.map_html import PAGE_PADDING, map_width, render_map_html
+
+        _check_persona(the_map, persona)
+        html = render_map_html(the_map, persona=persona, measures=measures)
+        width = map_width(the_map) + 2 * PAGE_PADDING
+        _prepare(target)
+        if kind == "png":
+            return html_to_png(html, target, width=width, scale=scale)
+        return html_to_pdf(html, target, width=width)
+    text = render_text(the_map, kind, persona=persona, measures=measures)
+    _prepare(target)
+    try:
+        target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise RenderError(f"cannot write {str(target)!r}: {exc.strerror}") from None
+    return target
+
+
+def _prepare(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot create the folder {str(target.parent)!r}: "
+                          f"{exc.strerror}") from None
