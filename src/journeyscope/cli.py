@@ -160,6 +160,34 @@ def schema() -> None:
     out.print(json.dumps(json_schema(), indent=2), markup=False)
 
 
+# --- report: render a map to HTML, SVG, PNG, PDF, CSV, Markdown or JSON ----------------------
+
+
+@app.command()
+def render(
+    file: Annotated[Path, typer.Argument(help="A map file (YAML or JSON); `extends:` is "
+                                         "resolved first.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .html, "
+                                         ".svg, .png, .pdf, .csv, .md or .json.",
+                                         show_default=False)],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="html, svg, png, pdf, csv, "
+                                            "md or json (default: from the extension).")] = None,
+    persona: Annotated[str | None, typer.Option(help="Grey out what this persona never meets "
+                                                "(tables: keep only what it meets).")] = None,
+    scale: Annotated[float, typer.Option(help="Device scale of PNG output (2 for print).",
+                                         min=0.5, max=4)] = 1.0,
+) -> None:
+    """Render a journey map: a self-contained HTML page, SVG, PNG, PDF (A3 landscape), or the
+    stage table as CSV or Markdown, or JSON."""
+    from journeyscope.report.render import format_for
+    from journeyscope.report.render import render as run
+
+    kind = format_for(output, fmt)
+    written = run(file, output, fmt=kind, persona=persona, scale=scale)
+    size = written.stat().st_size
+    out.print(f"wrote {written} ({kind}, {size / 1024:,.1f} KB)", markup=False)
+
+
 def main() -> None:
     """Entry point: runs the app, turning known errors into messages and exit codes."""
     try:
