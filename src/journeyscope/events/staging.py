@@ -19,7 +19,8 @@ class Staged:
     `schema.ACCOUNT_COLUMNS`; `contacts` holds `schema.CONTACT_COLUMNS`. A table a source does
     not have is None. `rows` counts the source's rows that were read (events, or accounts and
     contacts for a source without events); `skipped` lists rows dropped by ``skip_bad_rows``
-    as human-readable, located reasons.
+    as human-readable, located reasons (the first few, then a count), and `skipped_rows`
+    counts them all.
 
     >>> Staged(events="stg_events_1", accounts=None, contacts=None, source="a.csv", rows=3).rows
     3
@@ -31,6 +32,7 @@ class Staged:
     source: str
     rows: int
     skipped: list[str] = field(default_factory=list)
+    skipped_rows: int = 0
 
     def tables(self) -> list[str]:
         """The temp tables this staging holds (to drop them when done)."""
