@@ -58,3 +58,27 @@ MEMORY_LIMIT = register(
     "DuckDB memory limit of a workspace connection (e.g. 3GB); beyond it, imports and "
     "analyses spill to a temporary folder next to the workspace file.",
 )
+
+# --- web app (journeyscope serve) -----------------------------------------------------------
+DATA_DIR = register(
+    "data_dir", "journeyscope-data",
+    "Folder of the web app's state: its SQLite database, secret key and workspace event files.",
+)
+DATABASE_URL = register(
+    "database_url", "",
+    "The web app's database; empty means an SQLite file in the data directory. For PostgreSQL: "
+    "postgresql+pg8000://user:password@host/db.",
+)
+SECRET_KEY = register(
+    "secret_key", "",
+    "Key that signs the web app's CSRF tokens; empty means one generated once into the data "
+    "directory.",
+)
+SESSION_DAYS = register("session_days", "14", "Days a web login stays valid.")
+COOKIE_SECURE = register(
+    "cookie_secure", "0", "1 to send the web app's cookies over HTTPS only (behind TLS).",
+)
+MAX_UPLOAD_MB = register("max_upload_mb", "2048", "Largest data upload the web app accepts, in MB.")
+DEMO = register(
+    "demo", "1", "1 to seed a demo workspace (a b2b map with demo data) on the first start.",
+)
