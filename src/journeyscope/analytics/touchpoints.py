@@ -1,0 +1,296 @@
+"""Touchpoints measured: reach (accounts and contacts), frequency, the win rate of accounts that
+met a touchpoint against those that did not, conversion onward, time to the next step and
+satisfaction, each judged against the KPI targets the map gives the touchpoint.
+
+Definitions (docs/touchpoints.md says the same for users):
+
+- An account *meets* a touchpoint when one of its events is matched to it.
+- **Win rate met / not met** counts a meeting only when it happened before the account's
+  decision (its first won event, else its first lost event): a touchpoint met after the deal
+  cannot have moved it. `win_lift` is the ratio of the two rates.
+- **Conversion** is the share of the accounts that met the touchpoint which afterwards moved
+  forward: an event in a later stage of the map (a stage called `cessation` is an exit, not a
+  step forward) or a won, renewed or expanded outcome, after their first meeting.
+- **Time to next step** is the time from an event at the touchpoint to the account's next event
+  (whatever it is), so a ticket opened and then resolved gives the resolution time.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from journeyscope.analytics.base import account_outcomes, with_steps
+from journeyscope.model.types import JourneyMap
+
+US_PER_DAY = 86_400_000_000
+# Stage ids that end the relationship: reaching them is not progress.
+EXIT_STAGES = ("cessation",)
+POSITIVE_OUTCOMES = ("won", "renewed", "expanded")
+
+
+def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
+    """The map's touchpoints as a small table: id, stage, stage position, owner, main channel."""
+    index = journey_map.stage_index()
+    tps = journey_map.touchpoints
+    data = pa.table(
+        {
+            "touchpoint": pa.array([t.id for t in tps], pa.string()),
+            "tp_position": pa.array(range(len(tps)), pa.int32()),
+            "tp_stage": pa.array([t.stage for t in tps], pa.string()),
+            "tp_stage_index": pa.array([index.get(t.stage) for t in tps], pa.int16()),
+            "tp_owner": pa.array([t.owner for t in tps], pa.string()),
+            "tp_channel": pa.array(
+                [t.main_channel or (t.channels[0] if t.channels else None) for t in tps],
+                pa.string(),
+            ),
+        }
+    )
+    return ibis.memtable(data)
+
+
+def progress_marks(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    stage: str = "stage",
+    stage_index: str = "stage_index",
+    outcome: str = "outcome",
+) -> ir.Table:
+    """One row per account with, for each stage position k, `later_k`: the last time the account
+    was in a stage after k (exit stages excluded), and `positive_last`: the last won, renewed or
+    expanded outcome. `progressed_after` reads them."""
+    exits = [s.id for s in journey_map.stages if s.id in EXIT_STAGES]
+    forward = events[stage_index].notnull()
+    if exits:
+        forward = forward & ~events[stage].isin(exits)
+    aggs: dict[str, ir.Value] = {
+        f"later_{k}": events[ts].max(where=forward & (events[stage_index] > k))
+        for k in range(len(journey_map.stages))
+    }
+    aggs["positive_last"] = events[ts].max(where=events[outcome].isin(POSITIVE_OUTCOMES))
+    return events.group_by(events[account].name(account)).aggregate(**aggs)
+
+
+def progressed_after(
+    marks: ir.Table, stage_position: ir.IntegerValue, when: ir.TimestampValue, n_stages: int
+) -> ir.BooleanValue:
+    """Whether the account (a row joined with `progress_marks`) moved past `stage_position`, or
+    reached a positive outcome, after `when`."""
+    if n_stages:
+        later = stage_position.cases(
+            *[(k, marks[f"later_{k}"]) for k in range(n_stages)], else_=ibis.null()
+        )
+        by_stage = (later > when).fill_null(False)
+    else:
+        by_stage = ibis.literal(False)
+    return by_stage | (marks.positive_last > when).fill_null(False)
+
+
+def touchpoint_stats(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    outcomes: ir.Table | None = None,
+    account: str = "account_id",
+    contact: str = "contact_id",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+    stage: str = "stage",
+    stage_index: str = "stage_index",
+    outcome: str = "outcome",
+    score: str = "score",
+    gap: str = "gap_us",
+) -> ir.Table:
+    """One row per touchpoint of the map: reach, frequency, win rate met/not met and lift,
+    conversion, time to next step (median, p75, p90 in days) and satisfaction.
+
+    `events` are prepared events (`base.prepare`), ideally with steps (`base.with_steps`);
+    `outcomes` is `base.account_outcomes(events)` when the caller has it already.
+    """
+    if gap not in events.columns:
+        events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage)
+    if outcomes is None:
+        outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
+    n_stages = len(journey_map.stages)
+    tps = map_touchpoints(journey_map)
+
+    met = events.filter(events[touchpoint].notnull())
+    per_event = met.group_by(met[touchpoint].name("touchpoint")).aggregate(
+        events=met.count(),
+        contacts=met[contact].nunique(),
+        next_median_us=met[gap].median(),
+        next_p75_us=met[gap].quantile(0.75),
+        next_p90_us=met[gap].quantile(0.9),
+        scored=met[score].count(),
+        score_mean=met[score].mean(),
+        promoters=(met[score] >= 9).sum(),
+        detractors=(met[score] <= 6).sum(),
+    )
+
+    first = met.group_by(
+        met[account].name("account"), met[touchpoint].name("touchpoint")
+    ).aggregate(first_ts=met[ts].min())
+    o = outcomes.select(
+        account=outcomes[account], won=outcomes.won,
+        decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
+    )
+    marks = progress_marks(events, journey_map, account=account, ts=ts, stage=stage,
+                           stage_index=stage_index, outcome=outcome)
+    marks = marks.rename(account=account) if account != "account" else marks
+    j = (
+        first.join(tps.select("touchpoint", "tp_stage_index"), "touchpoint")
+        .join(o, "account")
+        .join(marks, "account")
+    )
+    before = j.decided_ts.isnull() | (j.first_ts <= j.decided_ts)
+    j = j.mutate(
+        before=before,
+        won_before=before & j.won,
+        converted=progressed_after(j, j.tp_stage_index, j.first_ts, n_stages),
+    )
+    per_account = j.group_by("touchpoint").aggregate(
+        accounts=j.count(),
+        met_before=j.before.sum(),
+        won_met=j.won_before.sum(),
+        converted=j.converted.sum(),
+    )
+    totals = outcomes.aggregate(total_accounts=outcomes.count(), total_won=outcomes.won.sum())
+
+    t = (
+        tps.left_join(per_account, "touchpoint")
+        .drop("touchpoint_right")
+        .left_join(per_event, "touchpoint")
+        .drop("touchpoint_right")
+        .cross_join(totals)
+    )
+    accounts = t.accounts.fill_null(0)
+    met_before = t.met_before.fill_null(0)
+    won_met = t.won_met.fill_null(0)
+    not_met = t.total_accounts - met_before
+    win_met = safe_ratio(won_met, met_before)
+    win_not_met = safe_ratio(t.total_won - won_met, not_met)
+    nps_tps = [tp.id for tp in journey_map.touchpoints if any(k.measure == "nps" for k in tp.kpis)]
+    result = t.select(
+        position=t.tp_position,
+        touchpoint=t.touchpoint,
+        stage=t.tp_stage,
+        owner=t.tp_owner,
+        accounts=accounts,
+        contacts=t.contacts.fill_null(0),
+        events=t.events.fill_null(0),
+        reach_share=safe_ratio(accounts, t.total_accounts),
+        frequency=safe_ratio(t.events.fill_null(0), accounts),
+        met_before_decision=met_before,
+        win_rate_met=win_met,
+        win_rate_not_met=win_not_met,
+        win_lift=safe_ratio(win_met, win_not_met),
+        conversion=safe_ratio(t.converted.fill_null(0), accounts),
+        time_to_next_median_days=t.next_median_us / US_PER_DAY,
+        time_to_next_p75_days=t.next_p75_us / US_PER_DAY,
+        time_to_next_p90_days=t.next_p90_us / US_PER_DAY,
+        scored=t.scored.fill_null(0),
+        score_mean=t.score_mean,
+        nps=ibis.ifelse(
+            t.touchpoint.isin(nps_tps) if nps_tps else ibis.literal(False),
+            safe_ratio(100.0 * (t.promoters - t.detractors), t.scored),
+            ibis.null().cast("float64"),
+        ),
+    )
+    return result.order_by("position").drop("position")
+
+
+def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    """num / den, null when den is 0 or null."""
+    return ibis.ifelse(den > 0, num.cast("float64") / den, ibis.null().cast("float64"))
+
+
+# -- KPIs against their targets ------------------------------------------------------------------
+
+# measure -> (stats column, {unit: factor}); the first unit entry is the default.
+_MEASURES: dict[str, tuple[str, dict[str | None, float]]] = {
+    "reach": ("accounts", {"count": 1.0, None: 1.0}),
+    "frequency": ("frequency", {"count": 1.0, None: 1.0}),
+    "conversion": ("conversion", {"ratio": 1.0, None: 1.0, "percent": 100.0}),
+    "win_rate": ("win_rate_met", {"ratio": 1.0, None: 1.0, "percent": 100.0}),
+    "time_to_next": ("time_to_next_median_days",
+                     {"days": 1.0, None: 1.0, "hours": 24.0, "minutes": 1440.0}),
+    "csat": ("score_mean", {None: 1.0}),
+    "score": ("score_mean", {None: 1.0}),
+    "nps": ("nps", {None: 1.0}),
+    "handover_gap": ("handover_gap_median_days",
+                     {"days": 1.0, None: 1.0, "hours": 24.0, "minutes": 1440.0}),
+}
+# Reach given as a ratio or percent is the share of accounts, not the count.
+_REACH_SHARE_UNITS = {"ratio": 1.0, "percent": 100.0}
+# Measures another analysis owns.
+MEASURED_BY = {
+    "time_in_stage": "stages", "drop_off": "stages", "sentiment": "voc", "revenue": None,
+}
+
+
+def touchpoint_kpis(
+    stats: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    handovers: ir.Table | None = None,
+) -> ir.Table:
+    """Every KPI the map gives a touchpoint, with its target, the measured value in the KPI's
+    unit and whether the target is met (null when there is no measurement).
+
+    `stats` is `touchpoint_stats(...)`; `handovers` is `handovers.designed_handovers(...)`, which
+    measures the `handover_gap` KPIs (the accounts-weighted median gap of the designed handovers
+    into the touchpoint).
+    """
+    rows = []
+    for tp in journey_map.touchpoints:
+        for kpi in tp.kpis:
+            column, factor, measured_by = _kpi_source(kpi.measure, kpi.unit)
+            rows.append({
+                "touchpoint": tp.id, "kpi": kpi.name, "measure": kpi.measure, "unit": kpi.unit,
+                "target": kpi.target, "direction": kpi.direction.value, "source_column": column,
+                "factor": factor, "measured_by": measured_by,
+            })
+    schema = pa.schema([
+        ("touchpoint", pa.string()), ("kpi", pa.string()), ("measure", pa.string()),
+        ("unit", pa.string()), ("target", pa.float64()), ("direction", pa.string()),
+        ("source_column", pa.string()), ("factor", pa.float64()), ("measured_by", pa.string()),
+    ])
+    kpis = ibis.memtable(pa.Table.from_pylist(rows, schema=schema))
+    values = stats
+    if handovers is not None:
+        h = handovers.filter(handovers.accounts > 0)
+        gaps = h.group_by(touchpoint=h.target).aggregate(
+            handover_gap_median_days=(h.gap_median_days * h.accounts).sum() / h.accounts.sum()
+        )
+        values = values.left_join(gaps, "touchpoint").drop("touchpoint_right")
+    else:
+        values = values.mutate(handover_gap_median_days=ibis.null().cast("float64"))
+    j = kpis.left_join(values, "touchpoint").drop("touchpoint_right")
+    columns = sorted({column for column, _ in _MEASURES.values()} | {"reach_share"})
+    raw = j.source_column.cases(*[(c, j[c].cast("float64")) for c in columns], else_=ibis.null())
+    actual = raw * j.factor
+    met = ibis.cases(
+        (actual.isnull() | j.target.isnull(), ibis.null().cast("boolean")),
+        (j.direction == "higher", actual >= j.target),
+        else_=actual <= j.target,
+    )
+    return j.select(
+        "touchpoint", "kpi", "measure", "unit", "target", "direction",
+        actual=actual, met=met, measured_by=j.measured_by,
+    )
+
+
+def _kpi_source(measure: str | None, unit: str | None) -> tuple[str | None, float, str | None]:
+    """Which stats column measures a KPI, the factor to its unit, and which analysis measures it
+    when this one does not."""
+    if measure == "reach" and unit in _REACH_SHARE_UNITS:
+        return "reach_share", _REACH_SHARE_UNITS[unit], "touchpoints"
+    if measure in _MEASURES:
+        column, factors = _MEASURES[measure]
+        factor = factors.get(unit, factors.get(None, 1.0))
+        return column, factor, "handovers" if measure == "handover_gap" else "touchpoints"
+    return None, 1.0, MEASURED_BY.get(measure) if measure else None
