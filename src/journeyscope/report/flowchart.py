@@ -169,13 +169,18 @@ def flowchart_svg(view: MapView, col_width: float, standalone: bool = False
                     d = f"M{a.cx:.1f},{a.y + NODE_H:.1f} L{b.cx:.1f},{b.y - 2:.1f}"
                     anchor, max_w = (a.cx, (a.y + NODE_H + b.y) / 2), node_w
                 else:
+                    # Beside the column: longer skips bulge further, and the arc leaves and
+                    # enters off-centre so it does not meet the links between stages.
                     side = 1 if b.order > a.order else -1
+                    span = abs(b.order - a.order)
                     edge_x = a.x + a.w if side > 0 else a.x
-                    bulge = edge_x + side * gap * 0.42
+                    bulge = edge_x + side * min(gap * 0.48, 18 + 12 * span)
+                    y0, y1 = a.y + NODE_H * 0.7, b.y + NODE_H * 0.3
                     end_x = edge_x + side * 2
-                    d = (f"M{edge_x:.1f},{a.cy:.1f} C{bulge:.1f},{a.cy:.1f} {bulge:.1f},"
-                         f"{b.cy:.1f} {end_x:.1f},{b.cy:.1f}")
-                    anchor, max_w = (edge_x + side * gap * 0.3, (a.cy + b.cy) / 2), gap + 44
+                    d = (f"M{edge_x:.1f},{y0:.1f} C{bulge:.1f},{y0:.1f} {bulge:.1f},"
+                         f"{y1:.1f} {end_x:.1f},{y1:.1f}")
+                    anchor = (edge_x + side * min(gap * 0.36, 14 + 9 * span), (y0 + y1) / 2)
+                    max_w = gap + 44
             else:
                 lane += 1
                 y_lane = bottom + 14 + lane * LANE_STEP

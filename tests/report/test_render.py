@@ -1,0 +1,105 @@
+"""`render` and `journeyscope render`: format by extension, variants resolved, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeyscope.cli import app
+from journeyscope.report.render import RenderError, format_for, render
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("m.html", "html"), ("m.HTM", "html"), ("m.svg", "svg"), ("m.png", "png"),
+    ("m.pdf", "pdf"), ("m.csv", "csv"), ("m.md", "md"), ("m.markdown", "md"),
+    ("m.json", "json"),
+])
+def test_format_comes_from_the_extension(name: str, fmt: str) -> None:
+    assert format_for(name) == fmt
+
+
+def test_unknown_extension_or_format_is_a_clear_error() -> None:
+    with pytest.raises(RenderError, match="cannot tell the format of 'm.txt'"):
+        format_for("m.txt")
+    with pytest.raises(RenderError, match="unknown format 'docx'"):
+        format_for("m.html", "docx")
+
+
+def test_render_writes_each_text_format(rich_map_path: Path, tmp_path: Path) -> None:
+    html = render(rich_map_path, tmp_path / "map.html")
+    assert "Mid-market CRM buyers" in html.read_text()
+    svg = render(rich_map_path, tmp_path / "map.svg")
+    assert svg.read_text().startswith("<?xml")
+    table = render(rich_map_path, tmp_path / "x.csv").read_text()
+    assert len(list(csv.DictReader(table.splitlines()))) == 7
+    md = render(rich_map_path, tmp_path / "out" / "map.txt", fmt="markdown")
+    assert md.read_text().startswith("# Mid-market CRM buyers")
+    data = json.loads(render(rich_map_path, tmp_path / "map.json").read_text())
+    assert len(data["map"]["touchpoints"]) == 20
+
+
+def test_a_variant_is_resolved_before_rendering(rich_map_path: Path, tmp_path: Path) -> None:
+    variant = tmp_path / "enterprise.yaml"
+    variant.write_text(
+        "journeyscope: 1\n"
+        f"extends: {rich_map_path}\n"
+        "name: Enterprise CRM buyers\n"
+        "touchpoints:\n"
+        "  - {id: demo, owner: solutions consulting}\n"
+        "  - {id: steering, stage: implementation, name: Steering committee, owner: onboarding,"
+        " personas: [cio]}\n"
+    )
+    page = render(variant, tmp_path / "v.html").read_text()
+    assert "Enterprise CRM buyers" in page and "Steering committee" in page
+    assert "sales development to solutions consulting" in page
+
+
+def test_table_formats_hold_the_persona_view(rich_map_path: Path, tmp_path: Path) -> None:
+    data = json.loads(render(rich_map_path, tmp_path / "p.json", persona="procurement")
+                      .read_text())
+    assert [t["id"] for t in data["map"]["touchpoints"]] == ["proposal", "renewal-talk"]
+    assert data["map"]["persona_view"] == "procurement"
+
+
+def test_cli_render_writes_the_file_and_says_so(rich_map_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "map.html"
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(out),
+                                 "--persona", "cio"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (html, " in result.output
+    assert '<option value="cio" selected>' in out.read_text()
+
+
+def test_cli_render_with_explicit_format(rich_map_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "table.txt"
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(out), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("stage,customer actions,")
+
+
+def test_cli_render_rejects_an_unknown_persona(rich_map_path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(tmp_path / "m.html"),
+                                 "--persona", "cfo"])
+    assert result.exit_code == 1
+    assert "no persona 'cfo'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.html").exists()
+
+
+def test_cli_render_of_a_broken_map_gives_located_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nstages:\n  - {id: a, name: A, colour: red}\n")
+    result = runner.invoke(app, ["render", str(broken), "-o", str(tmp_path / "m.html")])
+    assert result.exit_code == 2
+    assert f"{broken}:3:" in result.output and "unknown field 'colour'" in result.output
+
+
+def test_cli_render_of_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", str(tmp_path / "nope.yaml"), "-o",
+                                 str(tmp_path / "m.html")])
+    assert result.exit_code == 2 and "no such file" in result.output
