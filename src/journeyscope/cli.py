@@ -188,6 +188,154 @@ def render(
     out.print(f"wrote {written} ({kind}, {size / 1024:,.1f} KB)", markup=False)
 
 
+# --- events: import, workspace info, export -------------------------------------------------
+
+workspace_app = typer.Typer(cls=_Group, help="Inspect a workspace (the DuckDB file imports "
+                            "write to).", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(workspace_app, name="workspace")
+
+_WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file "
+                             "(created if missing).", envvar="JOURNEYSCOPE_WORKSPACE")]
+
+
+@app.command("import")
+def import_command(
+    sources: Annotated[list[Path], typer.Argument(help="Files (CSV, Parquet, JSON Lines, XES, "
+                                                  "plain or .gz) or CRM export folders.",
+                                                  show_default=False)],
+    workspace: _WorkspaceOption = Path("journeyscope.duckdb"),
+    map_file: Annotated[Path | None, typer.Option("--map", help="A journey map: personas from "
+                                                  "its title rules, touchpoints from its match "
+                                                  "rules (remembered for later imports).")] = None,
+    mapping: Annotated[str | None, typer.Option(help="A column mapping file (YAML), or the "
+                                                "name of a shipped one (e.g. olist).")] = None,
+    map_column: Annotated[list[str] | None, typer.Option("--map-column", help="CANONICAL=SOURCE"
+                                                         "_COLUMN, e.g. account_id=customer; "
+                                                         "repeatable.")] = None,
+    constant: Annotated[list[str] | None, typer.Option("--constant", help="CANONICAL=VALUE for "
+                                                       "every row, e.g. source=olist; "
+                                                       "repeatable.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of timestamps written without "
+                                                 "an offset (default UTC).")] = None,
+    timestamp_format: Annotated[str | None, typer.Option(help="strptime format of the "
+                                                         "timestamps (default: detected).")
+                                ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")
+                        ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")
+                         ] = None,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Skip rows that cannot "
+                                                "be imported and report them, instead of "
+                                                "stopping.")] = False,
+) -> None:
+    """Import event data into a workspace: all or nothing; importing the same events again
+    adds nothing."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from journeyscope.events.importer import import_sources
+    from journeyscope.events.readers.mapping import ColumnMapping, MappingFile, load_mapping
+    from journeyscope.events.workspace import Workspace
+    from journeyscope.model.files import load_map
+
+    journey_map = load_map(map_file) if map_file is not None else None
+    flags = ColumnMapping.from_flags(map_column, constant, timezone=timezone,
+                                     timestamp_format=timestamp_format, encoding=encoding,
+                                     delimiter=delimiter)
+    chosen: MappingFile | ColumnMapping = flags
+    if mapping is not None:
+        chosen = load_mapping(mapping).with_overrides(flags)
+    with Workspace.open_or_create(workspace) as ws, Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def progress(step: str, done: float, total: float | None) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        summary = import_sources(ws, sources, journey_map=journey_map, mapping=chosen,
+                                 skip_bad_rows=skip_bad_rows, progress=progress,
+                                 map_origin=str(map_file) if map_file else None)
+    _print_import_summary(summary, workspace)
+
+
+def _print_import_summary(summary, workspace: Path) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title=f"imported into {workspace}", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("events added", f"{summary.events:,}")
+    table.add_row("duplicates (already there)", f"{summary.duplicates:,}")
+    table.add_row("new accounts", f"{summary.accounts:,}")
+    table.add_row("new contacts", f"{summary.contacts:,}")
+    span = (f"{summary.first_ts:%Y-%m-%d %H:%M} to {summary.last_ts:%Y-%m-%d %H:%M} UTC"
+            if summary.first_ts else "-")
+    table.add_row("time span", span)
+    share = summary.matched_share
+    table.add_row("matched to the map", "no map" if share is None else
+                  f"{share:.1%} ({summary.matched:,})")
+    table.add_row("skipped rows", f"{summary.skipped_rows:,}")
+    out.print(table)
+    for source in summary.sources:
+        out.print(f"  {source.file} ({source.kind}): {source.rows:,} read, {source.added:,} "
+                  f"added, {source.duplicates:,} duplicates, {source.skipped:,} skipped",
+                  markup=False)
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
+    if summary.skipped:
+        out.print("skipped:", markup=False)
+        for line in summary.skipped:
+            out.print(f"  {line}", markup=False)
+
+
+@workspace_app.command("info")
+def workspace_info(
+    workspace: Annotated[Path, typer.Argument(help="The workspace file.", show_default=False)],
+) -> None:
+    """Counts, time span, sources and matching of a workspace."""
+    from journeyscope.events.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        info = ws.info()
+    out.print(f"workspace {info.path} (format {info.format_version})", markup=False)
+    out.print(f"  events:   {info.events:,}", markup=False)
+    out.print(f"  accounts: {info.accounts:,}", markup=False)
+    out.print(f"  contacts: {info.contacts:,}", markup=False)
+    if info.first_ts is not None:
+        out.print(f"  time span: {info.first_ts:%Y-%m-%d %H:%M} to {info.last_ts:%Y-%m-%d %H:%M} "
+                  "UTC", markup=False)
+    if info.map_name:
+        out.print(f"  map: {info.map_name}; matched {info.matched_share:.1%} of events",
+                  markup=False)
+    else:
+        out.print("  map: none (import with --map to match events to touchpoints)", markup=False)
+    out.print(f"  imports: {info.imports}", markup=False)
+    for source, n in info.sources:
+        out.print(f"    {source}: {n:,} events", markup=False)
+
+
+@app.command("export")
+def export_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .csv, "
+                                         ".parquet or .xes (optionally .gz).",
+                                         show_default=False)],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
+                                            envvar="JOURNEYSCOPE_WORKSPACE")
+                         ] = Path("journeyscope.duckdb"),
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, parquet or xes "
+                                            "(default: from the extension).")] = None,
+) -> None:
+    """Export the workspace's events as CSV, Parquet or XES (for pm4py, ProM, Disco...)."""
+    from journeyscope.events.export import export_events, format_for
+    from journeyscope.events.workspace import Workspace
+
+    kind = format_for(output, fmt)
+    with Workspace.open(workspace, read_only=True) as ws:
+        written = export_events(ws.con, output, fmt=kind)
+    out.print(f"wrote {written:,} events to {output} ({kind})", markup=False)
+
+
 def main() -> None:
     """Entry point: runs the app, turning known errors into messages and exit codes."""
     try:

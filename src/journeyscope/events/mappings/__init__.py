@@ -1,0 +1,1 @@
+"""Column mappings shipped with journeyscope, as YAML package data (``--mapping NAME``)."""

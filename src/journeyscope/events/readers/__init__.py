@@ -1,0 +1,116 @@
+"""Readers: one source file into canonical staged tables (see `journeyscope.events.staging`).
+
+`read_source` recognises the format by the file's name and, failing that, by its first bytes:
+CSV and other delimited text, Parquet, JSON Lines and XES, each also gzipped where that makes
+sense. All of them load in the engine (DuckDB's `read_csv`, `read_parquet`, `read_json`), except
+XES, which journeyscope parses itself in bounded memory.
+
+>>> detect_format(Path("log.xes.gz"))
+'xes'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from journeyscope import settings
+from journeyscope.events.errors import SourceError
+from journeyscope.events.readers import textfile
+from journeyscope.events.readers.delimited import read_delimited
+from journeyscope.events.readers.mapping import (
+    ColumnMapping,
+    MappingFile,
+    builtin_mappings,
+    load_mapping,
+)
+from journeyscope.events.readers.parquet_json import read_jsonl, read_parquet
+from journeyscope.events.readers.xes import read_xes
+from journeyscope.events.staging import Staged
+
+FORMATS = ("csv", "parquet", "jsonl", "xes")
+_SUFFIXES = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".xes": "xes", ".xml": "xes",
+}
+
+
+def detect_format(path: Path) -> str | None:
+    """The format a file's name says (``csv``, ``parquet``, ``jsonl``, ``xes``), or None."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".gzip"):
+        suffixes = suffixes[:-1]
+    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def sniff_format(path: Path) -> str:
+    """The format the file's first bytes suggest (for names that say nothing)."""
+    with path.open("rb") as fh:
+        if fh.read(4) == b"PAR1":
+            return "parquet"
+    head = textfile.read_sample(path, 4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"<?xml", b"<log", b"<!")):
+        return "xes"
+    if head.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def max_line_bytes() -> int:
+    """The line limit from the settings (JOURNEYSCOPE_IMPORT_MAX_LINE_BYTES)."""
+    raw = settings.IMPORT_MAX_LINE_BYTES.get()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SourceError(settings.IMPORT_MAX_LINE_BYTES.env,
+                          f"{raw!r} is not a number of bytes") from None
+    if value < 64:
+        raise SourceError(settings.IMPORT_MAX_LINE_BYTES.env, f"{value} bytes is too small")
+    return value
+
+
+def read_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    *,
+    mapping: ColumnMapping | None = None,
+    skip_bad_rows: bool = False,
+    source_name: str | None = None,
+    format: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Staged:
+    """Load one file into canonical temp tables of `con` and return their names.
+
+    `source_name` fills the `source` column when the mapping does not (default: the file
+    name); `progress` is called with byte counts where a reader can tell them (XES).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(str(path), "no such file")
+    if path.is_dir():
+        raise SourceError(str(path), "is a folder; name the files in it")
+    fmt = format or detect_format(path) or sniff_format(path)
+    if fmt not in FORMATS:
+        raise SourceError(str(path), f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    name = source_name or path.name
+    limit = max_line_bytes()
+    if fmt == "parquet":
+        return read_parquet(con, path, mapping, skip_bad_rows=skip_bad_rows, source_name=name)
+    if fmt == "jsonl":
+        return read_jsonl(con, path, mapping, skip_bad_rows=skip_bad_rows,
+                          max_line_bytes=limit, source_name=name)
+    if fmt == "xes":
+        return read_xes(con, path, mapping, skip_bad_rows=skip_bad_rows, max_line_bytes=limit,
+                        source_name=name, progress=progress)
+    return read_delimited(con, path, mapping, skip_bad_rows=skip_bad_rows,
+                          max_line_bytes=limit, source_name=name)
+
+
+__all__ = [
+    "FORMATS", "ColumnMapping", "MappingFile", "builtin_mappings", "detect_format",
+    "load_mapping", "read_source", "sniff_format",
+]

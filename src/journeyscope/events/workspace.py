@@ -1,0 +1,198 @@
+"""The workspace: one DuckDB file holding the canonical tables an analysis reads.
+
+Tables: ``events`` (`schema.ALL_EVENT_COLUMNS`), ``accounts``, ``contacts``, ``imports`` (one
+row per imported source: file, rows, checksum, time) and ``meta`` (format version, and the map
+used for matching, so that a later import matches the same way).
+
+The connection runs with ``TimeZone = 'UTC'`` (readers rely on it), a memory limit
+(JOURNEYSCOPE_MEMORY_LIMIT) and a spill folder next to the file.
+
+>>> import tempfile, pathlib
+>>> with Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "w.duckdb") as ws:
+...     ws.info().events
+0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from journeyscope import settings
+from journeyscope.events import schema
+from journeyscope.events.errors import WorkspaceError
+from journeyscope.model.types import JourneyMap
+
+FORMAT_VERSION = 1
+
+IMPORTS_SQL = """CREATE TABLE IF NOT EXISTS imports (
+  id INTEGER NOT NULL,
+  source VARCHAR NOT NULL,
+  format VARCHAR,
+  rows BIGINT NOT NULL,
+  added BIGINT NOT NULL,
+  duplicates BIGINT NOT NULL,
+  skipped BIGINT NOT NULL,
+  checksum VARCHAR,
+  imported_at TIMESTAMP NOT NULL
+)"""
+META_SQL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+@dataclass
+class WorkspaceInfo:
+    """What a workspace holds, for `journeyscope workspace info`."""
+
+    path: str
+    format_version: int
+    events: int
+    accounts: int  # distinct accounts among events and the accounts table
+    contacts: int
+    first_ts: dt.datetime | None
+    last_ts: dt.datetime | None
+    matched: int
+    map_name: str | None
+    imports: int
+    sources: list[tuple[str, int]] = field(default_factory=list)  # (source, events)
+
+    @property
+    def matched_share(self) -> float | None:
+        return self.matched / self.events if self.events and self.map_name else None
+
+
+class Workspace:
+    """An open workspace file. Use `create`, `open` or `open_or_create`; close it (or use it
+    as a context manager) to release the file for other processes."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path | str) -> Workspace:
+        """Create a new, empty workspace file (refuses to overwrite an existing file)."""
+        path = Path(path)
+        if path.exists():
+            raise WorkspaceError(f"{path}: already exists; open it, or choose a new file")
+        if not path.parent.exists():
+            raise WorkspaceError(f"{path}: the folder {path.parent} does not exist")
+        ws = cls(path, _connect(path))
+        ws._create_tables()
+        return ws
+
+    @classmethod
+    def open(cls, path: Path | str, *, read_only: bool = False) -> Workspace:
+        """Open an existing workspace file."""
+        path = Path(path)
+        if not path.is_file():
+            raise WorkspaceError(f"{path}: no such workspace (create one by importing into it)")
+        ws = cls(path, _connect(path, read_only=read_only))
+        ws._check_format()
+        return ws
+
+    @classmethod
+    def open_or_create(cls, path: Path | str) -> Workspace:
+        path = Path(path)
+        return cls.open(path) if path.exists() else cls.create(path)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _create_tables(self) -> None:
+        con = self.con
+        con.execute("BEGIN")
+        con.execute(schema.create_table_sql("events", schema.ALL_EVENT_COLUMNS))
+        con.execute(schema.create_table_sql("accounts", schema.ACCOUNT_COLUMNS))
+        con.execute(schema.create_table_sql("contacts", schema.CONTACT_COLUMNS))
+        con.execute(IMPORTS_SQL)
+        con.execute(META_SQL)
+        con.execute("INSERT INTO meta VALUES ('format_version', ?), ('created_at', ?)",
+                    [str(FORMAT_VERSION), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")])
+        con.execute("COMMIT")
+
+    def _check_format(self) -> None:
+        tables = {r[0] for r in self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+        missing = {"events", "accounts", "contacts", "imports", "meta"} - tables
+        if missing:
+            self.close()
+            raise WorkspaceError(f"{self.path}: not a journeyscope workspace (no "
+                                 f"{', '.join(sorted(missing))} table)")
+        version = self.get_meta("format_version")
+        if version is None or not version.isdigit():
+            self.close()
+            raise WorkspaceError(f"{self.path}: not a journeyscope workspace (no format version)")
+        if int(version) > FORMAT_VERSION:
+            self.close()
+            raise WorkspaceError(f"{self.path}: workspace format {version} is newer than this "
+                                 f"journeyscope understands ({FORMAT_VERSION}); upgrade it")
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def journey_map(self) -> JourneyMap | None:
+        """The map the workspace's events were matched with, if any."""
+        raw = self.get_meta("map")
+        return JourneyMap.model_validate(json.loads(raw)) if raw else None
+
+    def set_journey_map(self, journey_map: JourneyMap, *, origin: str | None = None) -> None:
+        """Remember the map used for matching (call inside the import's transaction)."""
+        self.set_meta("map", journey_map.model_dump_json(exclude_defaults=True))
+        self.set_meta("map_name", journey_map.name)
+        self.set_meta("map_origin", origin)
+
+    # -- summary -----------------------------------------------------------------------------
+
+    def info(self) -> WorkspaceInfo:
+        """Counts, time span, sources and matching of the workspace."""
+        con = self.con
+        events, first, last, matched = con.execute(
+            "SELECT count(*), min(ts), max(ts), count(*) FILTER (WHERE touchpoint IS NOT NULL "
+            "OR outcome IS NOT NULL) FROM events").fetchone()
+        accounts = con.execute(
+            "SELECT count(*) FROM (SELECT account_id FROM events UNION "
+            "SELECT account_id FROM accounts) WHERE account_id IS NOT NULL").fetchone()[0]
+        contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+        imports = con.execute("SELECT count(*) FROM imports").fetchone()[0]
+        sources = [(s or "(none)", int(n)) for s, n in con.execute(
+            "SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC, 1").fetchall()]
+        return WorkspaceInfo(
+            path=str(self.path), format_version=int(self.get_meta("format_version") or 0),
+            events=int(events), accounts=int(accounts), contacts=int(contacts), first_ts=first,
+            last_ts=last, matched=int(matched), map_name=self.get_meta("map_name"),
+            imports=int(imports), sources=sources,
+        )
+
+
+def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    config = {
+        "memory_limit": settings.MEMORY_LIMIT.get(),
+        "temp_directory": str(path.with_name(path.name + ".tmp")),
+    }
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        if "lock" in message.lower():
+            raise WorkspaceError(f"{path}: in use by another journeyscope process") from None
+        raise WorkspaceError(f"{path}: not a workspace file ({message})") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con
