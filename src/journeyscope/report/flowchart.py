@@ -225,7 +225,8 @@ def flowchart_svg(view: MapView, col_width: float, standalone: bool = False
     ]
     for sv in view.stages:
         x = sv.index * col_width
-        parts.append(f'<rect x="{x + 4:.1f}" y="0" width="{col_width - 8:.1f}" height="{height:.1f}" '
+        parts.append(f'<rect x="{x + 4:.1f}" y="0" width="{col_width - 8:.1f}" '
+                     f'height="{height:.1f}" '
                      f'rx="8" fill="{sv.tint}"/>')
         parts.append(f'<rect x="{x + 4:.1f}" y="0" width="{col_width - 8:.1f}" height="5" '
                      f'rx="2" fill="{sv.colour}"/>')

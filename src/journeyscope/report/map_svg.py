@@ -55,7 +55,8 @@ def _fade(met: bool) -> str:
 
 
 def _chip(x: float, y: float, text: str, fill: str, ink: str, size: float = 10,
-          stroke: str | None = None, bold: bool = True, icon: str | None = None) -> tuple[str, float]:
+          stroke: str | None = None, bold: bool = True,
+          icon: str | None = None) -> tuple[str, float]:
     pad_icon = 15 if icon else 0
     w = text_width(text, size, bold) + 12 + pad_icon
     out = (f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="17" rx="8.5" fill="{fill}"'
@@ -193,7 +194,8 @@ def _note(item: Item, lane_key: str, w: float) -> tuple[str, float]:
              f'stroke="{stroke}"' + (' stroke-dasharray="3 2"' if lane_key == "backstage" else "")
              + "/>")
     if bar:
-        frame += f'<rect x="0" y="0" width="{5 if bold else 3}" height="{h:.1f}" rx="1.5" fill="{bar}"/>'
+        frame += (f'<rect x="0" y="0" width="{5 if bold else 3}" height="{h:.1f}" rx="1.5" '
+                  f'fill="{bar}"/>')
     return f'<g class="note"{_fade(item.met)}>' + frame + "".join(parts) + "</g>", h
 
 

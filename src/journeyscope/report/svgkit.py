@@ -137,19 +137,23 @@ def smooth_path(points: list[tuple[float, float]]) -> str:
 # Icons: stroke drawings on a 24x24 grid, coloured by `currentColor`.
 
 _ICONS = {
-    "web": '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18"/>',
+    "web": ('<circle cx="12" cy="12" r="9"/>'
+            '<path d="M3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18"/>'),
     "email": '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M3 7l9 6 9-6"/>',
-    "phone": '<path d="M5 3h4l2 5-3 2a11 11 0 0 0 6 6l2-3 5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z"/>',
+    "phone": ('<path d="M5 3h4l2 5-3 2a11 11 0 0 0 6 6l2-3 5 2v4a2 2 0 0 1-2 2'
+              'A17 17 0 0 1 3 5a2 2 0 0 1 2-2z"/>'),
     "event": '<rect x="3" y="5" width="18" height="16" rx="2"/><path d="M3 10h18M8 3v4M16 3v4"/>',
-    "meeting": '<circle cx="8" cy="8" r="3"/><circle cx="16" cy="8" r="3"/><path d="M2 20c0-4 3-6 6-6s6 2 6 6M10 20c0-4 3-6 6-6s6 2 6 6"/>',
+    "meeting": ('<circle cx="8" cy="8" r="3"/><circle cx="16" cy="8" r="3"/>'
+                '<path d="M2 20c0-4 3-6 6-6s6 2 6 6M10 20c0-4 3-6 6-6s6 2 6 6"/>'),
     "chat": '<path d="M4 4h16v12H9l-5 4z"/>',
-    "portal": '<rect x="3" y="4" width="18" height="16" rx="2"/><path d="M3 9h18M6 6.5h.01M9 6.5h.01"/>',
+    "portal": ('<rect x="3" y="4" width="18" height="16" rx="2"/>'
+               '<path d="M3 9h18M6 6.5h.01M9 6.5h.01"/>'),
     "app": '<rect x="6" y="2" width="12" height="20" rx="2"/><path d="M11 18h2"/>',
     "video": '<rect x="2" y="6" width="14" height="12" rx="2"/><path d="M16 10l6-3v10l-6-3z"/>',
     "search": '<circle cx="10" cy="10" r="6"/><path d="M15 15l6 6"/>',
-    "social": '<circle cx="6" cy="12" r="2.5"/><circle cx="18" cy="5" r="2.5"/><circle cx="18" cy="19" r="2.5"/><path d="M8 11l8-5M8 13l8 5"/>',
+    "social": ('<circle cx="6" cy="12" r="2.5"/><circle cx="18" cy="5" r="2.5"/>'
+               '<circle cx="18" cy="19" r="2.5"/><path d="M8 11l8-5M8 13l8 5"/>'),
     "partner": '<circle cx="9" cy="12" r="5"/><circle cx="15" cy="12" r="5"/>',
-    "mail": '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M3 7l9 6 9-6"/>',
     "print": '<path d="M6 9V3h12v6M6 18H4v-7h16v7h-2M6 14h12v7H6z"/>',
     "store": '<path d="M3 9l2-5h14l2 5M4 9v11h16V9M3 9h18M9 20v-6h6v6"/>',
 }
@@ -157,7 +161,8 @@ _ALIASES = {
     "website": "web", "webpage": "web", "landing-page": "web", "e-mail": "email",
     "newsletter": "email", "call": "phone", "webinar": "video", "conference": "event",
     "tradeshow": "event", "trade-show": "event", "in-person": "meeting", "visit": "meeting",
-    "sms": "chat", "messenger": "chat", "community": "social", "linkedin": "social",
+    "mail": "email", "sms": "chat", "messenger": "chat", "community": "social",
+    "linkedin": "social",
     "mobile": "app", "referral": "partner", "reseller": "partner", "ads": "search",
 }
 _FALLBACK = '<circle cx="12" cy="12" r="8"/><circle cx="12" cy="12" r="2"/>'
@@ -236,7 +241,8 @@ def marker(shape: int, x: float, y: float, r: float, fill: str) -> str:
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}"/>'
     if kind == 1:
         s = r * 0.9
-        return f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" height="{2 * s:.1f}" fill="{fill}"/>'
+        return (f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" '
+                f'height="{2 * s:.1f}" fill="{fill}"/>')
     if kind == 2:
         s = r * 1.25
         return (f'<path d="M{x:.1f},{y - s:.1f} L{x + s:.1f},{y:.1f} L{x:.1f},{y + s:.1f} '
