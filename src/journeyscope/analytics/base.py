@@ -7,6 +7,12 @@ by account and time is the expensive part, so `with_steps` does it once (one win
 next event's time, touchpoint, stage and owner to each event) and `analyze` caches the result;
 the analyses read those columns instead of sorting again.
 
+The analyses of the map (stages, touchpoints, handovers, conformance, ...) read
+`journey_steps`: the same one pass over only the events matched to a touchpoint, so that the
+next step of a touchpoint is the next touchpoint, not an unmatched web hit or an outcome event
+(outcomes are read from `account_outcomes`). Process mining over any activity column (paths,
+the pm4py comparison) reads `with_steps` over all events.
+
 Column names are keyword arguments with the canonical names as defaults.
 """
 
@@ -14,8 +20,19 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from journeyscope.model.types import OUTCOMES, JourneyMap
+from journeyscope.errors import JourneyscopeError
+from journeyscope.model.types import OUTCOMES, JourneyMap, parse_duration
+
+class AnalysisError(JourneyscopeError):
+    """An analysis was asked for something its input cannot give (an unknown column)."""
+
+    exit_code = 2
+
+
+US_PER_SECOND = 1_000_000
+US_PER_DAY = 86_400 * US_PER_SECOND
 
 # Columns `with_steps` adds.
 STEP_COLUMNS = (
@@ -86,6 +103,40 @@ def with_steps(
     )
 
 
+def journey_steps(
+    events: ir.Table,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+    touchpoint: str = "touchpoint",
+    stage: str = "stage",
+    owner: str = "owner",
+    activity: str = "activity",
+) -> ir.Table:
+    """`with_steps` over the events matched to a touchpoint: the journey as the map sees it.
+
+    `step` counts touchpoint events only, and `next_*` is the account's next touchpoint event.
+    """
+    matched = events.filter(events[touchpoint].notnull())
+    return with_steps(matched, account=account, ts=ts, order=order, touchpoint=touchpoint,
+                      stage=stage, owner=owner, activity=activity)
+
+
+def stage_table(journey_map: JourneyMap) -> ir.Table:
+    """The map's stages as a small table: `stage_index`, `stage`, `stage_name` and the time
+    standard in days (`standard_days`, null when the stage has none)."""
+    stages = journey_map.stages
+    return ibis.memtable(pa.table({
+        "stage_index": pa.array(range(len(stages)), pa.int16()),
+        "stage": pa.array([s.id for s in stages], pa.string()),
+        "stage_name": pa.array([s.name for s in stages], pa.string()),
+        "standard_days": pa.array(
+            [parse_duration(s.time_standard).total_seconds() / 86400 if s.time_standard else None
+             for s in stages], pa.float64()),
+    }))
+
+
 def account_outcomes(
     events: ir.Table,
     *,
@@ -95,9 +146,9 @@ def account_outcomes(
     value: str = "value",
     channel: str = "channel",
 ) -> ir.Table:
-    """One row per account: first and last event, first channel, and for each outcome (won,
-    lost, churned, renewed, expanded) whether and when it happened; `won_value` is the sum of
-    `value` on won events."""
+    """One row per account: first and last event, first channel, cohort (the month of the first
+    event, 'YYYY-MM'), and for each outcome (won, lost, churned, renewed, expanded) whether and
+    when it happened; `won_value` is the sum of `value` on won events."""
     by = events.group_by(events[account])
     aggs: dict[str, ir.Value] = {
         "first_ts": events[ts].min(),
@@ -110,4 +161,22 @@ def account_outcomes(
         aggs[f"{name}_ts"] = events[ts].min(where=hit)
         aggs[name] = hit.any()
     aggs["won_value"] = events[value].sum(where=events[outcome] == "won").fill_null(0.0)
-    return by.aggregate(**aggs)
+    out = by.aggregate(**aggs)
+    return out.mutate(cohort=out.first_ts.strftime("%Y-%m"))
+
+
+def account_dimensions(
+    outcomes: ir.Table,
+    accounts: ir.Table | None = None,
+    *,
+    account: str = "account_id",
+) -> ir.Table:
+    """The per-account table an analysis groups by: `account_outcomes` (cohort, first_channel,
+    outcomes) with the columns of the accounts table (segment, industry, region, size, value)
+    when there is one. Accounts without a row in `accounts` get nulls there."""
+    if accounts is None:
+        return outcomes
+    extra = [c for c in accounts.columns if c != account and c not in outcomes.columns]
+    right = accounts.select(accounts[account].name("__account"), *extra)
+    joined = outcomes.left_join(right, outcomes[account] == right["__account"])
+    return joined.drop("__account")
