@@ -415,6 +415,9 @@ def _lanes(view: MapView) -> list[Lane]:
         lanes.append(bs)
     if m.kind.value == "blueprint" and not any(la.backstage for la in lanes):
         lanes.append(tp_backstage)  # a blueprint always shows its line of visibility
+    if m.kind.value == "empathy":
+        # An empathy map is about its people: the journey lanes it leaves empty are noise.
+        lanes = [la for la in lanes if la.key in ("touchpoints", "emotion") or any(la.cells)]
     return lanes
 
 

@@ -31,7 +31,8 @@ from journeyscope.report.layout import (
 )
 from journeyscope.report.svgkit import icon_svg, marker, star_svg
 
-COL_WIDTH = 240
+COL_WIDTH = 240  # the narrowest stage column; maps of few stages get wider ones
+WALL_WIDTH = 1250  # stage columns of a small map share this width
 LABEL_WIDTH = 150
 EMOTION_HEIGHT = 200
 PAGE_PADDING = 24
@@ -65,9 +66,14 @@ class HtmlParts:
         return f"<style>{self.css}</style>\n{self.body}\n<script>{self.script}</script>"
 
 
+def column_width(journey_map: JourneyMap) -> int:
+    """The width of one stage column in CSS pixels."""
+    return max(COL_WIDTH, min(360, WALL_WIDTH // max(1, len(journey_map.stages))))
+
+
 def map_width(journey_map: JourneyMap) -> int:
     """The width in CSS pixels of the rendered grid (label column plus stage columns)."""
-    return LABEL_WIDTH + COL_WIDTH * max(1, len(journey_map.stages))
+    return LABEL_WIDTH + column_width(journey_map) * max(1, len(journey_map.stages))
 
 
 def print_zoom(journey_map: JourneyMap) -> float:
@@ -85,7 +91,8 @@ def map_parts(journey_map: JourneyMap, persona: str | None = None,
               measures: Measures | None = None) -> HtmlParts:
     """Render the map into its CSS, markup and script (see `render_map_html`)."""
     view: MapView = build_view(journey_map, persona=persona, measures=measures)
-    flow, flow_w, flow_h = flowchart_svg(view, COL_WIDTH)
+    col = column_width(journey_map)
+    flow, flow_w, flow_h = flowchart_svg(view, col)
     width = map_width(journey_map)
     met_counts = {p.id: sum(1 for tv in view.touchpoints if p.id in tv.personas)
                   for p in view.personas}
@@ -93,9 +100,9 @@ def map_parts(journey_map: JourneyMap, persona: str | None = None,
         view=view,
         m=journey_map,
         width=width,
-        col_width=COL_WIDTH,
+        col_width=col,
         label_width=LABEL_WIDTH,
-        emotion=Markup(emotion_svg(view, COL_WIDTH, EMOTION_HEIGHT)),
+        emotion=Markup(emotion_svg(view, col, EMOTION_HEIGHT)),
         faces=Markup(faces_svg(56, EMOTION_HEIGHT)),
         flowchart=Markup(flow),
         flow_width=flow_w,
