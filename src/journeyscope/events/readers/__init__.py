@@ -19,9 +19,11 @@ import duckdb
 from journeyscope import settings
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.delimited import read_delimited
+from journeyscope.events.readers.canonical import Join
+from journeyscope.events.readers.delimited import csv_relation, read_delimited
 from journeyscope.events.readers.mapping import (
     ColumnMapping,
+    JoinSpec,
     MappingFile,
     builtin_mappings,
     load_mapping,
@@ -98,16 +100,57 @@ def read_source(
         raise SourceError(str(path), f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     name = source_name or path.name
     limit = max_line_bytes()
+    join = (_join(con, path, mapping.join, max_line_bytes=limit)
+            if mapping is not None and mapping.join is not None else None)
     if fmt == "parquet":
-        return read_parquet(con, path, mapping, skip_bad_rows=skip_bad_rows, source_name=name)
+        return read_parquet(con, path, mapping, skip_bad_rows=skip_bad_rows, source_name=name,
+                            join=join)
     if fmt == "jsonl":
         return read_jsonl(con, path, mapping, skip_bad_rows=skip_bad_rows,
-                          max_line_bytes=limit, source_name=name)
+                          max_line_bytes=limit, source_name=name, join=join)
     if fmt == "xes":
         return read_xes(con, path, mapping, skip_bad_rows=skip_bad_rows, max_line_bytes=limit,
-                        source_name=name, progress=progress)
+                        source_name=name, progress=progress, join=join)
     return read_delimited(con, path, mapping, skip_bad_rows=skip_bad_rows,
-                          max_line_bytes=limit, source_name=name)
+                          max_line_bytes=limit, source_name=name, join=join)
+
+
+def _join(con: duckdb.DuckDBPyConnection, path: Path, spec: JoinSpec, *,
+          max_line_bytes: int) -> Join:
+    """The other file of a mapping's ``join:`` as a relation, its key and columns checked."""
+    other = Path(spec.file)
+    if not other.is_absolute():
+        other = path.parent / other
+    where = f"the mapping's join with {spec.file}"
+    if not other.is_file():
+        raise SourceError(str(path), f"{where}: no such file {other}")
+    fmt = detect_format(other) or sniff_format(other)
+    if fmt == "csv":
+        sql, columns = csv_relation(other, max_line_bytes=max_line_bytes)
+    elif fmt == "parquet":
+        sql = f"read_parquet({_literal(str(other))})"
+        columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()]
+    elif fmt == "jsonl":
+        sql = f"read_json({_literal(str(other))}, format='newline_delimited')"
+        columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()]
+    else:
+        raise SourceError(str(other), f"{where}: a file to join must be CSV, Parquet or JSON Lines")
+    names = [n for n, _ in columns]
+    if spec.on not in names:
+        raise SourceError(str(other), f"{where}: the key column {spec.on!r} is not in it; its "
+                          f"columns are: {', '.join(names)}", column=spec.on)
+    wanted = list(spec.columns) if spec.columns is not None else [n for n in names
+                                                                   if n != spec.on]
+    for column in wanted:
+        if column not in names:
+            raise SourceError(str(other), f"{where}: no column {column!r}; its columns are: "
+                              f"{', '.join(names)}", column=column)
+    types = dict(columns)
+    return Join(str(other), sql, spec.on, [(c, types[c]) for c in wanted])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 __all__ = [

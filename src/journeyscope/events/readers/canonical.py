@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -46,6 +45,24 @@ def q(name: str) -> str:
 
 
 @dataclass
+class Join:
+    """Columns looked up in another file by a key (a mapping's ``join:``): each source row
+    gets the first matching row's `columns`; rows without a match get NULLs."""
+
+    file: str
+    right_sql: str  # a FROM item
+    on: str
+    columns: list[tuple[str, str]]
+
+    def apply(self, left_sql: str) -> str:
+        picked = ", ".join(f"any_value({q(n)}) AS {q(n)}" for n, _ in self.columns)
+        cols = ", ".join(f"r.{q(n)}" for n, _ in self.columns)
+        return (f"(SELECT l.*, {cols} FROM {left_sql} AS l LEFT JOIN (SELECT {q(self.on)}, "
+                f"{picked} FROM {self.right_sql} GROUP BY {q(self.on)}) AS r "
+                f"ON l.{q(self.on)} = r.{q(self.on)})")
+
+
+@dataclass
 class Source:
     """One source as a relation: `from_sql` is a FROM item, `columns` its (name, DuckDB type)
     in order. `position_sql`, when given, is an expression over `from_sql` giving each row's
@@ -60,21 +77,30 @@ class Source:
     position_label: str = "row"
     attribute_types: dict[str, str] = field(default_factory=dict)
     hidden: tuple[str, ...] = ()  # helper columns that are not data (e.g. an XES line number)
-    slow_path: Callable[[duckdb.DuckDBPyConnection], str] | None = None
+    join: Join | None = None
+
+    @property
+    def relation(self) -> str:
+        """The FROM item of the source's rows, with joined columns when there is a join."""
+        return self.join.apply(self.from_sql) if self.join else self.from_sql
+
+    @property
+    def all_columns(self) -> list[tuple[str, str]]:
+        return self.columns + (self.join.columns if self.join else [])
 
     @property
     def names(self) -> list[str]:
-        return [n for n, _ in self.columns if n not in self.hidden]
+        return [n for n, _ in self.all_columns if n not in self.hidden]
 
     def type_of(self, name: str) -> str:
-        return dict(self.columns)[name]
+        return dict(self.all_columns)[name]
 
 
 @dataclass
 class _Check:
     column: str
     bad_sql: str  # true when the row breaks the rule
-    reason_sql: str  # the reason, as a SQL text expression
+    reason: str
     value_sql: str | None  # the offending source value, when there is one
 
 
@@ -88,6 +114,8 @@ def stage_source(
 ) -> Staged:
     """Load `source` into canonical temp tables and return their names."""
     mapping = mapping or ColumnMapping()
+    if source.join is not None:
+        _check_join(source, source.join)
     _check_mapped_columns_exist(source, mapping)
     n = next(_counter)
     tables = _decide_tables(source, mapping)
@@ -115,6 +143,19 @@ def stage_source(
 
 # ---------------------------------------------------------------------------------------------
 # What the source holds
+
+
+def _check_join(source: Source, join: Join) -> None:
+    own = [n for n, _ in source.columns]
+    if join.on not in own:
+        raise SourceError(source.file, f"the mapping joins {join.file} on {join.on!r}, which is "
+                          f"not a column of this file; its columns are: {', '.join(own)}",
+                          column=join.on)
+    clash = [n for n, _ in join.columns if n in own]
+    if clash:
+        raise SourceError(source.file, f"the join with {join.file} would add columns this file "
+                          f"already has ({', '.join(clash)}); list the join's columns",
+                          column=clash[0])
 
 
 def _check_mapped_columns_exist(source: Source, mapping: ColumnMapping) -> None:
@@ -204,7 +245,7 @@ def _stage_events(
     select = ",\n  ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks) or "false"
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT {select},\n  ({bad}) AS _js_bad\n"
-                f"FROM {source.from_sql} AS src")
+                f"FROM {source.relation} AS src")
     return _settle(con, source, table, checks, skip_bad_rows=skip_bad_rows)
 
 
@@ -229,12 +270,12 @@ def _column_expr(
         expr = timestamp_sql(text, fmt, timezone=timezone)
         checks.append(_Check(
             "ts", f"{raw} IS NOT NULL AND {expr} IS NULL",
-            quote_literal(f"is not a timestamp in {fmt.described}"), text))
+            f"is not a timestamp in {fmt.described}", text))
         return expr
     if canonical in _NUMERIC:
         expr = f"TRY_CAST({raw} AS DOUBLE)"
         checks.append(_Check(canonical, f"{raw} IS NOT NULL AND {expr} IS NULL",
-                             quote_literal("is not a number"), f"CAST({raw} AS VARCHAR)"))
+                             "is not a number", f"CAST({raw} AS VARCHAR)"))
         return expr
     # Text: empty or blank strings mean 'not given', as they do in CSV exports.
     return f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
@@ -243,7 +284,7 @@ def _column_expr(
 def _detect(con: duckdb.DuckDBPyConnection, source: Source, text: str, src: str | None,
             mapping: ColumnMapping) -> TimestampFormat:
     sample = [r[0] for r in con.execute(
-        f"SELECT DISTINCT v FROM (SELECT {text} AS v FROM {source.from_sql} AS src "
+        f"SELECT DISTINCT v FROM (SELECT {text} AS v FROM {source.relation} AS src "
         f"WHERE v IS NOT NULL LIMIT 20000) LIMIT 2000").fetchall()]
     return detect_format(con, sample, file=source.file, column=f"ts (from {src!r})"
                          if src and src != "ts" else "ts", explicit=mapping.timestamp_format)
@@ -257,12 +298,12 @@ def _required_checks(source: Source, exprs: dict[str, str], mapping: ColumnMappi
 
     out = [_Check(
         "account_id", f"{exprs['account_id']} IS NULL AND {exprs['contact_id']} IS NULL",
-        quote_literal("is empty: every event needs an account (or a contact to find it by)"),
+        "is empty: every event needs an account (or a contact to find it by)",
         raw_of("account_id"))]
     out.append(_Check("ts", f"{exprs['ts']} IS NULL AND ({raw_of('ts') or 'NULL'}) IS NULL",
-                      quote_literal("is empty: every event needs a timestamp"), raw_of("ts")))
+                      "is empty: every event needs a timestamp", raw_of("ts")))
     out.append(_Check("activity", f"{exprs['activity']} IS NULL",
-                      quote_literal("is empty: every event needs an activity"),
+                      "is empty: every event needs an activity",
                       raw_of("activity")))
     return out
 
@@ -317,15 +358,15 @@ def _stage_entities(
         if col.sql_type == "DOUBLE":
             exprs[col.name] = f"TRY_CAST({raw} AS DOUBLE)"
             checks.append(_Check(col.name, f"{raw} IS NOT NULL AND {exprs[col.name]} IS NULL",
-                                 quote_literal("is not a number"), f"CAST({raw} AS VARCHAR)"))
+                                 "is not a number", f"CAST({raw} AS VARCHAR)"))
         else:
             exprs[col.name] = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
     checks.insert(0, _Check(key, f"{exprs[key]} IS NULL",
-                            quote_literal(f"is empty: every row of {table} needs a {key}"), None))
+                            f"is empty: every row of {table} needs a {key}", None))
     select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, ({bad}) AS _js_bad "
-                f"FROM {source.from_sql} AS src")
+                f"FROM {source.relation} AS src")
     rows, skipped, count = _settle(con, source, name, checks, skip_bad_rows=skip_bad_rows)
     # One row per key: a later row of the same account or contact fills what earlier ones lack.
     others = ", ".join(f"max({q(c.name)}) AS {q(c.name)}" for c in columns[1:])
@@ -363,10 +404,21 @@ def _settle(con: duckdb.DuckDBPyConnection, source: Source, table: str, checks: 
 
 def _locate_bad_rows(con: duckdb.DuckDBPyConnection, source: Source, checks: list[_Check],
                      *, limit: int) -> list[SourceError]:
+    numbered: str | None = None
     if source.position_sql is not None:
-        from_sql, position = source.from_sql, source.position_sql
+        from_sql, position = source.relation, source.position_sql
     else:
-        from_sql, position = _numbered(con, source), "src._js_pos"
+        numbered = f"_js_numbered_{next(_counter)}"
+        from_sql, position = _numbered(con, source, numbered), "src._js_pos"
+    try:
+        return _bad_rows(con, source, checks, from_sql, position, limit=limit)
+    finally:
+        if numbered:
+            con.execute(f"DROP TABLE IF EXISTS {numbered}")
+
+
+def _bad_rows(con: duckdb.DuckDBPyConnection, source: Source, checks: list[_Check],
+              from_sql: str, position: str, *, limit: int) -> list[SourceError]:
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
     cases = " ".join(f"WHEN {c.bad_sql} THEN {i}" for i, c in enumerate(checks))
     values = ", ".join(c.value_sql or "NULL::VARCHAR" for c in checks)
@@ -376,22 +428,20 @@ def _locate_bad_rows(con: duckdb.DuckDBPyConnection, source: Source, checks: lis
     out = []
     for pos, which, vals in rows:
         check = checks[which]
-        reason = con.execute(f"SELECT {check.reason_sql}").fetchone()[0]
         where = {source.position_label: int(pos)}
-        out.append(SourceError(source.file, reason, column=check.column, value=vals[which],
+        out.append(SourceError(source.file, check.reason, column=check.column, value=vals[which],
                                has_value=check.value_sql is not None, **where))
     return out
 
 
-def _numbered(con: duckdb.DuckDBPyConnection, source: Source) -> str:
-    """The source again, with each row's position in reading order (the slow path only)."""
-    if source.slow_path is not None:
-        return source.slow_path(con)
-    name = f"_js_numbered_{next(_counter)}"
+def _numbered(con: duckdb.DuckDBPyConnection, source: Source, name: str) -> str:
+    """The source again, with each row's position in reading order (the slow path only): the
+    rows are stored in order in temp table `name` first, then joined."""
     previous = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {source.from_sql}")
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(previous)).lower()}")
-    return f"(SELECT *, rowid + 1 AS _js_pos FROM {name})"
+    numbered = f"(SELECT *, rowid + 1 AS _js_pos FROM {name})"
+    return source.join.apply(numbered) if source.join else numbered

@@ -19,7 +19,7 @@ import duckdb
 
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.canonical import Source, stage_source
+from journeyscope.events.readers.canonical import Join, Source, stage_source
 from journeyscope.events.readers.mapping import ColumnMapping
 from journeyscope.events.readers.timestamps import quote_literal
 from journeyscope.events.staging import Staged
@@ -32,6 +32,7 @@ _ORIGINAL_RE = re.compile(r"Original Line: (.*)")
 def read_delimited(
     con: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping | None = None, *,
     skip_bad_rows: bool = False, max_line_bytes: int, source_name: str | None = None,
+    join: Join | None = None,
 ) -> Staged:
     """Stage a delimited text file (CSV, TSV, semicolon-separated; plain or gzip)."""
     mapping = mapping or ColumnMapping()
@@ -60,6 +61,7 @@ def read_delimited(
             from_sql=_read_csv_sql(target, header, delimiter, duck_encoding, max_line_bytes,
                                    gzip=textfile.is_gzip(target)),
             columns=[(h, "VARCHAR") for h in header],
+            join=join,
         )
         try:
             return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
@@ -69,6 +71,24 @@ def read_delimited(
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def csv_relation(path: Path, *, max_line_bytes: int, encoding: str | None = None,
+                 delimiter: str | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """A FROM item reading `path` as text columns, and its columns (for a mapping's join)."""
+    file = str(path)
+    sample = textfile.read_sample(path, min(textfile.SAMPLE_BYTES, max_line_bytes + 1))
+    codec = textfile.codec_name(encoding) if encoding else textfile.detect_encoding(
+        sample, file=file)
+    duck_encoding = textfile.DUCKDB_ENCODINGS.get(codec)
+    if duck_encoding is None:
+        raise SourceError(file, f"a file to join must be UTF-8, UTF-16 or Latin-1, not {codec}")
+    text = textfile.text_sample(sample, codec)
+    sep = delimiter or sniff_delimiter(text)
+    header = _header(text, sep, file=file)
+    sql = _read_csv_sql(path, header, sep, duck_encoding, max_line_bytes,
+                        gzip=textfile.is_gzip(path))
+    return sql, [(h, "VARCHAR") for h in header]
 
 
 def sniff_delimiter(text: str) -> str:

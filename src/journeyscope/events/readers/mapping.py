@@ -72,6 +72,17 @@ class TableMapping:
 
 
 @dataclass(frozen=True)
+class JoinSpec:
+    """Columns to look up in another file by a shared key (``join:`` in a mapping file), e.g.
+    the sales rep of a lead from the closed-deals file. `file` is relative to the source's
+    folder; `columns` default to all of the other file's columns but the key."""
+
+    file: str
+    on: str
+    columns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ColumnMapping:
     """How one source becomes canonical tables, plus reading options.
 
@@ -91,6 +102,7 @@ class ColumnMapping:
     timestamp_format: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    join: JoinSpec | None = None
 
     @classmethod
     def from_flags(
@@ -112,6 +124,8 @@ class ColumnMapping:
             if theirs is not None:
                 out = replace(out, **{table: mine.merged(theirs) if mine else theirs})
         options = {k: getattr(other, k) for k in _OPTIONS if getattr(other, k) is not None}
+        if other.join is not None:
+            options["join"] = other.join
         return replace(out, **options)
 
     def source_column(self, canonical: str, available: list[str], *, table: str = "events"
@@ -221,15 +235,35 @@ def _mapping_from_dict(doc: dict[str, Any], where: str) -> ColumnMapping:
             if not isinstance(value, str) or not value:
                 raise MappingError(f"{where}: {key}: must be a text, not {value!r}")
             options[key] = value
+    join = _join_from_dict(doc.pop("join"), f"{where}: join") if "join" in doc else None
     if doc:
-        known = ", ".join([*TABLE_COLUMNS, *_OPTIONS, "columns", "constants", "sources"])
+        known = ", ".join([*TABLE_COLUMNS, *_OPTIONS, "columns", "constants", "join", "sources"])
         raise MappingError(f"{where}: unknown key(s) {', '.join(map(repr, doc))}; known: {known}")
     return ColumnMapping(
         events=tables.get("events") or TableMapping(),
         accounts=tables.get("accounts"),
         contacts=tables.get("contacts"),
+        join=join,
         **options,
     )
+
+
+def _join_from_dict(body: Any, where: str) -> JoinSpec:
+    if isinstance(body, dict) and True in body and "on" not in body:
+        # YAML 1.1 reads a bare `on:` key as the boolean true.
+        body = {("on" if k is True else k): v for k, v in body.items()}
+    if not isinstance(body, dict) or not isinstance(body.get("file"), str) \
+            or not isinstance(body.get("on"), str):
+        raise MappingError(f"{where}: write {{file: other.csv, on: key_column, "
+                           "columns: [a, b]} (columns optional)")
+    extra = set(body) - {"file", "on", "columns"}
+    if extra:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+    columns = body.get("columns")
+    if columns is not None and (not isinstance(columns, list)
+                                or not all(isinstance(c, str) for c in columns)):
+        raise MappingError(f"{where}.columns: a list of column names")
+    return JoinSpec(body["file"], body["on"], tuple(columns) if columns is not None else None)
 
 
 def _table_from_dict(body: Any, where: str) -> TableMapping:

@@ -15,7 +15,7 @@ import duckdb
 
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.canonical import Source, stage_source
+from journeyscope.events.readers.canonical import Join, Source, stage_source
 from journeyscope.events.readers.mapping import ColumnMapping
 from journeyscope.events.readers.timestamps import quote_literal
 from journeyscope.events.staging import Staged
@@ -28,7 +28,7 @@ _JSON_LINE_RE = re.compile(r"line (\d+)")
 
 def read_parquet(
     con: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping | None = None, *,
-    skip_bad_rows: bool = False, source_name: str | None = None,
+    skip_bad_rows: bool = False, source_name: str | None = None, join: Join | None = None,
 ) -> Staged:
     """Stage a Parquet file."""
     file = str(path)
@@ -39,7 +39,8 @@ def read_parquet(
     except duckdb.Error as exc:
         raise SourceError(file, f"not a readable Parquet file: {_first_line(exc)}") from None
     source = Source(file=file, from_sql=from_sql, columns=columns,
-                    position_sql="src.file_row_number + 1", hidden=("file_row_number",))
+                    position_sql="src.file_row_number + 1", hidden=("file_row_number",),
+                    join=join)
     try:
         return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
                             source_name=source_name)
@@ -50,6 +51,7 @@ def read_parquet(
 def read_jsonl(
     con: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping | None = None, *,
     skip_bad_rows: bool = False, max_line_bytes: int, source_name: str | None = None,
+    join: Join | None = None,
 ) -> Staged:
     """Stage a JSON Lines file (one JSON object per line; plain or gzip)."""
     file = str(path)
@@ -66,7 +68,7 @@ def read_jsonl(
         columns.append((name, "VARCHAR" if sql_type.startswith(_TEMPORAL) else sql_type))
     spec = ", ".join(f"{quote_literal(n)}: {quote_literal(t)}" for n, t in columns)
     from_sql = f"{base}, columns={{{spec}}})"
-    source = Source(file=file, from_sql=from_sql, columns=columns)
+    source = Source(file=file, from_sql=from_sql, columns=columns, join=join)
     try:
         return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
                             source_name=source_name)

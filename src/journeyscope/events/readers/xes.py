@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.canonical import Source, q, stage_source
+from journeyscope.events.readers.canonical import Join, Source, q, stage_source
 from journeyscope.events.readers.mapping import ColumnMapping
 from journeyscope.events.staging import Staged
 
@@ -133,7 +133,7 @@ class _Collector:
 def read_xes(
     con: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping | None = None, *,
     skip_bad_rows: bool = False, max_line_bytes: int, source_name: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, join: Join | None = None,
 ) -> Staged:
     """Stage an XES log (plain or gzip) after parsing it in bounded memory."""
     file = str(path)
@@ -145,7 +145,7 @@ def read_xes(
         source = Source(
             file=file, from_sql=raw_table, columns=columns,
             position_sql=f"src.{q(LINE_COLUMN)}", position_label="line",
-            attribute_types=attribute_types, hidden=(LINE_COLUMN,),
+            attribute_types=attribute_types, hidden=(LINE_COLUMN,), join=join,
         )
         return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
                             source_name=source_name)
