@@ -1,0 +1,184 @@
+"""Where the analyses run: DuckDB over the workspace file (default), or PySpark in local mode.
+
+The analyses are Ibis expressions; this module only hands them their input tables on the
+chosen backend. DuckDB opens the workspace read-only, so an analysis can never change it.
+PySpark reads the workspace tables exported to Parquet (one export per workspace version, kept
+beside the workspace file) in a local session whose time zone is UTC, because timestamps in the
+workspace are naive values that mean UTC.
+
+>>> import pyarrow as pa
+>>> src = from_arrow({"events": pa.table({"account_id": ["a"]})})
+>>> src.table("events").count().execute()
+1
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from journeyscope.errors import JourneyscopeError, MissingDependencyError
+from journeyscope.events.errors import WorkspaceError
+
+ENGINES = ("duckdb", "spark")
+# The tables an analysis reads from a workspace; `text_sentiment` is the VADER cache (voc.py).
+WORKSPACE_TABLES = ("events", "accounts", "contacts", "text_sentiment")
+
+_spark_lock = threading.Lock()
+_spark_session: Any = None
+
+
+class EngineError(JourneyscopeError):
+    """The chosen engine cannot run here (unknown name, PySpark or Java missing)."""
+
+    exit_code = 3
+
+
+@dataclass
+class Source:
+    """The input tables of an analysis on one backend."""
+
+    engine: str
+    backend: Any
+    tables: dict[str, ir.Table] = field(default_factory=dict)
+
+    def table(self, name: str) -> ir.Table:
+        """The named input table (events, accounts, contacts, text_sentiment)."""
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise WorkspaceError(
+                f"the workspace has no table {name!r}; it has: {', '.join(sorted(self.tables))}"
+            ) from None
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def close(self) -> None:
+        """Release the DuckDB connection (a Spark session is shared and stays up)."""
+        if self.engine == "duckdb":
+            self.backend.disconnect()
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    return engine
+
+
+def spark_session() -> Any:
+    """The process's local Spark session (started once: it takes several seconds), with the
+    session time zone set to UTC."""
+    global _spark_session
+    with _spark_lock:
+        if _spark_session is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError:
+                raise EngineError(
+                    "the spark engine needs PySpark: pip install 'journeyscope[spark]'"
+                ) from None
+            cores = os.environ.get("JOURNEYSCOPE_SPARK_CORES", "2")
+            try:
+                session = (
+                    SparkSession.builder.master(f"local[{cores}]")
+                    .appName("journeyscope")
+                    .config("spark.sql.session.timeZone", "UTC")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.sql.shuffle.partitions", str(max(2, int(cores) * 2)))
+                    .config("spark.driver.memory", os.environ.get("JOURNEYSCOPE_SPARK_MEMORY",
+                                                                  "2g"))
+                    .getOrCreate()
+                )
+            except Exception as exc:  # Java missing or broken: say so instead of a traceback
+                raise MissingDependencyError(
+                    f"could not start a local Spark session (is Java 17+ installed?): {exc}"
+                ) from None
+            session.sparkContext.setLogLevel("ERROR")
+            _spark_session = session
+        return _spark_session
+
+
+def _connect(engine: str) -> Any:
+    if engine == "duckdb":
+        return ibis.duckdb.connect()
+    return ibis.pyspark.connect(spark_session())
+
+
+def from_arrow(tables: Mapping[str, pa.Table], *, engine: str = "duckdb",
+               prefix: str = "js") -> Source:
+    """A source over in-memory Arrow tables (tests, the in-memory demo data)."""
+    check_engine(engine)
+    backend = _connect(engine)
+    out: dict[str, ir.Table] = {}
+    for name, data in tables.items():
+        table_name = f"{prefix}_{name}"
+        if engine == "duckdb":
+            # Through DuckDB's own Arrow import: Ibis 12's create_table from Arrow emits an
+            # invalid DROP VIEW on DuckDB 2.
+            backend.con.execute(f'DROP TABLE IF EXISTS "{table_name}"')
+            backend.con.from_arrow(data).create(table_name)
+            out[name] = backend.table(table_name)
+        else:
+            # Straight from Arrow: through pandas, a null string would arrive as 'NaN'.
+            frame = backend._session.createDataFrame(data)
+            frame.createOrReplaceTempView(table_name)
+            out[name] = backend.table(table_name)
+    return Source(engine, backend, out)
+
+
+def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
+                   parquet_dir: str | os.PathLike[str] | None = None) -> Source:
+    """The workspace's tables on the chosen engine: DuckDB reads the file read-only; Spark
+    reads a Parquet export of it (made when missing or older than the workspace)."""
+    check_engine(engine)
+    path = Path(path)
+    if not path.is_file():
+        raise WorkspaceError(f"{path}: no such workspace file; create it with `journeyscope "
+                             "import` or `journeyscope demo-data`")
+    try:
+        con = ibis.duckdb.connect(str(path), read_only=True)
+    except Exception as exc:
+        raise WorkspaceError(f"{path}: cannot be opened as a DuckDB workspace: {exc}") from None
+    present = set(con.list_tables())
+    if "events" not in present:
+        con.disconnect()
+        raise WorkspaceError(f"{path}: not a journeyscope workspace (it has no events table)")
+    names = [n for n in WORKSPACE_TABLES if n in present]
+    if engine == "duckdb":
+        return Source("duckdb", con, {n: con.table(n) for n in names})
+    export = Path(parquet_dir) if parquet_dir else path.with_name(path.name + ".parquet")
+    try:
+        files = _export_parquet(con, path, names, export)
+    finally:
+        con.disconnect()
+    backend = _connect("spark")
+    tables = {}
+    for name, file in files.items():
+        tables[name] = backend.read_parquet(str(file), table_name=f"js_{name}")
+    return Source("spark", backend, tables)
+
+
+def _export_parquet(con: Any, workspace: Path, names: list[str], out: Path) -> dict[str, Path]:
+    """Export each table to `out/<name>.parquet` unless an export newer than the workspace is
+    there already."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = workspace.stat().st_mtime
+    files = {}
+    for name in names:
+        file = out / f"{name}.parquet"
+        if not file.exists() or file.stat().st_mtime < stamp:
+            tmp = out / f".{name}.parquet.tmp"
+            quoted = str(tmp).replace("'", "''")
+            con.raw_sql(f"COPY {name} TO '{quoted}' (FORMAT parquet)")
+            tmp.replace(file)
+        files[name] = file
+    return files
