@@ -116,6 +116,9 @@ def assign_accounts(con: duckdb.DuckDBPyConnection, staged: Staged) -> IdentityR
     if staged.events:
         _place_events(con, staged, report, known, workspace_accounts)
     _report_unassigned(con, staged, report, known)
+    con.execute("DROP TABLE IF EXISTS js_identity_domains")
+    if staged.accounts:
+        con.execute(f"DROP TABLE IF EXISTS {staged.accounts}_domains")
     return report
 
 
