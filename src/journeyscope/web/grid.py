@@ -1,0 +1,75 @@
+"""The editor's grid: the map drawn by the report's renderer (`render_map_html` in fragment
+mode), with measured figures on the cards and evidence shown as data where events back a
+touchpoint. Rendered grids are kept in memory per map version, persona and data version, so
+opening a map twice renders it once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from journeyscope.model.types import Evidence, JourneyMap
+from journeyscope.model.variants import persona_view
+from journeyscope.report.map_html import render_map_html
+
+CACHE_SIZE = 256
+
+
+@dataclass
+class MapFigures:
+    """Measured figures for the grid: per touchpoint or stage id, the report's `Figure`s."""
+
+    data_version: int
+    measures: dict[str, list[Any]] = field(default_factory=dict)
+    measured: set[str] = field(default_factory=set)
+    note: str = ""
+
+
+class GridCache:
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: str) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def shown_map(jm: JourneyMap, figures: MapFigures | None) -> JourneyMap:
+    """The map as drawn: a persona view filtered, measured touchpoints' evidence as data."""
+    if jm.persona_view and jm.persona(jm.persona_view):
+        jm = persona_view(jm, jm.persona_view)
+    if figures and figures.measured:
+        touchpoints = [t.model_copy(update={"evidence": Evidence.data})
+                       if t.id in figures.measured else t for t in jm.touchpoints]
+        jm = jm.model_copy(update={"touchpoints": touchpoints})
+    return jm
+
+
+def grid_html(state: Any, map_id: int, version: int | str, jm: JourneyMap, persona: str | None,
+              figures: MapFigures | None) -> str:
+    """The map's grid markup (with its CSS and script), from the cache when rendered before."""
+    cache: GridCache = getattr(state, "grid_cache", None) or GridCache()
+    state.grid_cache = cache
+    key = (map_id, version, persona or "", figures.data_version if figures else -1,
+           figures.note if figures else "")
+    html = cache.get(key)
+    if html is None:
+        html = render_map_html(shown_map(jm, figures), persona=persona or None,
+                               measures=figures.measures if figures else None, fragment=True)
+        cache.put(key, html)
+    return html
