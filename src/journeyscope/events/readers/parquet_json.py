@@ -8,6 +8,7 @@ an offset or read day and month the wrong way round.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -88,9 +89,38 @@ def _json_error(exc: duckdb.Error, path: Path, *, file: str, cap: int) -> Source
         found = textfile.find_bad_bytes(path, "utf_8", file=file)
         if found is not None:
             return found
+    if "malformed" in message.lower():
+        found = find_bad_json_line(path, cap, file=file)
+        if found is not None:
+            return found
     line = _JSON_LINE_RE.search(message)
     return SourceError(file, f"not valid JSON Lines: {message}",
                        line=int(line.group(1)) if line else None)
+
+
+def find_bad_json_line(path: Path, cap: int, *, file: str) -> SourceError | None:
+    """The first line that is not one JSON object (the engine reports where it noticed, which
+    can be a line later). Reads line by line, none longer than `cap`."""
+    with textfile.open_binary(path) as fh:
+        number = 0
+        while True:
+            raw = fh.readline(cap + 1)
+            if not raw:
+                return None
+            number += 1
+            if len(raw) > cap and not raw.endswith(b"\n"):
+                return textfile.find_long_line(path, cap, file=file)
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except ValueError as exc:
+                reason = getattr(exc, "msg", str(exc))
+                return SourceError(file, f"not valid JSON Lines: {reason}", line=number,
+                                   value=raw.decode("utf-8", "replace").strip())
+            if not isinstance(value, dict):
+                return SourceError(file, "not valid JSON Lines: each line must be one JSON "
+                                   "object", line=number, value=raw.decode("utf-8", "replace"))
 
 
 def _first_line(exc: BaseException) -> str:

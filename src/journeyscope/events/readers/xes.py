@@ -188,11 +188,13 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
     parser.SetParamEntityParsing(0)  # XML_PARAM_ENTITY_PARSING_NEVER
     parser.buffer_text = True
     fed = 0
+    # Chunks no bigger than the limit, so an element over it is caught before it is whole.
+    step = max(1, min(textfile.CHUNK, max_bytes))
     try:
         with textfile.open_binary(path) as fh:
             while True:
                 try:
-                    chunk = fh.read(textfile.CHUNK)
+                    chunk = fh.read(step)
                 except (EOFError, OSError, zlib.error) as exc:
                     raise textfile.gzip_error(file, parser.CurrentLineNumber, exc) from None
                 fed += len(chunk)
