@@ -1,11 +1,13 @@
 """Account-level attribution of won value to touchpoints (or channels, or any column).
 
-The journey of a won account is its touches (events matched to a touchpoint) up to and
-including its first won event; the account's won value is shared among them. Rule-based models
-(first, last, linear, U, W, full path (Z), time decay, J, inverse J) give each touch a weight in
-the engine; the data-driven ones (Markov removal effect, Shapley value) run in Python on the
-small table of distinct paths with their counts. Every model's credits add up to the total won
-value: a won account without a touch gives its value to the row `NO_TOUCH`.
+The journey of a won account is its touches (events matched to a touchpoint) up to its first won
+event (a touch at the same instant counts); the account's won value is shared among them.
+Rule-based models (first, last, linear, U, W, full path (Z), time decay, J, inverse J) give each
+touch a weight in the engine. The data-driven ones run in Python on small tables the engine
+counts: the Markov removal effect on the transition counts between touches (all accounts, won
+or not), the Shapley value on the won value per coalition (set of touched keys). Every model's
+credits add up to the total won value: a won account without a touch gives its value to the
+row `NO_TOUCH`. Touchpoints and channels are attributed from one set of passes.
 
 The conventions for one- and two-touch journeys and the key touches W and Z use are in
 docs/attribution.md.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -26,7 +29,8 @@ from journeyscope.model.types import JourneyMap, parse_duration
 
 NO_TOUCH = "(no touch)"
 UNKNOWN = "(unknown)"
-SEPARATOR = "\x1f"  # joins a path's keys into one string; never part of an id or channel
+SEPARATOR = "\x1f"  # joins a coalition's keys into one string; never in an id or channel
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
 # Position-based models: the share of each key touch and the share of the other touches.
 # A missing key touch's share, and the others' share when there are no other touches, go to
@@ -47,9 +51,9 @@ MODELS = ENGINE_MODELS + ("markov", "shapley")
 
 @dataclass
 class Attribution:
-    """Credits per key (touchpoint, channel, ...) for every model; `rows` are plain dicts with
-    `key`, `touches` (touches in won journeys), `journeys` (won journeys touching it) and one
-    column per model in `MODELS`."""
+    """Credits per key value (touchpoint, channel, ...) for every model; `rows` are plain dicts
+    with `key`, `touches` (touches in won journeys), `journeys` (won journeys touching it) and
+    one column per model in `MODELS`, largest linear credit first."""
 
     key: str
     total_won_value: float
@@ -83,98 +87,79 @@ def _key_stages(journey_map: JourneyMap, lead_stage: str | None,
     return (index.get(lead) if lead else None, index.get(opp) if opp else None)
 
 
-def _journey_touches(
-    events: ir.Table, *, key: str, account: str, ts: str, touchpoint: str, outcome: str,
-    step: str, won_only: bool,
-) -> ir.Table:
-    """Touches of each journey: won accounts up to their first won event; with `won_only`
-    False, every touch of the accounts never won as well. Columns: account, step, ts, key,
-    stage_index, win_ts (null when not won)."""
-    wins = events.filter(events[outcome] == "won")
-    wins = wins.group_by(account=wins[account]).aggregate(
-        win_step=wins[step].min(), win_ts=wins[ts].min()
-    )
-    touches = events.filter(events[touchpoint].notnull()).select(
-        account=events[account], step=events[step], ts=events[ts],
-        key=events[key].cast("string").fill_null(UNKNOWN), stage_index=events.stage_index,
-    )
-    joined = touches.join(wins, "account", how="inner" if won_only else "left")
-    if not won_only:
-        joined = joined.drop("account_right")
-    keep = joined.step <= joined.win_step
-    if not won_only:
-        keep = joined.win_step.isnull() | keep
-    return joined.filter(keep).drop("win_step")
-
-
-def positional_credits(
+def journey_touches(
     events: ir.Table,
-    journey_map: JourneyMap,
+    outcomes: ir.Table,
     *,
-    key: str = "touchpoint",
-    half_life: str | dt.timedelta = "P7D",
-    lead_stage: str | None = None,
-    opportunity_stage: str | None = None,
-    outcomes: ir.Table | None = None,
+    keys: Sequence[str] = ("touchpoint", "channel"),
     account: str = "account_id",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
-    outcome: str = "outcome",
-    value: str = "value",
     step: str = "step",
+    stage_index: str = "stage_index",
 ) -> ir.Table:
-    """Credits of the rule-based models per `key` value, as an Ibis table: `key`, `touches`,
-    `journeys` and one column per model in `ENGINE_MODELS`. Won accounts without a touch give
-    their value to `NO_TOUCH`.
+    """The touches of every journey: a won account's up to its first won event, every touch of
+    the others. Columns `account`, `step`, `ts`, `stage_index`, `won`, `win_ts`, `won_value` and
+    the `keys` (a missing value reads `UNKNOWN`)."""
+    o = outcomes.select(account=outcomes[account], won=outcomes.won, win_ts=outcomes.won_ts,
+                        won_value=outcomes.won_value)
+    t = events.filter(events[touchpoint].notnull()).select(
+        account=events[account], step=events[step], ts=events[ts],
+        stage_index=events[stage_index],
+        **{k: events[k].cast("string").fill_null(UNKNOWN) for k in keys},
+    )
+    t = t.join(o, "account")
+    return t.filter(~t.won | (t.ts <= t.win_ts))
+
+
+def positional_credits(
+    touches: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    keys: Sequence[str] = ("touchpoint", "channel"),
+    half_life: str | dt.timedelta = "P7D",
+    lead_stage: str | None = None,
+    opportunity_stage: str | None = None,
+) -> ir.Table:
+    """Credits of the rule-based models from `journey_touches`, in long form: `by` (the key
+    column), `key` (its value), `touches` and one column per model in `ENGINE_MODELS`.
 
     The W-shaped and full-path models take the first touch in `lead_stage` (default: the map's
     second stage) as the lead-creation touch and the first touch in `opportunity_stage`
     (default: the third) as the opportunity-creation touch.
     """
-    if step not in events.columns:
-        events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint)
-    if outcomes is None:
-        outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
     hl_us = _half_life_us(half_life)
     lead_idx, opp_idx = _key_stages(journey_map, lead_stage, opportunity_stage)
-
-    t = _journey_touches(events, key=key, account=account, ts=ts, touchpoint=touchpoint,
-                         outcome=outcome, step=step, won_only=True)
+    t = touches.filter(touches.won)
+    # 2 ** -(age / half-life); the exponent is clamped so that a journey whose touches are all
+    # centuries old still has weights (equal ones) instead of underflowing to zero.
+    age_us = t.win_ts.delta(t.ts, unit="microsecond").cast("float64")
+    t = t.mutate(decay=ibis.greatest(-age_us * (math.log(2) / hl_us), -700.0).exp())
 
     def first_in(idx: int | None) -> ir.Value:
         if idx is None:
             return ibis.null().cast("int64")
         return t.step.min(where=t.stage_index == idx).cast("int64")
 
-    # 2 ** -(age / half-life); the exponent is clamped so that a journey whose touches are all
-    # centuries old still has weights (equal ones) instead of underflowing to zero.
-    age_us = t.win_ts.delta(t.ts, unit="microsecond").cast("float64")
-    t = t.mutate(decay=ibis.greatest(-age_us * (math.log(2) / hl_us), -700.0).exp())
     journeys = t.group_by("account").aggregate(
         n=t.count(), k_first=t.step.min().cast("int64"), k_last=t.step.max().cast("int64"),
         k_lead=first_in(lead_idx), k_opportunity=first_in(opp_idx), decay_sum=t.decay.sum(),
     )
-    won_value = outcomes.select(account=outcomes[account], won_value=outcomes.won_value)
-    j = t.join(journeys, "account").join(won_value, "account")
-
-    credit = {
-        "linear": 1.0 / j.n.cast("float64"),
-        "time_decay": j.decay / j.decay_sum,
-    }
+    j = t.join(journeys, "account")
+    credit = {"linear": 1.0 / j.n.cast("float64"), "time_decay": j.decay / j.decay_sum}
     for model, (shares, rest) in POSITIONAL.items():
         credit[model] = _positional_weight(j, shares, rest)
     j = j.mutate(**{m: credit[m] * j.won_value for m in ENGINE_MODELS})
-    by_key = j.group_by("key").aggregate(
-        touches=j.count(), journeys=j.account.nunique(),
-        **{m: j[m].sum() for m in ENGINE_MODELS},
-    )
-    won_accounts = outcomes.filter(outcomes.won)
-    untouched = won_accounts.anti_join(journeys, won_accounts[account] == journeys.account)
-    no_touch = untouched.aggregate(
-        touches=ibis.literal(0).cast("int64"), journeys=untouched.count(),
-        **{m: untouched.won_value.sum().cast("float64") for m in ENGINE_MODELS},
-    ).filter(lambda r: r.journeys > 0).mutate(key=ibis.literal(NO_TOUCH))
-    return by_key.union(no_touch.select(*by_key.columns))
+    parts = [
+        j.group_by(key=j[k]).aggregate(
+            touches=j.count(), **{m: j[m].sum() for m in ENGINE_MODELS}
+        ).mutate(by=ibis.literal(k))
+        for k in keys
+    ]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part)
+    return out.select("by", "key", "touches", *ENGINE_MODELS)
 
 
 def _positional_weight(j: ir.Table, shares: dict[str, float], rest: float) -> ir.FloatingValue:
@@ -198,76 +183,85 @@ def _positional_weight(j: ir.Table, shares: dict[str, float], rest: float) -> ir
         (ibis.ifelse((j.step == steps[k]).fill_null(False), s, 0.0) for k, s in shares.items()),
         ibis.literal(0.0),
     )
-    is_key = slot > 0
     return ibis.ifelse(
-        is_key,
+        slot > 0,
         (1.0 - rest_eff) * slot / present_share,
         ibis.ifelse(others > 0, rest_eff / others.cast("float64"), 0.0),
     )
 
 
-def path_counts(
-    events: ir.Table,
-    *,
-    key: str = "touchpoint",
-    outcomes: ir.Table | None = None,
-    account: str = "account_id",
-    ts: str = "ts",
-    touchpoint: str = "touchpoint",
-    outcome: str = "outcome",
-    value: str = "value",
-    step: str = "step",
+def markov_transitions(
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel")
 ) -> ir.Table:
-    """Distinct journeys with their counts: `path` (the keys in order, joined by SEPARATOR,
-    empty for an account without a touch), `won`, `journeys` and `won_value`. A won account's
-    path ends at its first won event."""
-    if step not in events.columns:
-        events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint)
-    if outcomes is None:
-        outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
-    t = _journey_touches(events, key=key, account=account, ts=ts, touchpoint=touchpoint,
-                         outcome=outcome, step=step, won_only=False)
-    paths = t.group_by("account").aggregate(
-        path=ibis.struct({"step": t.step, "key": t.key}).collect().sort()
-        .map(lambda s: s.key).join(SEPARATOR)
+    """Transition counts between consecutive touches of the journeys in `journey_touches`, in
+    long form: `by`, `source` (`START` for a journey's first touch), `target` (`CONVERSION` or
+    `NULL` after its last touch) and `n`. One window pass serves every key."""
+    w = ibis.window(group_by=touches.account, order_by=touches.step)
+    t = touches.mutate(
+        **{f"prev_{i}": touches[k].lag().over(w) for i, k in enumerate(keys)},
+        is_last=touches.step.lead().over(w).isnull(),
     )
-    o = outcomes.select(account=outcomes[account], won=outcomes.won, won_value=outcomes.won_value)
-    j = o.left_join(paths, "account")
-    j = j.mutate(path=j.path.fill_null(""))
-    return j.group_by("path", "won").aggregate(journeys=j.count(), won_value=j.won_value.sum())
+    parts = []
+    for i, k in enumerate(keys):
+        step_in = t.group_by(source=t[f"prev_{i}"].fill_null(START), target=t[k]).aggregate(
+            n=t.count()
+        )
+        last = t.filter(t.is_last)
+        end = last.group_by(
+            source=last[k], target=ibis.ifelse(last.won, CONVERSION, NULL)
+        ).aggregate(n=last.count())
+        parts += [step_in.mutate(by=ibis.literal(k)), end.mutate(by=ibis.literal(k))]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out.select("by", "source", "target", "n")
 
 
-def _split(path: str) -> list[str]:
-    return path.split(SEPARATOR) if path else []
+def coalitions(
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel")
+) -> ir.Table:
+    """Won journeys by the set of keys they touched, in long form: `by`, `coalition` (the sorted
+    distinct keys joined by SEPARATOR), `journeys`, `touches` and `won_value`."""
+    t = touches.filter(touches.won)
+    parts = []
+    for k in keys:
+        per = t.group_by("account").aggregate(
+            coalition=t[k].collect(distinct=True).sort().join(SEPARATOR),
+            touches=t.count(), won_value=t.won_value.max(),
+        )
+        parts.append(per.group_by("coalition").aggregate(
+            journeys=per.count(), touches=per.touches.sum(), won_value=per.won_value.sum()
+        ).mutate(by=ibis.literal(k)))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out.select("by", "coalition", "journeys", "touches", "won_value")
 
 
-def markov_credits(paths: list[dict]) -> dict[str, float]:
-    """Markov removal effect (first order) on rows of `path_counts`: each key's share of the
-    summed removal effects times the won value of the journeys with a touch."""
+def markov_credits(transitions: list[dict], attributable: float) -> dict[str, float]:
+    """Markov removal effect (first order) from rows of `markov_transitions` (one key): each
+    state's share of the summed removal effects times `attributable`, the won value of the
+    journeys with a touch."""
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    attributable = 0.0
-    for row in paths:
-        keys = _split(row["path"])
-        end = "(conversion)" if row["won"] else "(null)"
-        chain = ["(start)", *keys, end]
-        for a, b in zip(chain, chain[1:], strict=False):
-            counts[a][b] += row["journeys"]
-        if row["won"] and keys:
-            attributable += row["won_value"] or 0.0
-    states = sorted({k for row in paths for k in _split(row["path"])})
+    for row in transitions:
+        counts[row["source"]][row["target"]] += row["n"]
+    named = {r["source"] for r in transitions} | {r["target"] for r in transitions}
+    states = sorted(named - {START, CONVERSION, NULL})
     if not states or attributable == 0:
         return {s: 0.0 for s in states}
     base = _conversion_probability(counts, states, removed=None)
+    if base <= 0:
+        return {s: 0.0 for s in states}
     effects = {s: 1.0 - _conversion_probability(counts, states, removed=s) / base
-               for s in states} if base > 0 else {s: 0.0 for s in states}
+               for s in states}
     total = sum(effects.values())
     return {s: (e / total * attributable if total > 0 else 0.0) for s, e in effects.items()}
 
 
 def _conversion_probability(counts: dict[str, dict[str, float]], states: list[str],
                             removed: str | None) -> float:
-    """Probability of reaching (conversion) from (start) in the absorbing chain; a removed
-    state absorbs into (null)."""
+    """Probability of reaching CONVERSION from START in the absorbing chain; a removed state
+    absorbs into NULL."""
     live = [s for s in states if s != removed]
     index = {s: i for i, s in enumerate(live)}
     size = len(live)
@@ -283,16 +277,14 @@ def _conversion_probability(counts: dict[str, dict[str, float]], states: list[st
         for target, c in out.items():
             if target in index:
                 matrix[i][index[target]] -= c / total
-            elif target == "(conversion)":
+            elif target == CONVERSION:
                 matrix[i][size] += c / total
     p = _solve(matrix, size)
-    start = counts.get("(start)", {})
+    start = counts.get(START, {})
     total = sum(start.values())
     if total == 0:
         return 0.0
-    prob = start.get("(conversion)", 0.0) / total
-    prob += sum(c / total * p[index[t]] for t, c in start.items() if t in index)
-    return prob
+    return sum(c / total * p[index[t]] for t, c in start.items() if t in index)
 
 
 def _solve(matrix: list[list[float]], size: int) -> list[float]:
@@ -311,19 +303,16 @@ def _solve(matrix: list[list[float]], size: int) -> list[float]:
     return [matrix[i][size] for i in range(size)]
 
 
-def shapley_credits(paths: list[dict]) -> dict[str, float]:
-    """Shapley value of each key in the game whose worth of a coalition S is the won value of
-    the journeys whose touches all lie in S. Its exact solution gives each won journey's value
-    in equal parts to the distinct keys it touched (docs/attribution.md)."""
+def shapley_credits(coalition_rows: list[dict]) -> dict[str, float]:
+    """Shapley value of each key from rows of `coalitions` (one key), in the game whose worth of
+    a set S of keys is the won value of the journeys whose touches all lie in S. Its exact
+    solution gives each coalition's won value in equal parts to its members
+    (docs/attribution.md)."""
     credits: dict[str, float] = defaultdict(float)
-    for row in paths:
-        for k in _split(row["path"]):
-            credits.setdefault(k, 0.0)
-        keys = set(_split(row["path"]))
-        if row["won"] and keys:
-            share = (row["won_value"] or 0.0) / len(keys)
-            for k in keys:
-                credits[k] += share
+    for row in coalition_rows:
+        members = row["coalition"].split(SEPARATOR) if row["coalition"] else []
+        for k in members:
+            credits[k] += (row["won_value"] or 0.0) / len(members)
     return dict(credits)
 
 
@@ -331,7 +320,7 @@ def attribution(
     events: ir.Table,
     journey_map: JourneyMap,
     *,
-    key: str = "touchpoint",
+    keys: Sequence[str] = ("touchpoint", "channel"),
     half_life: str | dt.timedelta = "P7D",
     lead_stage: str | None = None,
     opportunity_stage: str | None = None,
@@ -342,38 +331,71 @@ def attribution(
     outcome: str = "outcome",
     value: str = "value",
     step: str = "step",
-) -> Attribution:
-    """Every attribution model by `key` (`"touchpoint"` or `"channel"`, or another event
-    column): rule-based credits from the engine, Markov and Shapley from the path counts.
+    stage_index: str = "stage_index",
+) -> dict[str, Attribution]:
+    """Every attribution model for each of `keys` (event columns: touchpoint, channel, ...):
+    rule-based credits from the engine, Markov and Shapley in Python on the counts it returns.
 
-    >>> result = attribution(events, journey_map, key="channel")  # doctest: +SKIP
-    >>> sum(result.credits("markov").values()) == result.total_won_value  # doctest: +SKIP
+    >>> result = attribution(events, journey_map)  # doctest: +SKIP
+    >>> by_channel = result["channel"]  # doctest: +SKIP
+    >>> round(sum(by_channel.credits("markov").values()), 6) == by_channel.total_won_value
     True
     """
+    keys = tuple(keys)
+    if not keys:
+        raise ValueError("attribution needs at least one key column (touchpoint, channel, ...)")
     if step not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint)
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
-    names = dict(account=account, ts=ts, touchpoint=touchpoint, outcome=outcome, value=value,
-                 step=step)
+    touches = journey_touches(events, outcomes, keys=keys, account=account, ts=ts,
+                              touchpoint=touchpoint, step=step, stage_index=stage_index)
     positional = positional_credits(
-        events, journey_map, key=key, half_life=half_life, lead_stage=lead_stage,
-        opportunity_stage=opportunity_stage, outcomes=outcomes, **names,
+        touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
+        opportunity_stage=opportunity_stage,
     ).to_pyarrow().to_pylist()
-    paths = path_counts(events, key=key, outcomes=outcomes, **names).to_pyarrow().to_pylist()
-    markov = markov_credits(paths)
-    shapley = shapley_credits(paths)
-    no_touch = sum(r["won_value"] or 0.0 for r in paths if r["won"] and not r["path"])
-    if no_touch:
-        markov[NO_TOUCH] = shapley[NO_TOUCH] = no_touch
-    rows = {r["key"]: r for r in positional}
-    for k in sorted(set(markov) | set(shapley) | set(rows)):
-        row = rows.setdefault(k, {"key": k, "touches": 0, "journeys": 0,
-                                  **{m: 0.0 for m in ENGINE_MODELS}})
+    transitions = markov_transitions(touches, keys=keys).to_pyarrow().to_pylist()
+    sets = coalitions(touches, keys=keys).to_pyarrow().to_pylist()
+    won = outcomes.filter(outcomes.won)
+    totals = won.aggregate(value=won.won_value.sum(), n=won.count()).to_pyarrow().to_pylist()[0]
+    total, won_accounts = float(totals["value"] or 0.0), int(totals["n"] or 0)
+
+    results = {}
+    for k in keys:
+        results[k] = _assemble(
+            k, total, won_accounts,
+            [r for r in positional if r["by"] == k],
+            [r for r in transitions if r["by"] == k],
+            [r for r in sets if r["by"] == k],
+        )
+    return results
+
+
+def _assemble(key: str, total: float, won_accounts: int, positional: list[dict],
+              transitions: list[dict], sets: list[dict]) -> Attribution:
+    attributable = sum(r["won_value"] or 0.0 for r in sets)
+    markov = markov_credits(transitions, attributable)
+    shapley = shapley_credits(sets)
+    journeys: dict[str, int] = defaultdict(int)
+    for r in sets:
+        for k in set(r["coalition"].split(SEPARATOR)) if r["coalition"] else ():
+            journeys[k] += r["journeys"]
+    rows: dict[str, dict] = {}
+    for r in positional:
+        rows[r["key"]] = {"key": r["key"], "touches": r["touches"], "journeys": journeys[r["key"]],
+                          **{m: r[m] or 0.0 for m in ENGINE_MODELS}}
+    for k in set(markov) | set(shapley):
+        rows.setdefault(k, {"key": k, "touches": 0, "journeys": journeys.get(k, 0),
+                            **{m: 0.0 for m in ENGINE_MODELS}})
+    for k, row in rows.items():
         row["markov"] = markov.get(k, 0.0)
         row["shapley"] = shapley.get(k, 0.0)
-        for m in ENGINE_MODELS:
-            row[m] = row[m] or 0.0
-    total = sum(r["won_value"] or 0.0 for r in paths if r["won"])
+    no_touch = total - attributable
+    # Float sums of the same values in another order differ in the last bits; only a real
+    # untouched won value makes a row.
+    if no_touch > 1e-9 * max(total, 1.0):
+        untouched = won_accounts - sum(r["journeys"] for r in sets)
+        rows[NO_TOUCH] = {"key": NO_TOUCH, "touches": 0, "journeys": untouched,
+                          **{m: no_touch for m in MODELS}}
     ordered = sorted(rows.values(), key=lambda r: (-r["linear"], r["key"]))
     return Attribution(key=key, total_won_value=total, rows=ordered)

@@ -123,14 +123,22 @@ def persona_reach(
     journey_map: JourneyMap,
     *,
     by: str = "stage",
+    outcomes: ir.Table | None = None,
     account: str = "account_id",
+    ts: str = "ts",
     persona: str = "persona",
+    outcome: str = "outcome",
 ) -> ir.Table:
     """For each persona the map expects in a stage (`by="stage"`) or at a touchpoint
     (`by="touchpoint"`): accounts that got there, accounts where the persona was engaged there,
-    `reach_share`, and `never_reached` (no account engaged the persona there)."""
+    `reach_share`, `never_reached` (accounts got there, none engaged the persona), and the win
+    rate of the accounts that got there before their decision with the persona engaged there
+    before the decision against those without (`win_rate_engaged`, `win_rate_absent`,
+    `win_lift`)."""
     if by not in ("stage", "touchpoint"):
         raise ValueError(f"by must be 'stage' or 'touchpoint', not {by!r}")
+    if outcomes is None:
+        outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
     expected = _expected(journey_map, by)
     rows = [(place, p) for place, personas in expected.items() for p in personas]
     pairs = ibis.memtable(pa.table({
@@ -138,17 +146,34 @@ def persona_reach(
         "place": pa.array([r[0] for r in rows], pa.string()),
         "persona": pa.array([r[1] for r in rows], pa.string()),
     }))
-    e = events.filter(events[by].notnull()).select(
-        account=events[account], place=events[by], persona=events[persona]
+    o = outcomes.select(
+        account=outcomes[account], won=outcomes.won,
+        decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
     )
-    there = e.group_by("place").aggregate(accounts=e.account.nunique())
+    e = events.filter(events[by].notnull()).select(
+        account=events[account], place=events[by], persona=events[persona], ts=events[ts]
+    )
+    e = e.join(o, "account")
+    e = e.mutate(before=e.decided_ts.isnull() | (e.ts <= e.decided_ts))
+    there = e.group_by("place").aggregate(
+        accounts=e.account.nunique(),
+        accounts_before=e.account.nunique(where=e.before),
+        won_before=e.account.nunique(where=e.before & e.won),
+    )
     engaged_e = e.filter(e.persona.notnull())
     engaged = engaged_e.group_by("place", "persona").aggregate(
-        engaged=engaged_e.account.nunique()
+        engaged=engaged_e.account.nunique(),
+        engaged_before=engaged_e.account.nunique(where=engaged_e.before),
+        engaged_won=engaged_e.account.nunique(where=engaged_e.before & engaged_e.won),
     )
     r = pairs.left_join(there, "place").left_join(engaged, ["place", "persona"])
     accounts = r.accounts.fill_null(0)
     engaged_n = r.engaged.fill_null(0)
+    engaged_before = r.engaged_before.fill_null(0)
+    engaged_won = r.engaged_won.fill_null(0)
+    rate_engaged = safe_ratio(engaged_won, engaged_before)
+    rate_absent = safe_ratio(r.won_before.fill_null(0) - engaged_won,
+                             r.accounts_before.fill_null(0) - engaged_before)
     out = r.select(
         position=r.position,
         **{by: r.place},
@@ -157,5 +182,8 @@ def persona_reach(
         engaged=engaged_n,
         reach_share=safe_ratio(engaged_n, accounts),
         never_reached=(accounts > 0) & (engaged_n == 0),
+        win_rate_engaged=rate_engaged,
+        win_rate_absent=rate_absent,
+        win_lift=safe_ratio(rate_engaged, rate_absent),
     )
     return out.order_by("position").drop("position")

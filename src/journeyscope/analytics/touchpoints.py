@@ -5,9 +5,11 @@ satisfaction, each judged against the KPI targets the map gives the touchpoint.
 Definitions (docs/touchpoints.md says the same for users):
 
 - An account *meets* a touchpoint when one of its events is matched to it.
-- **Win rate met / not met** counts a meeting only when it happened before the account's
-  decision (its first won event, else its first lost event): a touchpoint met after the deal
-  cannot have moved it. `win_lift` is the ratio of the two rates.
+- **Win rate met / not met** compares, among the accounts that reached the touchpoint's stage
+  before their decision (their first won event, else their first lost event), those that met
+  the touchpoint before the decision with those that did not: a touchpoint met after the deal
+  cannot have moved it, and reaching a late stage is not the touchpoint's merit. `win_lift` is
+  the ratio of the two rates (null when the second is 0).
 - **Conversion** is the share of the accounts that met the touchpoint which afterwards moved
   forward: an event in a later stage of the map (a stage called `cessation` is an exit, not a
   step forward) or a won, renewed or expanded outcome, after their first meeting.
@@ -60,17 +62,18 @@ def progress_marks(
     stage_index: str = "stage_index",
     outcome: str = "outcome",
 ) -> ir.Table:
-    """One row per account with, for each stage position k, `later_k`: the last time the account
-    was in a stage after k (exit stages excluded), and `positive_last`: the last won, renewed or
-    expanded outcome. `progressed_after` reads them."""
+    """One row per account with, for each stage position k, `first_k`: when the account first
+    was in stage k, and `later_k`: the last time it was in a stage after k (exit stages
+    excluded); and `positive_last`: its last won, renewed or expanded outcome.
+    `progressed_after` reads them."""
     exits = [s.id for s in journey_map.stages if s.id in EXIT_STAGES]
     forward = events[stage_index].notnull()
     if exits:
         forward = forward & ~events[stage].isin(exits)
-    aggs: dict[str, ir.Value] = {
-        f"later_{k}": events[ts].max(where=forward & (events[stage_index] > k))
-        for k in range(len(journey_map.stages))
-    }
+    aggs: dict[str, ir.Value] = {}
+    for k in range(len(journey_map.stages)):
+        aggs[f"first_{k}"] = events[ts].min(where=events[stage_index] == k)
+        aggs[f"later_{k}"] = events[ts].max(where=forward & (events[stage_index] > k))
     aggs["positive_last"] = events[ts].max(where=events[outcome].isin(POSITIVE_OUTCOMES))
     return events.group_by(events[account].name(account)).aggregate(**aggs)
 
@@ -158,7 +161,16 @@ def touchpoint_stats(
         won_met=j.won_before.sum(),
         converted=j.converted.sum(),
     )
-    totals = outcomes.aggregate(total_accounts=outcomes.count(), total_won=outcomes.won.sum())
+    # The comparison group of a touchpoint: accounts that reached its stage before their
+    # decision, so that a decision-stage touchpoint is not credited with reaching decision.
+    pm = marks.join(o, "account")
+    population: dict[str, ir.Value] = {"total_accounts": pm.count()}
+    for k in range(n_stages):
+        in_time = (pm[f"first_{k}"].notnull()
+                   & (pm.decided_ts.isnull() | (pm[f"first_{k}"] <= pm.decided_ts)))
+        population[f"reached_{k}"] = in_time.sum()
+        population[f"reached_won_{k}"] = (in_time & pm.won).sum()
+    totals = pm.aggregate(**population)
 
     t = (
         tps.left_join(per_account, "touchpoint")
@@ -170,9 +182,16 @@ def touchpoint_stats(
     accounts = t.accounts.fill_null(0)
     met_before = t.met_before.fill_null(0)
     won_met = t.won_met.fill_null(0)
-    not_met = t.total_accounts - met_before
+    def at_stage(prefix: str) -> ir.IntegerValue:
+        if not n_stages:
+            return ibis.literal(0)
+        return t.tp_stage_index.cases(
+            *[(k, t[f"{prefix}_{k}"]) for k in range(n_stages)], else_=0
+        )
+
+    stage_accounts = at_stage("reached")
     win_met = safe_ratio(won_met, met_before)
-    win_not_met = safe_ratio(t.total_won - won_met, not_met)
+    win_not_met = safe_ratio(at_stage("reached_won") - won_met, stage_accounts - met_before)
     nps_tps = [tp.id for tp in journey_map.touchpoints if any(k.measure == "nps" for k in tp.kpis)]
     result = t.select(
         position=t.tp_position,
@@ -184,6 +203,7 @@ def touchpoint_stats(
         events=t.events.fill_null(0),
         reach_share=safe_ratio(accounts, t.total_accounts),
         frequency=safe_ratio(t.events.fill_null(0), accounts),
+        stage_accounts=stage_accounts,
         met_before_decision=met_before,
         win_rate_met=win_met,
         win_rate_not_met=win_not_met,
