@@ -336,31 +336,109 @@ def export_command(
     out.print(f"wrote {written:,} events to {output} ({kind})", markup=False)
 
 
-# --- demo data: a realistic B2B data set with planted effects --------------------------------
+# --- web app: serve, users ----------------------------------------------------------------------
+
+users_app = typer.Typer(help="Users of the web app: create them, reset passwords, make API "
+                        "tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
-@app.command("demo-data")
-def demo_data(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the events, "
-                                         "accounts.csv, contacts.csv and TRUTH.json into.",
-                                         show_default=False)],
-    accounts: Annotated[int, typer.Option(help="Number of accounts (200,000 give about 10 "
-                                          "million events).", min=1)] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.",
-                                      min=0)] = 0,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Events as parquet or csv.")
-                   ] = "parquet",
-    map_file: Annotated[Path | None, typer.Option("--map", help="A map derived from the b2b "
-                                                  "template, whose time standards the delays "
-                                                  "are planted against (default: b2b).")] = None,
+def _web_db():  # type: ignore[no-untyped-def]
+    from journeyscope.store import Database
+    from journeyscope.web.config import WebSettings
+
+    settings = WebSettings()
+    db = Database(settings.db_url)
+    db.upgrade()
+    return db
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        fail("no password given; pipe it in with --password-stdin")
+    return password
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address (their login).")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
+                                                 "from the first line of standard input.")] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="An admin may create users.")] = False,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
-    """Write a realistic B2B data set for the b2b template, with known effects planted (see
-    TRUTH.json)."""
-    from journeyscope.events.demo import generate
+    """Create a web app user (the first one with --admin)."""
+    from journeyscope.store import users
 
-    summary = generate(accounts, seed, output, fmt=fmt, journey_map=map_file)
-    for line in summary.lines():
-        out.print(line, markup=False)
+    password = _read_password(password_stdin)
+    db = _web_db()
+    try:
+        with db.write() as s:
+            user = users.create_user(s, email, password, name=name, admin=admin)
+            out.print(f"created {'admin ' if admin else ''}user {user.email}", markup=False)
+    finally:
+        db.dispose()
+
+
+@users_app.command("password")
+def users_password(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
+                                                 "from standard input.")] = False,
+) -> None:
+    """Set a user's password (signs them out everywhere)."""
+    from journeyscope.store import users
+
+    password = _read_password(password_stdin)
+    db = _web_db()
+    try:
+        with db.write() as s:
+            user = users.user_by_email(s, email)
+            if user is None:
+                fail(f"no user with e-mail {email}")
+            users.set_password(s, user, password)
+        out.print(f"password of {email} changed", markup=False)
+    finally:
+        db.dispose()
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+) -> None:
+    """Print a new API token for a user (for scripts: Authorization: Bearer TOKEN)."""
+    from journeyscope.store import users
+
+    db = _web_db()
+    try:
+        with db.write() as s:
+            user = users.user_by_email(s, email)
+            if user is None:
+                fail(f"no user with e-mail {email}")
+            _, secret = users.create_token(s, user, name)
+        out.print(secret, markup=False)
+    finally:
+        db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder of the app's "
+                                                  "database and data (default: "
+                                                  "JOURNEYSCOPE_DATA_DIR).")] = None,
+) -> None:
+    """Run the web app (SQLite and DuckDB, nothing else to install); seeds a demo workspace
+    on the first start and prints the URL and the demo login."""
+    from journeyscope.web.serve import serve as run
+
+    run(host=host, port=port, data_dir=data_dir, say=lambda m: out.print(m, markup=False))
 
 
 def main() -> None:

@@ -42,10 +42,10 @@ def normalise_email(email: str) -> str:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid("password too short", [(("password",), f"use at least {MIN_PASSWORD} "
-                                              "characters")])
+        raise Invalid(f"password too short: use at least {MIN_PASSWORD} characters",
+                      [(("password",), f"use at least {MIN_PASSWORD} characters")])
     if len(password) > 1000:
-        raise Invalid("password too long", [(("password",), "use at most 1000 characters")])
+        raise Invalid("password too long: use at most 1000 characters", [(("password",), "use at most 1000 characters")])
 
 
 def create_user(db: DbSession, email: str, password: str, *, name: str = "",
