@@ -336,6 +336,33 @@ def export_command(
     out.print(f"wrote {written:,} events to {output} ({kind})", markup=False)
 
 
+# --- demo data: a realistic B2B data set with planted effects --------------------------------
+
+
+@app.command("demo-data")
+def demo_data(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the events, "
+                                         "accounts.csv, contacts.csv and TRUTH.json into.",
+                                         show_default=False)],
+    accounts: Annotated[int, typer.Option(help="Number of accounts (200,000 give about 10 "
+                                          "million events).", min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.",
+                                      min=0)] = 0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Events as parquet or csv.")
+                   ] = "parquet",
+    map_file: Annotated[Path | None, typer.Option("--map", help="A map derived from the b2b "
+                                                  "template, whose time standards the delays "
+                                                  "are planted against (default: b2b).")] = None,
+) -> None:
+    """Write a realistic B2B data set for the b2b template, with known effects planted (see
+    TRUTH.json)."""
+    from journeyscope.events.demo import generate
+
+    summary = generate(accounts, seed, output, fmt=fmt, journey_map=map_file)
+    for line in summary.lines():
+        out.print(line, markup=False)
+
+
 # --- web app: serve, users ----------------------------------------------------------------------
 
 users_app = typer.Typer(help="Users of the web app: create them, reset passwords, make API "
