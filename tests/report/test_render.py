@@ -103,3 +103,20 @@ def test_cli_render_of_a_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["render", str(tmp_path / "nope.yaml"), "-o",
                                  str(tmp_path / "m.html")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_library_render_is_the_same_function(rich_map_path: Path, tmp_path: Path) -> None:
+    import journeyscope
+
+    out = journeyscope.render(rich_map_path, tmp_path / "lib.md", persona="cio")
+    assert out == tmp_path / "lib.md"
+    assert "as cio meets it" in out.read_text()
+
+
+def test_render_below_a_file_is_a_clear_error(rich_map_path: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(RenderError, match="cannot create the folder"):
+        render(rich_map_path, blocker / "m.html")
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(blocker / "m.pdf")])
+    assert result.exit_code == 1 and "cannot create the folder" in result.output

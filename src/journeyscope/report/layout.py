@@ -411,7 +411,8 @@ def _lanes(view: MapView) -> list[Lane]:
                 linked = [by_id[t] for t in it.touchpoints if t in by_id]
                 bs.cells[index[it.stage]].append(item(
                     it.text, linked[0] if linked else None,
-                    detail=", ".join(f"#{tv.number}" for tv in linked) or None))
+                    detail=("also " + ", ".join(f"#{tv.number}" for tv in linked[1:]))
+                    if len(linked) > 1 else None))
         lanes.append(bs)
     if m.kind.value == "blueprint" and not any(la.backstage for la in lanes):
         lanes.append(tp_backstage)  # a blueprint always shows its line of visibility

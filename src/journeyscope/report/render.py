@@ -117,3 +117,5 @@ def _prepare(target: Path) -> None:
     except OSError as exc:
         raise RenderError(f"cannot create the folder {str(target.parent)!r}: "
                           f"{exc.strerror}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise RenderError(f"cannot write {str(target)!r}: the folder is not writable")
