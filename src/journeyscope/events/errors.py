@@ -17,7 +17,8 @@ def show_value(value: object) -> str:
     text = repr(value) if not isinstance(value, str) else value
     if len(text) > _MAX_SHOWN_VALUE:
         text = text[: _MAX_SHOWN_VALUE - 3] + "..."
-    return repr(text)
+    # One line, quoted, and otherwise as the file has it (no doubled backslashes).
+    return "'" + text.replace("\r", "\\r").replace("\n", "\\n") + "'"
 
 
 class SourceError(JourneyscopeError):

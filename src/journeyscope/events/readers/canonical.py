@@ -298,13 +298,11 @@ def _required_checks(source: Source, exprs: dict[str, str], mapping: ColumnMappi
 
     out = [_Check(
         "account_id", f"{exprs['account_id']} IS NULL AND {exprs['contact_id']} IS NULL",
-        "is empty: every event needs an account (or a contact to find it by)",
-        raw_of("account_id"))]
+        "is empty: every event needs an account (or a contact to find it by)", None)]
     out.append(_Check("ts", f"{exprs['ts']} IS NULL AND ({raw_of('ts') or 'NULL'}) IS NULL",
-                      "is empty: every event needs a timestamp", raw_of("ts")))
+                      "is empty: every event needs a timestamp", None))
     out.append(_Check("activity", f"{exprs['activity']} IS NULL",
-                      "is empty: every event needs an activity",
-                      raw_of("activity")))
+                      "is empty: every event needs an activity", None))
     return out
 
 

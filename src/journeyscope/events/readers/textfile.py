@@ -99,9 +99,9 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path, *, file: str) -> 
             except UnicodeDecodeError as exc:
                 bad_line = line + chunk.count(b"\n", 0, exc.start)
                 raise SourceError(
-                    file, f"is not valid {encoding} text (wrong encoding?); give the right one "
-                    "with --encoding", line=bad_line,
-                    value=chunk[exc.start:exc.start + 8]) from None
+                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); give the "
+                    "right one with --encoding", line=bad_line,
+                    value=line_around(chunk, exc.start)) from None
             out.write(text.encode("utf-8"))
             line += chunk.count(b"\n")
             if not chunk:
@@ -122,17 +122,26 @@ def gzip_error(file: str, line: int, exc: BaseException) -> SourceError:
 
 
 def find_gzip_end(path: Path, *, file: str) -> SourceError:
-    """The located error for a gzip stream that breaks off: the last line it reaches."""
+    """The located error for a gzip stream that breaks off or is corrupt: the line where the
+    readable data ends (counted exactly, by decompressing with zlib, which keeps what it has)."""
     line = 1
-    with gzip.open(path, "rb") as fh:
+    decompressor = zlib.decompressobj(wbits=31)
+    with path.open("rb") as fh:
         while True:
-            try:
-                chunk = fh.read(CHUNK)
-            except (EOFError, OSError, zlib.error) as exc:
-                return gzip_error(file, line, exc)
+            chunk = fh.read(CHUNK)
             if not chunk:
-                return SourceError(file, "the gzip stream is corrupt")
-            line += chunk.count(b"\n")
+                break
+            try:
+                while chunk:
+                    line += decompressor.decompress(chunk).count(b"\n")
+                    chunk = decompressor.unused_data if decompressor.eof else b""
+                    if decompressor.eof:
+                        decompressor = zlib.decompressobj(wbits=31)  # a next gzip member
+            except zlib.error as exc:
+                return gzip_error(file, line, exc)
+    if not decompressor.eof:
+        return gzip_error(file, line, EOFError("the compressed data ends before its end marker"))
+    return SourceError(file, "the gzip stream cannot be read")
 
 
 def find_long_line(path: Path, limit: int, *, file: str) -> SourceError | None:
@@ -170,13 +179,25 @@ def find_bad_bytes(path: Path, encoding: str, *, file: str) -> SourceError | Non
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 return SourceError(
-                    file, f"is not valid {encoding} text (wrong encoding?); give the right one "
-                    "with --encoding, e.g. --encoding cp1252",
+                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); give the "
+                    "right one with --encoding, e.g. --encoding cp1252",
                     line=line + chunk.count(b"\n", 0, exc.start),
-                    value=chunk[max(0, exc.start - 20):exc.start + 4])
+                    value=line_around(chunk, exc.start))
             if not chunk:
                 return None
             line += chunk.count(b"\n")
+
+
+def pretty(encoding: str) -> str:
+    """A codec name as people write it (utf_8 -> UTF-8, cp1252 -> CP1252)."""
+    return encoding.replace("_", "-").upper()
+
+
+def line_around(chunk: bytes, offset: int) -> str:
+    """The line of `chunk` holding byte `offset`, undecodable bytes shown as \\xNN."""
+    start = chunk.rfind(b"\n", 0, offset) + 1
+    end = chunk.find(b"\n", offset)
+    return chunk[start:end if end >= 0 else len(chunk)].decode("utf-8", "backslashreplace")
 
 
 def text_sample(sample: bytes, encoding: str) -> str:

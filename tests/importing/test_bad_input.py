@@ -1,0 +1,131 @@
+"""Bad input: a located error (file, row or line, column, value), a non-zero exit, and the
+workspace exactly as it was; `--skip-bad-rows` imports the rest and reports what it skipped."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeyscope.cli import app
+from journeyscope.events.errors import SourceError
+from journeyscope.events.importer import import_sources
+from journeyscope.events.workspace import Workspace
+
+from .conftest import snapshot
+
+GOOD = "account_id,ts,activity\nacme,2024-01-01 10:00,call\n"
+
+
+def broken_sources(tmp_path: Path) -> dict[str, tuple[Path, dict]]:
+    """name -> (file, the fields its error must carry)."""
+    out: dict[str, tuple[Path, dict]] = {}
+
+    def put(name: str, data: bytes, **expect) -> None:
+        path = tmp_path / name
+        path.write_bytes(data)
+        out[name] = (path, expect)
+
+    put("no_ts.csv", b"account_id,when,activity\na,2024-01-01,x\n", column="ts")
+    put("bad_ts.csv", b"account_id,ts,activity\na,2024-01-01,x\nb,2024-02-30 25:00,y\n",
+        row=2, column="ts", value="2024-02-30 25:00")
+    put("bad_number.csv", b"account_id,ts,activity,value\na,2024-01-01,x,12\nb,2024-01-02,y,lots\n",
+        row=2, column="value", value="lots")
+    put("empty_activity.csv", b"account_id,ts,activity\na,2024-01-01,\n", row=1,
+        column="activity")
+    rows = "".join(f"a{i},2024-01-01,x\n" for i in range(3000))
+    put("latin1_in_utf8.csv", ("account_id,ts,activity\n" + rows).encode()
+        + "b,2024-01-01,caf\xe9\n".encode("latin-1"), line=3002)
+    put("stray_field.csv", b"account_id,ts,activity\na,2024-01-01,x\nb,2024-01-01,y,z\n",
+        line=3)
+    data = gzip.compress(("account_id,ts,activity\n" + rows * 20).encode())
+    put("truncated.csv.gz", data[: len(data) // 2])
+    put("evil.xes", b'<?xml version="1.0"?><!DOCTYPE log [<!ENTITY x SYSTEM '
+        b'"file:///etc/passwd">]><log><trace><string key="concept:name" value="&x;"/>'
+        b"</trace></log>", line=1)
+    put("long_line.csv", ("account_id,ts,activity,text\na,2024-01-01,x,short\n"
+                          "b,2024-01-01,y," + "z" * 5000 + "\n").encode(), line=3)
+    return out
+
+
+@pytest.fixture
+def filled(ws: Workspace, tmp_path: Path) -> Workspace:
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    import_sources(ws, [good])
+    return ws
+
+
+@pytest.mark.parametrize("name", ["no_ts.csv", "bad_ts.csv", "bad_number.csv",
+                                  "empty_activity.csv", "latin1_in_utf8.csv", "stray_field.csv",
+                                  "truncated.csv.gz", "evil.xes", "long_line.csv"])
+def test_bad_source_is_located_and_changes_nothing(filled, tmp_path, small_line_limit, name):
+    path, expect = broken_sources(tmp_path)[name]
+    good = tmp_path / "more.csv"
+    good.write_text("account_id,ts,activity\nnew,2024-05-05,call\n")
+    before = snapshot(filled)
+    with pytest.raises(SourceError) as info:
+        import_sources(filled, [good, path])  # the good file is not imported either
+    error = info.value
+    assert error.file == str(path)
+    for field, value in expect.items():
+        assert getattr(error, field) == value, (field, str(error))
+    assert str(error).startswith(str(path))
+    assert snapshot(filled) == before
+
+
+def test_truncated_gzip_names_the_last_line_it_reaches(ws, tmp_path):
+    path, _ = broken_sources(tmp_path)["truncated.csv.gz"]
+    with pytest.raises(SourceError, match="truncated") as info:
+        import_sources(ws, [path])
+    assert 1000 < info.value.line < 60_000  # half of the 60,001 lines
+
+
+def test_an_error_after_reading_rolls_back_too(filled, tmp_path):
+    # an event whose account cannot be found (no account_id, a free-mail contact) fails in
+    # the transaction, after the good source was already staged
+    path = tmp_path / "orphans.csv"
+    path.write_text("contact_id,ts,activity\nsomeone@gmail.com,2024-01-01,x\n")
+    good = tmp_path / "more.csv"
+    good.write_text("account_id,ts,activity\nnew,2024-05-05,call\n")
+    before = snapshot(filled)
+    with pytest.raises(SourceError, match="no account") as info:
+        import_sources(filled, [good, path])
+    assert info.value.column == "account_id"
+    assert snapshot(filled) == before
+
+
+def test_skip_bad_rows_imports_the_rest_and_reports(ws, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("account_id,ts,activity,value\na,2024-01-01,x,1\nb,not a date,y,2\n"
+                    "c,2024-01-03,,3\nd,2024-01-04,z,four\ne,2024-01-05,w,5\n")
+    summary = import_sources(ws, [path], skip_bad_rows=True)
+    assert summary.events == 2 and summary.skipped_rows == 3
+    assert [s.skipped for s in summary.sources] == [3]
+    text = "\n".join(summary.skipped)
+    assert "row 2: column ts: value 'not a date'" in text
+    assert "row 3: column activity" in text
+    assert "row 4: column value: value 'four'" in text
+    assert ws.con.execute("SELECT skipped FROM imports").fetchone() == (3,)
+
+
+def test_cli_error_has_no_traceback_and_leaves_workspace(tmp_path):
+    runner = CliRunner()
+    workspace = tmp_path / "w.duckdb"
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    assert runner.invoke(app, ["import", str(good), "-w", str(workspace)]).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("account_id,ts,activity\na,2024-01-01,x\nb,31/31/2024,y\n")
+    result = runner.invoke(app, ["import", str(bad), "-w", str(workspace)])
+    assert result.exit_code == 4
+    assert f"error: {bad}: row 2: column ts: value '31/31/2024'" in result.output
+    assert "Traceback" not in result.output
+    with Workspace.open(workspace) as ws:
+        assert ws.info().events == 1
+    skipped = runner.invoke(app, ["import", str(bad), "-w", str(workspace), "--skip-bad-rows"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "row 2: column ts: value '31/31/2024'" in skipped.output
+    assert "events added" in skipped.output
