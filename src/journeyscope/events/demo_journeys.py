@@ -42,9 +42,9 @@ BASE_WIN = 0.30
 REFERENCE_WIN_FACTOR = 2.0
 END_USER_IN_DECISION = 0.65  # (c) of accounts with an end user, share who meet them in decision
 END_USER_ABSENT_WIN_FACTOR = 0.5
-MIGRATION_SHARE = (0.9, 0.75, 0.3)  # (d) by segment: enterprise, mid-market, smb
+MIGRATION_SHARE = (0.95, 0.85, 0.4)  # (d) by segment: enterprise, mid-market, smb
 MIGRATION_MEDIAN_BUSINESS_DAYS = 22.0
-MIGRATION_REGRESSION_SHARE = 0.4  # back to the decision stage to renegotiate scope
+MIGRATION_REGRESSION_SHARE = 0.45  # a failed run sends them back to renegotiate scope
 CHURN_WITH_MIGRATION = 0.30
 CHURN_WITHOUT_MIGRATION = 0.10
 MIGRATION_CSAT = (0.40, 0.38, 0.14, 0.05, 0.03)  # P(score 1..5)
@@ -81,6 +81,7 @@ _PREFS: dict[str, dict[int, float]] = {
     "kickoff_meeting": {CHAMPION: 0.7, TECHNICAL: 0.3},
     "training_session": {END_USER: 0.8, CHAMPION: 0.2},
     "migration_started": {TECHNICAL: 1.0},
+    "migration_failed": {TECHNICAL: 1.0},
     "migration_completed": {TECHNICAL: 1.0},
     "migration_csat": {TECHNICAL: 0.6, CHAMPION: 0.4},
     "implementation_ticket": {TECHNICAL: 0.8, CHAMPION: 0.2},
@@ -345,8 +346,8 @@ def simulate(rng: np.random.Generator, people: People, std: Standards, end: floa
     sink.spread("whitepaper_download", r.poisson(1.0, n), t0, t_lq)
     sink.spread("trade_show_visit", (r.random(n) < 0.08).astype(np.int64), t0, t_lq)
     tried = qualified | (r.random(n) < 0.5)
-    sink.spread("sdr_outreach", np.where(tried, 1 + r.poisson(2.0, n), 0), t0 + 0.4 * aware,
-                t_lq - 0.01)
+    sink.spread("sdr_outreach", np.where(tried, 1 + r.poisson(2.0, n), 0),
+                np.maximum(t0, t_lq - u(2.0, 12.0, n)), t_lq - 0.01)
     sink.at("lead_qualified", qualified, t_lq)
 
     # --- consideration -----------------------------------------------------------------------
@@ -376,6 +377,8 @@ def simulate(rng: np.random.Generator, people: People, std: Standards, end: floa
     t_back = t_dec + u(0.3, 0.6, n) * decide
     sink.at("demo_meeting", back, t_back)
     sink.at("pricing_negotiation", back, t_back + u(0.1, 0.2, n) * decide)
+    # the final offer goes out just before the decision
+    sink.at("proposal_sent", reach, t_out - u(0.1, 1.0, n))
     sink.at("deal_won", won, t_out, value=people.value)
     # an opportunity that never got a proposal is closed as lost ("no decision") too
     dropped = qualified & ~reach
@@ -392,15 +395,19 @@ def simulate(rng: np.random.Generator, people: People, std: Standards, end: floa
              sessions_t[answered] + u(0.1, 1.0, len(score)), score=score,
              text=_commented(r, "training", v.csat_tone(score)))
     sink.at("migration_started", migrated, mig_start)
-    retry = migrated & (r.random(n) < 0.25)
-    sink.at("migration_started", retry, mig_start + u(0.3, 0.7, n) * (mig_done - mig_start))
+    # A failed run sends some back to the decision stage to renegotiate scope, then retry.
+    regress = migrated & (r.random(n) < MIGRATION_REGRESSION_SHARE)
+    t_fail = mig_start + u(0.25, 0.5, n) * (mig_done - mig_start)
+    sink.at("migration_failed", regress, t_fail)
+    sink.at("pricing_negotiation", regress, t_fail + u(0.05, 0.3, n))
+    retry = regress | (migrated & (r.random(n) < 0.1))
+    sink.at("migration_started", retry, np.where(
+        regress, t_fail + u(0.5, 2.0, n), mig_start + u(0.3, 0.7, n) * (mig_done - mig_start)))
     sink.at("migration_completed", migrated, mig_done)
     rated = migrated & (r.random(n) < 0.95)
     score = _scores(r, n, MIGRATION_CSAT)
     sink.at("migration_csat", rated, mig_done + u(0.5, 3.0, n), score=score,
             text=_commented(r, "migration", v.csat_tone(score)))
-    regress = migrated & (r.random(n) < MIGRATION_REGRESSION_SHARE)
-    sink.at("pricing_negotiation", regress, mig_start + u(0.3, 0.8, n) * (mig_done - mig_start))
     sink.spread("implementation_ticket", w * r.poisson(1.0 + 2.0 * migrated), t_kick, go_live,
                 subject=True)
     sink.spread("docs_viewed", w * r.poisson(8.0, n), t_kick, go_live)

@@ -216,7 +216,8 @@ class Tally:
                                "stage to renegotiate, and triples churn; it hits most enterprise "
                                "and mid-market (high-value) accounts.",
                     "touchpoint": "data-migration", "stage": "implementation",
-                    "activities": ["migration_started", "migration_completed", "migration_csat"],
+                    "activities": ["migration_started", "migration_failed",
+                                   "migration_completed", "migration_csat"],
                     "pain_points": ["migration-delays", "data-errors"],
                     "time_standard_days": std.migration,
                     "parameters": {
@@ -230,7 +231,8 @@ class Tally:
                     },
                     "measure": "mean score of migration_csat vs the other CSAT activities; "
                                "migration_completed - migration_started against the standard; "
-                               "pricing_negotiation (decision) between them is a regression; "
+                               "pricing_negotiation (decision) right after migration_failed is "
+                               "a regression; "
                                "churn at renewal of migrated vs other won accounts.",
                     "observed": {
                         "migrated_accounts": int(c["d_migrated"]),

@@ -54,6 +54,7 @@ CATALOG: tuple[Activity, ...] = (
     _a("training_session", "onboarding", "gainsight", ("video", 0.8), ("meeting", 0.2)),
     _a("training_csat", "onboarding", "qualtrics", ("email", 1.0)),
     _a("migration_started", "onboarding", "gainsight", ("portal", 1.0)),
+    _a("migration_failed", "onboarding", "gainsight", ("portal", 1.0)),
     _a("migration_completed", "onboarding", "gainsight", ("portal", 1.0)),
     _a("migration_csat", "onboarding", "qualtrics", ("email", 1.0)),
     _a("implementation_ticket", "support", "zendesk", ("portal", 0.6), ("phone", 0.25),
