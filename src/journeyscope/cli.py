@@ -336,6 +336,52 @@ def export_command(
     out.print(f"wrote {written:,} events to {output} ({kind})", markup=False)
 
 
+# --- matching: events to a map's touchpoints and outcomes ----------------------------------
+
+
+@app.command("match")
+def match_command(
+    map_file: Annotated[Path, typer.Argument(help="The journey map whose match rules to apply.",
+                                             show_default=False)],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
+                                            envvar="JOURNEYSCOPE_WORKSPACE")
+                         ] = Path("journeyscope.duckdb"),
+    top: Annotated[int, typer.Option(help="How many unmatched activities to list (0: all).",
+                                     min=0)] = 25,
+) -> None:
+    """Match the workspace's events to a map again; list the activities no rule matches."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from journeyscope.events.matching import rematch_workspace, unmatched_activities
+    from journeyscope.events.workspace import Workspace
+    from journeyscope.model.files import load_map
+
+    journey_map = load_map(map_file)
+    with Workspace.open(workspace) as ws:
+        summary = rematch_workspace(ws, journey_map, origin=str(map_file))
+        unmatched = unmatched_activities(ws.con)
+    out.print(f"matched {summary.matched:,} of {summary.events:,} events ({summary.share:.1%}) "
+              f"to {journey_map.name}: {summary.to_touchpoint:,} to a touchpoint, "
+              f"{summary.to_outcome:,} to an outcome", markup=False)
+    if not unmatched:
+        out.print("every event is matched", markup=False)
+        return
+    shown = unmatched if top == 0 else unmatched[:top]
+    table = Table(title="unmatched activities (add match rules for the ones that matter)",
+                  title_justify="left")
+    table.add_column("events", justify="right")
+    table.add_column("activity")
+    table.add_column("source")
+    for activity, source, n in shown:
+        table.add_row(f"{n:,}", Text(activity), Text(source or ""))
+    out.print(table)
+    if len(shown) < len(unmatched):
+        rest = sum(n for *_, n in unmatched[len(shown):])
+        out.print(f"... and {len(unmatched) - len(shown):,} more activities ({rest:,} events)",
+                  markup=False)
+
+
 # --- demo data: a realistic B2B data set with planted effects --------------------------------
 
 

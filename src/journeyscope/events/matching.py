@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -29,6 +30,9 @@ import ibis.expr.types as ir
 
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap, MatchRule
+
+if TYPE_CHECKING:
+    from journeyscope.events.workspace import Workspace
 
 # The columns a rule field compares, by the rule field's name.
 _FIELDS = ("activity", "channel", "owner", "source", "persona")
@@ -330,3 +334,19 @@ def unmatched_activities(con: duckdb.DuckDBPyConnection, table: str = "events"
             f"WHERE touchpoint IS NULL AND outcome IS NULL GROUP BY activity, source "
             f"ORDER BY n DESC, activity, source NULLS FIRST").fetchall()
     ]
+
+
+def rematch_workspace(workspace: Workspace, journey_map: JourneyMap, *,
+                      origin: str | None = None) -> MatchSummary:
+    """Match every event of a workspace to `journey_map` again and remember the map, in one
+    transaction (all or nothing)."""
+    con = workspace.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        apply_matching(con, journey_map)
+        workspace.set_journey_map(journey_map, origin=origin)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return match_summary(con)

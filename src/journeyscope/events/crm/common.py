@@ -449,7 +449,16 @@ class CrmAdapter:
         for raws in files.values():
             for raw in raws:
                 con.execute(f"DROP TABLE IF EXISTS {raw.table}")
-        rows = sum(raw.rows - len(raw.bad_rows) for raws in files.values() for raw in raws)
-        names = ", ".join(p.name for p in expanded)
+        # `rows` counts what the importer adds: events (a CRM record gives several), or the
+        # accounts and contacts of an export without activity.
+        rows = _count(con, events) if events else _count(con, accounts) + _count(con, contacts)
+        parents = {p.parent for p in expanded}
+        where = (f"{parents.pop()}/ ({len(expanded)} files)" if len(parents) == 1
+                 else ", ".join(str(p) for p in expanded))
         return Staged(events=events, accounts=accounts, contacts=contacts,
-                      source=f"{self.label} export: {names}", rows=rows, skipped=skipped)
+                      source=f"{self.label} export {where}", rows=rows, skipped=skipped,
+                      skipped_rows=len(skipped))
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str | None) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table else 0
