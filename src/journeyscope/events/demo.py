@@ -55,7 +55,7 @@ _EPOCH_SECONDS = (EPOCH - dt.date(1970, 1, 1)).days * 86400
 _DICTIONARY_COLUMNS = ["activity", "channel", "owner", "persona", "text", "source"]
 
 # What the simulation needs to find in the map it is generated for.
-REQUIRED_STAGES = ("consideration", "decision", "implementation")
+REQUIRED_STAGES = ("awareness", "consideration", "decision", "implementation")
 REQUIRED_TOUCHPOINTS = ("sdr-qualification", "consultation", "proposal-pricing",
                         "onboarding-training", "account-management", "reference-check",
                         "data-migration")
@@ -143,6 +143,7 @@ def standards_from_map(journey_map: JourneyMap) -> Standards:
 
     d = Standards()
     return Standards(
+        awareness=_days(m.stage("awareness").time_standard, d.awareness),  # type: ignore[union-attr]
         consideration=_days(m.stage("consideration").time_standard, d.consideration),  # type: ignore[union-attr]
         decision=_days(m.stage("decision").time_standard, d.decision),  # type: ignore[union-attr]
         implementation=_days(m.stage("implementation").time_standard, d.implementation),  # type: ignore[union-attr]

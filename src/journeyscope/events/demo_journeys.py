@@ -108,6 +108,7 @@ class Standards:
     """The time standards (calendar days) the simulation plants delays against, read from the
     map by `journeyscope.events.demo`."""
 
+    awareness: float = 30.0
     consideration: float = 45.0
     decision: float = 30.0
     implementation: float = 60.0
@@ -466,7 +467,7 @@ def simulate(rng: np.random.Generator, people: People, std: Standards, end: floa
         "qualified": qualified, "late": late, "reach": reach, "reference": reference,
         "eu_present": eu_present, "won": won, "lost": lost, "migrated": migrated,
         "churn": churn, "renewed": renewed, "regress": regress, "stall": stall,
-        "stall_stage": np.where(stall, stage, 0), "limit": limit, "t_lq": t_lq,
+        "stall_stage": np.where(stall, stage, 0), "limit": limit, "t0": t0, "t_lq": t_lq,
         "t_disc": t_disc, "t_dec": t_dec, "t_out": t_out, "t_kick": t_kick, "go_live": go_live,
         "mig_start": mig_start, "mig_done": mig_done, "t_end": t_end, "value": people.value,
         "segment": people.segment,

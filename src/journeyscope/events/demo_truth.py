@@ -91,6 +91,8 @@ class Tally:
         now_day = self.end_day
         natural = ~f["stall"]
         in_stage = {
+            "awareness": (natural & (f["t0"] < end) & (~f["qualified"] | (f["t_disc"] >= end)),
+                          f["t0"]),
             "consideration": (natural & f["qualified"] & (f["t_disc"] < end)
                               & (f["t_dec"] >= end), f["t_disc"]),
             "decision": (natural & f["reach"] & (f["t_dec"] < end) & (f["t_out"] >= end),
@@ -98,8 +100,9 @@ class Tally:
             "implementation": (natural & f["won"] & (f["t_kick"] < end) & (f["go_live"] >= end),
                                f["t_kick"]),
         }
-        for stage, name in ((1, "consideration"), (2, "decision"), (3, "implementation")):
-            planted = f["stall_stage"] == stage
+        for stage, name in ((0, "awareness"), (1, "consideration"), (2, "decision"),
+                            (3, "implementation")):
+            planted = (f["stall_stage"] == stage) & f["stall"]
             c[f"stalled_{name}"] += int(planted.sum())
             now, entered = in_stage[name]
             over = now & (now_day - calendar_days(entered) > getattr(std, name))
@@ -144,7 +147,7 @@ class Tally:
         churn_n = _rate(c["d_not_migrated_churned"], c["d_not_migrated_decided"])
         stages = ("consideration", "decision", "implementation")
         stalled = {s: int(c[f"stalled_{s}"]) for s in stages}
-        over = {s: int(c[f"over_{s}"]) for s in stages}
+        over = {s: int(c[f"over_{s}"]) for s in ("awareness", *stages)}
         return {
             "generator": "journeyscope demo-data",
             "truth_format": 1,
@@ -252,16 +255,19 @@ class Tally:
                                "its time standard, with no event since shortly after entering. "
                                "Slow accounts still in progress add to them.",
                     "parameters": {"share": j.STALL_SHARE},
-                    "time_standard_days": {"consideration": std.consideration,
+                    "time_standard_days": {"awareness": std.awareness,
+                                           "consideration": std.consideration,
                                            "decision": std.decision,
                                            "implementation": std.implementation},
                     "measure": "accounts without a lost or churned outcome whose last event is in "
-                               "consideration, decision or implementation, and whose first event "
-                               "in that stage is longer ago than the stage's time standard at the "
-                               "end of the reference date. Awareness holds leads never qualified; "
-                               "they are not counted.",
+                               "a stage, and whose first event in that stage is longer ago than "
+                               "the stage's time standard at the end of the reference date. "
+                               "Stalled are those in consideration, decision or implementation; "
+                               "awareness holds the leads never qualified (over_standard_now "
+                               "counts them apart, not in the total).",
                     "observed": {"planted": {**stalled, "total": sum(stalled.values())},
-                                 "over_standard_now": {**over, "total": sum(over.values())}},
+                                 "over_standard_now": {**over, "total": sum(
+                                     over[s] for s in stages)}},
                 },
             },
         }
