@@ -202,6 +202,6 @@ def compare_paths(
                              ibis.null("float64"))
     out = out.mutate(won_share=won_share, lost_share=lost_share)
     out = out.mutate(difference=out.won_share - out.lost_share)
-    return out.select("source", "target", "won_accounts", "lost_accounts", "won_share",
-                      "lost_share", "difference", "won_total", "lost_total").order_by(
-        [ibis.desc(out.difference.abs()), "source", "target"])
+    out = out.select("source", "target", "won_accounts", "lost_accounts", "won_share",
+                     "lost_share", "difference", "won_total", "lost_total")
+    return out.order_by([ibis.desc(out["difference"].abs()), "source", "target"])

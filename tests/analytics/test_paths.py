@@ -1,0 +1,144 @@
+"""Paths on a small hand-made journey, on every engine: the directly-follows graph over
+touchpoints, stages and a column without precomputed successors, variants, Sankey flows and
+won against lost paths, each counted by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeyscope.analytics.base import (
+    AnalysisError, account_outcomes, journey_steps, prepare, with_steps,
+)
+from journeyscope.analytics.paths import compare_paths, directly_follows, sankey, variants
+from journeyscope.model.types import JourneyMap
+
+MAP = JourneyMap.model_validate({
+    "name": "hand-made",
+    "stages": [
+        {"id": "a", "name": "A", "time_standard": "P10D"},
+        {"id": "b", "name": "B", "time_standard": "P5D"},
+        {"id": "c", "name": "C"},
+    ],
+    "touchpoints": [
+        {"id": "ta", "stage": "a", "name": "TA", "owner": "sales", "next": ["tb"],
+         "match": {"activity": ["ta"]}},
+        {"id": "tb", "stage": "b", "name": "TB", "owner": "sales", "next": ["tc", "td"],
+         "match": {"activity": ["tb"]}},
+        {"id": "tc", "stage": "c", "name": "TC", "owner": "success",
+         "match": {"activity": ["tc"]}},
+        {"id": "td", "stage": "c", "name": "TD", "owner": "success",
+         "match": {"activity": ["td"]}},
+        {"id": "te", "stage": "c", "name": "TE"},
+    ],
+    "outcomes": {"won": {"activity": ["won"]}, "lost": {"activity": ["lost"]}},
+})
+STAGE = {"ta": "a", "tb": "b", "tc": "c", "td": "c"}
+
+
+def ev(account, tp, day, *, outcome=None, persona=None, month=1, channel="web"):
+    return {"account_id": account, "ts": f"2024-{month:02d}-{day:02d}",
+            "activity": tp or outcome or "x", "touchpoint": tp, "stage": STAGE.get(tp),
+            "outcome": outcome, "persona": persona, "owner": "team", "channel": channel}
+
+
+# A1 goes a -> b -> c (7 days in b: over its 5-day standard) and is won.
+# A2 goes a -> b, is lost on day 3, goes back to a and on to b again on day 20, and stays.
+# A3 starts in b, then a, then c: in every stage, but never in the map's order.
+# A4 is only in a, then lost (an outcome event, not a touchpoint); it started in February.
+EVENTS = [
+    ev("A1", "ta", 1, persona="cfo"), ev("A1", "tb", 3, persona="cfo", channel="email"),
+    ev("A1", "tc", 10, persona="user"), ev("A1", None, 11, outcome="won"),
+    ev("A2", "ta", 1), ev("A2", "tb", 2), ev("A2", None, 3, outcome="lost"), ev("A2", "ta", 4),
+    ev("A2", "tb", 20),
+    ev("A3", "tb", 1), ev("A3", "ta", 2), ev("A3", None, 3), ev("A3", "tc", 5),
+    ev("A4", "ta", 1, month=2, persona="cfo"), ev("A4", None, 2, outcome="lost", month=2),
+]
+ACCOUNTS = [{"account_id": "A1", "segment": "smb"}, {"account_id": "A2", "segment": "smb"},
+            {"account_id": "A3", "segment": "ent"}, {"account_id": "A4", "segment": "ent"}]
+DAY = 86400.0
+
+
+@pytest.fixture
+def tables(load):
+    src = load(events=EVENTS, accounts=ACCOUNTS)
+    prepared = prepare(src.table("events"), MAP)
+    return prepared, journey_steps(prepared), account_outcomes(prepared)
+
+
+def edges(expr):
+    return {(r["source"], r["target"]): r for r in expr.to_pyarrow().to_pylist()}
+
+
+def test_directly_follows_over_touchpoints_counts_moves_and_their_durations(tables):
+    _, journey, _ = tables
+    out = edges(directly_follows(journey, activity="touchpoint"))
+    assert {k: r["frequency"] for k, r in out.items()} == {
+        ("ta", "tb"): 3, ("tb", "tc"): 1, ("tb", "ta"): 2, ("ta", "tc"): 1}
+    ab = out[("ta", "tb")]  # A1 2 days, A2 1 day and 16 days
+    assert ab["mean_seconds"] == pytest.approx(19 / 3 * DAY)
+    assert ab["median_seconds"] == pytest.approx(2 * DAY)
+    assert (ab["min_seconds"], ab["max_seconds"]) == (pytest.approx(DAY), pytest.approx(16 * DAY))
+
+
+def test_directly_follows_over_stages_keeps_repeats_of_a_stage(load):
+    events = [ev("X", "ta", 1), ev("X", "ta", 2), ev("X", "tb", 5)]
+    journey = journey_steps(prepare(load(events=events).table("events"), MAP))
+    out = edges(directly_follows(journey, activity="stage"))
+    assert {k: r["frequency"] for k, r in out.items()} == {("a", "a"): 1, ("a", "b"): 1}
+    assert out[("a", "b")]["max_seconds"] == pytest.approx(3 * DAY)
+
+
+def test_directly_follows_of_a_column_without_successors_computes_them(tables):
+    prepared, _, _ = tables
+    steps = with_steps(prepared)
+    out = edges(directly_follows(steps, activity="channel"))
+    # Over all events: A1 web, email, web, web; A2 5 x web; A3 4 x web; A4 2 x web.
+    assert {k: r["frequency"] for k, r in out.items()} == {
+        ("web", "email"): 1, ("email", "web"): 1, ("web", "web"): 1 + 4 + 3 + 1}
+    with pytest.raises(AnalysisError, match="no column 'colour'"):
+        directly_follows(steps, activity="colour")
+
+
+def test_variants_count_accounts_per_path_with_durations(load):
+    events = [ev("P", "ta", 1), ev("P", "tb", 3), ev("Q", "ta", 5), ev("Q", "tb", 9),
+              ev("R", "tb", 1), ev("R", "ta", 2), ev("S", "ta", 1)]
+    steps = with_steps(prepare(load(events=events).table("events"), MAP))
+    out = variants(steps).to_pyarrow().to_pylist()
+    assert [(r["variant"], r["accounts"], r["length"]) for r in out] == [
+        (["ta", "tb"], 2, 2), (["ta"], 1, 1), (["tb", "ta"], 1, 2)]
+    top = out[0]
+    assert top["share"] == pytest.approx(0.5)
+    assert (top["mean_days"], top["median_days"]) == (pytest.approx(3.0), pytest.approx(3.0))
+    assert (top["min_days"], top["max_days"]) == (pytest.approx(2.0), pytest.approx(4.0))
+    assert [r["variant"] for r in variants(steps, top=1).to_pyarrow().to_pylist()] == [
+        ["ta", "tb"]]
+
+
+def test_variants_keep_file_order_for_events_at_the_same_time(load):
+    events = [ev("P", "tb", 1), ev("P", "ta", 1), ev("Q", "ta", 1), ev("Q", "tb", 1)]
+    steps = with_steps(load(events=events).table("events").mutate(stage_index=0))
+    got = {tuple(r["variant"]): r["accounts"] for r in variants(steps).to_pyarrow().to_pylist()}
+    assert got == {("tb", "ta"): 1, ("ta", "tb"): 1}
+
+
+def test_sankey_counts_moves_between_different_stages(tables):
+    _, journey, _ = tables
+    out = edges(sankey(journey, level="stage"))
+    assert {k: (r["moves"], r["accounts"]) for k, r in out.items()} == {
+        ("a", "b"): (3, 2), ("b", "a"): (2, 2), ("b", "c"): (1, 1), ("a", "c"): (1, 1)}
+    tps = edges(sankey(journey, level="touchpoint"))
+    assert tps[("ta", "tb")]["moves"] == 3
+    with pytest.raises(AnalysisError, match="unknown level 'owner'"):
+        sankey(journey, level="owner")
+
+
+def test_compare_paths_sets_won_against_lost_moves_before_the_decision(tables):
+    _, journey, outcomes = tables
+    out = compare_paths(journey, outcomes).to_pyarrow().to_pylist()
+    # Won: A1 (ta->tb, tb->tc). Lost: A2 (ta->tb before its loss on day 3), A4 (no move).
+    # A3 has no outcome; A2's moves after its loss do not count.
+    assert [(r["source"], r["target"]) for r in out] == [("tb", "tc"), ("ta", "tb")]
+    bc, ab = out
+    assert (bc["won_accounts"], bc["lost_accounts"], bc["difference"]) == (1, 0, 1.0)
+    assert (ab["won_share"], ab["lost_share"]) == (1.0, 0.5)
+    assert (ab["won_total"], ab["lost_total"]) == (1, 2)
