@@ -7,8 +7,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from journeyscope.model.templates import new_map
-from journeyscope.store import Database, Forbidden, Invalid, NotFound, Unauthorized
-from journeyscope.store import maps, users, workspaces
+from journeyscope.store import (
+    Database,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    maps,
+    users,
+    workspaces,
+)
 from journeyscope.store.models import Base
 
 

@@ -44,8 +44,11 @@ class VersionConflict(Conflict):
         super().__init__(f"{who} saved version {current.version} of this map after version "
                          f"{base_version} that you edited; nothing was saved. Their change:\n"
                          + "\n".join(change.to_text().splitlines()[2:]))
+        # Plain values: the session that loaded `current` is rolled back before anyone reads them.
         self.base_version = base_version
-        self.current = current
+        self.current_version = current.version
+        self.author = current.author.label if current.author else None
+        self.saved_at = current.created_at
         self.diff = change
 
 

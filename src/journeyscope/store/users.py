@@ -45,7 +45,8 @@ def check_password(password: str) -> None:
         raise Invalid(f"password too short: use at least {MIN_PASSWORD} characters",
                       [(("password",), f"use at least {MIN_PASSWORD} characters")])
     if len(password) > 1000:
-        raise Invalid("password too long: use at most 1000 characters", [(("password",), "use at most 1000 characters")])
+        raise Invalid("password too long: use at most 1000 characters",
+                      [(("password",), "use at most 1000 characters")])
 
 
 def create_user(db: DbSession, email: str, password: str, *, name: str = "",

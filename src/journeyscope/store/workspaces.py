@@ -20,7 +20,7 @@ from journeyscope.store.users import digest, normalise_email
 
 RANK = {"viewer": 0, "editor": 1, "owner": 2}
 INVITATION_DAYS = 14
-_WHAT = {"editor": "change maps, comments and data", "owner": "manage members and invitations"}
+_WHAT = {"editor": "change maps and data", "owner": "manage members and invitations"}
 
 
 def check_name(name: str, field: str = "name", limit: int = 200) -> str:

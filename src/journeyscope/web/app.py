@@ -8,6 +8,7 @@ bad input), as JSON `{"detail": ...}` under `/api/` and as a page or an htmx fla
 
 from __future__ import annotations
 
+import json
 import logging
 from importlib import resources
 from pathlib import Path
@@ -145,10 +146,9 @@ def _store_response(request: Request, exc: StoreError) -> Response:
             return JSONResponse({"detail": _field_detail(exc)}, status_code=status)
         body: dict[str, Any] = {"detail": str(exc)}
         if isinstance(exc, VersionConflict):
-            body.update(base_version=exc.base_version, current_version=exc.current.version,
-                        author=exc.current.author.label if exc.current.author else None,
-                        saved_at=exc.current.created_at.isoformat(),
-                        diff=exc.diff.to_dict())
+            body.update(base_version=exc.base_version, current_version=exc.current_version,
+                        author=exc.author, saved_at=exc.saved_at.isoformat(),
+                        diff=json.loads(exc.diff.to_json()))
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse(body, status_code=status, headers=headers)
     if isinstance(exc, Unauthorized) and request.method == "GET" and not is_htmx(request):

@@ -4,6 +4,7 @@ newcomer sees a full map with real-looking measurements at once."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from journeyscope.model.templates import new_map
-from journeyscope.store import maps, users, workspaces
 from journeyscope.store import data as store_data
+from journeyscope.store import maps, users, workspaces
 from journeyscope.store.models import Workspace
 
 DEMO_EMAIL = "demo@example.com"
@@ -70,13 +71,10 @@ def seed(app: Any, accounts: int = 2000, seed_value: int = 7, say: Any = print) 
         with db.read() as s:
             user = users.user_by_email(s, DEMO_EMAIL)
             membership = workspaces.access(s, user, workspace_id)
-        handles = [(Path(f).name, Path(f).open("rb")) for f in files]
-        try:
+        with contextlib.ExitStack() as stack:
+            handles = [(Path(f).name, stack.enter_context(Path(f).open("rb"))) for f in files]
             import_id = app.state.uploads.start(membership, user, handles, journey_map,
                                                 limit_bytes=2**40)
-        finally:
-            for _, handle in handles:
-                handle.close()
         app.state.uploads.wait(import_id)
     with db.read() as s:
         row_import = store_data.import_row(s, workspace_id, import_id)
