@@ -122,6 +122,14 @@ def test_no_partial_files_are_left_behind(demo):
     assert not list(folder.glob(".*partial"))
 
 
+def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path):
+    generate(60, 1, tmp_path)
+    summary = generate(40, 2, tmp_path, fmt="csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "TRUTH.json", "accounts.csv", "contacts.csv", "events.csv"]
+    assert _truth(tmp_path)["accounts"] == 40 == summary.accounts
+
+
 # --- the journey -------------------------------------------------------------------------------
 
 

@@ -329,6 +329,10 @@ def generate(accounts: int, seed: int, out_dir: str | os.PathLike[str], fmt: str
         truth = tally.truth(seed=seed, accounts=accounts, contacts=contacts, map_name=m.name)
         out.path("TRUTH.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
         files = out.commit()
+        # An events file of the other format from an earlier run would not match TRUTH.json.
+        for other in FORMATS:
+            if other != fmt:
+                (folder / f"events.{other}").unlink(missing_ok=True)
     except OSError as exc:
         out.abandon()
         raise DemoError(f"cannot write the demo data into {folder}: "
