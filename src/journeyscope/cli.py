@@ -234,7 +234,7 @@ def import_command(
 
     from journeyscope.events.importer import import_sources
     from journeyscope.events.readers.mapping import ColumnMapping, MappingFile, load_mapping
-    from journeyscope.events.workspace import Workspace
+    from journeyscope.events.workspace import open_for_import
     from journeyscope.model.files import load_map
 
     journey_map = load_map(map_file) if map_file is not None else None
@@ -244,7 +244,7 @@ def import_command(
     chosen: MappingFile | ColumnMapping = flags
     if mapping is not None:
         chosen = load_mapping(mapping).with_overrides(flags)
-    with Workspace.open_or_create(workspace) as ws, Progress(
+    with open_for_import(workspace) as ws, Progress(
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
         TimeElapsedColumn(), console=err, transient=True,
     ) as bar:

@@ -69,7 +69,7 @@ def export_events(
     kind = format_for(path, fmt)
     if not path.parent.exists():
         raise ExportError(f"{path}: the folder {path.parent} does not exist")
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     names = [c.name for c in schema.ALL_EVENT_COLUMNS]
     order = "ORDER BY account_id, ts, event_key"
     target = "'" + str(path).replace("'", "''") + "'"
@@ -98,9 +98,14 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict]]:
-    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    for batch in reader:
-        yield batch.to_pylist()
+    # A cursor of its own, so that a result the caller left open on `con` does not get in
+    # the way of streaming.
+    cursor = con.cursor()
+    try:
+        for batch in cursor.sql(sql).to_arrow_reader(BATCH_ROWS):
+            yield batch.to_pylist()
+    finally:
+        cursor.close()
 
 
 def _attr(value: object) -> str:

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,6 +183,25 @@ class Workspace:
             last_ts=last, matched=int(matched), map_name=self.get_meta("map_name"),
             imports=int(imports), sources=sources,
         )
+
+
+@contextmanager
+def open_for_import(path: Path | str) -> Iterator[Workspace]:
+    """The workspace at `path`, created if missing; a workspace created here is removed again
+    when the import fails, so that a failed first import leaves nothing behind."""
+    path = Path(path)
+    created = not path.exists()
+    ws = Workspace.open_or_create(path)
+    try:
+        yield ws
+    except BaseException:
+        ws.close()
+        if created:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
+        raise
+    ws.close()
 
 
 def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

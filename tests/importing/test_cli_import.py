@@ -1,0 +1,96 @@
+"""`journeyscope import`, `journeyscope workspace info` and `journeyscope export`: exit codes and
+output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from journeyscope.cli import app
+
+runner = CliRunner()
+
+MAP_YAML = """journeyscope: 1
+name: CLI journey
+stages: [{id: consideration, name: Consideration}, {id: decision, name: Decision}]
+touchpoints:
+  - {id: webinar, stage: consideration, name: Webinar, match: {activity: [webinar_attended]}}
+  - {id: demo, stage: decision, name: Demo, match: {activity: [demo_held]}}
+outcomes: {won: {activity: [deal_won]}}
+"""
+
+
+def invoke(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_import_prints_a_summary(tmp_path, events_csv):
+    workspace = tmp_path / "w.duckdb"
+    result = invoke("import", events_csv, "--workspace", workspace)
+    assert result.exit_code == 0, result.output
+    for text in ("events added", "3", "new accounts", "2024-03-01 09:00 to 2024-03-03 11:00 UTC",
+                 "no map", f"{events_csv} (csv): 3 read, 3 added, 0 duplicates, 0 skipped"):
+        assert text in result.output
+    again = invoke("import", events_csv, "-w", workspace)
+    assert again.exit_code == 0
+    assert "3 read, 0 added, 3 duplicates" in again.output
+
+
+def test_import_with_a_map_reports_the_matched_share(tmp_path, events_csv):
+    map_file = tmp_path / "map.yaml"
+    map_file.write_text(MAP_YAML)
+    result = invoke("import", events_csv, "-w", tmp_path / "w.duckdb", "--map", map_file)
+    assert result.exit_code == 0, result.output
+    assert "100.0% (3)" in result.output
+
+
+def test_import_mapping_flags_and_file(tmp_path, write):
+    leads = write("leads.csv", "lead,day,origin\nl1,2018-02-01,social\nl2,2018-02-02,email\n")
+    mapping = write("m.yaml", "columns: {account_id: lead, ts: day}\n"
+                              "constants: {activity: first_contact}\n")
+    result = invoke("import", leads, "-w", tmp_path / "w.duckdb", "--mapping", mapping,
+                    "--map-column", "channel=origin", "--constant", "source=crm")
+    assert result.exit_code == 0, result.output
+    info = invoke("workspace", "info", tmp_path / "w.duckdb")
+    assert "crm: 2 events" in info.output
+
+
+def test_import_errors_exit_non_zero_without_traceback(tmp_path, events_csv):
+    cases = [
+        (["--mapping", tmp_path / "none.yaml"], 2, "no such mapping file"),
+        (["--map-column", "acount_id=x"], 2, "did you mean 'account_id'"),
+        (["--map-column", "owner=nope"], 4, "column nope"),
+    ]
+    for extra, code, message in cases:
+        result = invoke("import", events_csv, "-w", tmp_path / "w.duckdb", *extra)
+        assert result.exit_code == code, (extra, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    missing = invoke("import", tmp_path / "missing.csv", "-w", tmp_path / "new.duckdb")
+    assert missing.exit_code == 4 and "no such file" in missing.output
+    assert not (tmp_path / "new.duckdb").exists()  # a failed first import leaves no workspace
+
+
+def test_workspace_info(tmp_path, events_csv):
+    workspace = tmp_path / "w.duckdb"
+    invoke("import", events_csv, "-w", workspace)
+    result = invoke("workspace", "info", workspace)
+    assert result.exit_code == 0, result.output
+    for text in ("events:   3", "accounts: 2", "contacts: 0", "imports: 1", "events.csv: 3 events",
+                 "map: none"):
+        assert text in result.output
+    missing = invoke("workspace", "info", tmp_path / "nope.duckdb")
+    assert missing.exit_code == 5 and "no such workspace" in missing.output
+
+
+def test_export_writes_each_format(tmp_path, events_csv):
+    workspace = tmp_path / "w.duckdb"
+    invoke("import", events_csv, "-w", workspace)
+    for name in ("e.csv", "e.parquet", "e.xes.gz"):
+        result = invoke("export", "-w", workspace, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        assert f"wrote 3 events to {tmp_path / name}" in result.output
+    assert pq.read_table(tmp_path / "e.parquet").num_rows == 3
+    bad = invoke("export", "-w", workspace, "-o", tmp_path / "e.xlsx")
+    assert bad.exit_code == 2 and "cannot tell the format" in bad.output
