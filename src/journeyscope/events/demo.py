@@ -137,20 +137,29 @@ def standards_from_map(journey_map: JourneyMap) -> Standards:
                         f"{', '.join(missing)}; start from `journeyscope init NAME --template "
                         "b2b` or leave out --map")
 
-    def link(a: str, b: str, default: float) -> float:
-        found = next((k for k in m.touchpoint(a).next if k.to == b), None)  # type: ignore[union-attr]
+    def stage(stage_id: str, default: float) -> float:
+        found = m.stage(stage_id)
         return _days(found.time_standard if found else None, default)
+
+    def touchpoint(touchpoint_id: str, default: float) -> float:
+        found = m.touchpoint(touchpoint_id)
+        return _days(found.time_standard if found else None, default)
+
+    def link(source: str, target: str, default: float) -> float:
+        found = m.touchpoint(source)
+        hop = next((k for k in found.next if k.to == target), None) if found else None
+        return _days(hop.time_standard if hop else None, default)
 
     d = Standards()
     return Standards(
-        awareness=_days(m.stage("awareness").time_standard, d.awareness),  # type: ignore[union-attr]
-        consideration=_days(m.stage("consideration").time_standard, d.consideration),  # type: ignore[union-attr]
-        decision=_days(m.stage("decision").time_standard, d.decision),  # type: ignore[union-attr]
-        implementation=_days(m.stage("implementation").time_standard, d.implementation),  # type: ignore[union-attr]
+        awareness=stage("awareness", d.awareness),
+        consideration=stage("consideration", d.consideration),
+        decision=stage("decision", d.decision),
+        implementation=stage("implementation", d.implementation),
         sdr_handover=link("sdr-qualification", "consultation", d.sdr_handover),
         kickoff_handover=link("proposal-pricing", "onboarding-training", d.kickoff_handover),
         csm_handover=link("onboarding-training", "account-management", d.csm_handover),
-        migration=_days(m.touchpoint("data-migration").time_standard, d.migration),  # type: ignore[union-attr]
+        migration=touchpoint("data-migration", d.migration),
     )
 
 
@@ -179,15 +188,15 @@ def _decode(codes: np.ndarray, words: tuple[str, ...]) -> pa.Array:
 
 def _events_table(chunk: ChunkEvents, people: People) -> pa.Table:
     seconds = np.floor(calendar_days(chunk.b) * 86400.0).astype(np.int64)
-    # one integer key (account, second) sorts faster than a lexsort of two columns
-    base = seconds.min(initial=0)
-    key = chunk.account.astype(np.int64) << 36 | (seconds - base)
+    # One integer key (account, second since EPOCH; under 2**36 for two millennia) sorts
+    # faster than a lexsort of two columns.
+    key = chunk.account.astype(np.int64) << 36 | seconds
     order = np.argsort(key, kind="stable")
     # Two events of an account in the same second would look like one duplicated event to an
     # importer; a later one moves on by a second: key_i = max(key_i, key_(i-1) + 1).
     step = np.arange(len(order), dtype=np.int64)
     key = np.maximum.accumulate(key[order] - step) + step
-    seconds = (key & ((1 << 36) - 1)) + base + _EPOCH_SECONDS
+    seconds = (key & ((1 << 36) - 1)) + _EPOCH_SECONDS
     contact = chunk.contact[order] - people.first_contact
     no_contact = contact < 0
     contact_col = people.contacts["contact_id"].take(
@@ -288,8 +297,8 @@ def generate(accounts: int, seed: int, out_dir: str | os.PathLike[str], fmt: str
     """Write the demo data set for `accounts` accounts into `out_dir` (created if needed).
 
     >>> import tempfile
-    >>> s = generate(20, seed=3, out_dir=tempfile.mkdtemp())
-    >>> sorted(s.files)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sorted(generate(20, seed=3, out_dir=folder).files)
     ['TRUTH.json', 'accounts.csv', 'contacts.csv', 'events.parquet']
     """
     started = time.perf_counter()
