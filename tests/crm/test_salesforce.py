@@ -115,3 +115,13 @@ def test_bad_flag_is_a_located_error(con, tmp_path):
     with pytest.raises(CrmExportError, match=r"Opportunity.csv: row 4: column IsWon: "
                                              r"value 'maybe': is not true or false"):
         SalesforceAdapter().read(con, [folder])
+
+
+def test_a_folder_mixing_an_export_with_other_files_splits_file_by_file(tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(SALESFORCE, folder)
+    (folder / "web-visits.csv").write_text("account_id,ts,activity\na,2024-01-01,visit\n")
+    groups, others = split_sources([folder])
+    assert [(a.name, len(files)) for a, files in groups] == [("salesforce", 7)]
+    assert others == [folder / "web-visits.csv"]
+    assert detect([folder]) is None

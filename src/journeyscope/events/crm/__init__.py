@@ -32,22 +32,29 @@ def classify(path: Path) -> tuple[CrmAdapter, str] | None:
 
 def split_sources(paths: Sequence[Path | str]) -> tuple[list[tuple[CrmAdapter, list[Path]]],
                                                        list[Path]]:
-    """Sort sources into CRM exports (grouped by CRM, folders expanded) and everything else."""
+    """Sort sources into CRM exports (grouped by CRM) and everything else. A folder stands for
+    the CSV files directly in it; its other files are left to the importer's folder rules."""
     groups: dict[str, tuple[CrmAdapter, list[Path]]] = {}
     other: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        files = expand([path]) if path.is_dir() else [path]
-        found = [(f, classify(f)) for f in files]
-        if path.is_dir() and found and all(c is not None for _, c in found):
+        if path.is_dir():
+            found = [(f, classify(f)) for f in expand([path])]
+            recognised = [(f, c) for f, c in found if c is not None]
+            if not recognised:
+                other.append(path)
+                continue
             for f, c in found:
-                groups.setdefault(c[0].name, (c[0], []))[1].append(f)  # type: ignore[index]
+                if c is None:
+                    other.append(f)
+                else:
+                    groups.setdefault(c[0].name, (c[0], []))[1].append(f)
             continue
-        if not path.is_dir() and found[0][1] is not None:
-            adapter = found[0][1][0]
-            groups.setdefault(adapter.name, (adapter, []))[1].append(path)
-            continue
-        other.append(path)
+        found_one = classify(path)
+        if found_one is None:
+            other.append(path)
+        else:
+            groups.setdefault(found_one[0].name, (found_one[0], []))[1].append(path)
     return list(groups.values()), other
 
 
