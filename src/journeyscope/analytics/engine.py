@@ -14,6 +14,7 @@ workspace are naive values that mean UTC.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Mapping
@@ -49,6 +50,8 @@ class Source:
     engine: str
     backend: Any
     tables: dict[str, ir.Table] = field(default_factory=dict)
+    # The workspace's `meta` table (format version, the map it was matched with, ...).
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table:
         """The named input table (events, accounts, contacts, text_sentiment)."""
@@ -66,6 +69,23 @@ class Source:
         """Release the DuckDB connection (a Spark session is shared and stays up)."""
         if self.engine == "duckdb":
             self.backend.disconnect()
+
+
+_materialized = itertools.count()
+
+
+def materialize(expr: ir.Table) -> ir.Table:
+    """Compute `expr` once and keep the result in the engine (a temporary table on DuckDB, a
+    cached DataFrame on Spark), so that the analyses reading it do not compute it again.
+
+    Not Ibis's `.cache()` on DuckDB: its clean-up emits a DROP statement DuckDB 2 rejects
+    (with sqlglot 30). Temporary tables go when the connection closes.
+    """
+    backend = expr._find_backend(use_default=True)
+    name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
+    if backend.name == "duckdb":
+        return backend.create_table(name, expr, temp=True)
+    return expr.cache()
 
 
 def check_engine(engine: str) -> str:
@@ -148,13 +168,17 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
         con = ibis.duckdb.connect(str(path), read_only=True)
     except Exception as exc:
         raise WorkspaceError(f"{path}: cannot be opened as a DuckDB workspace: {exc}") from None
-    present = set(con.list_tables())
+    # Not `con.list_tables()`: Ibis 12 calls a method DuckDB 2 no longer has there.
+    present = {r[0] for r in con.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
     if "events" not in present:
         con.disconnect()
         raise WorkspaceError(f"{path}: not a journeyscope workspace (it has no events table)")
     names = [n for n in WORKSPACE_TABLES if n in present]
+    meta = dict(con.con.execute("SELECT key, value FROM meta").fetchall()) \
+        if "meta" in present else {}
     if engine == "duckdb":
-        return Source("duckdb", con, {n: con.table(n) for n in names})
+        return Source("duckdb", con, {n: con.table(n) for n in names}, meta)
     export = Path(parquet_dir) if parquet_dir else path.with_name(path.name + ".parquet")
     try:
         files = _export_parquet(con, path, names, export)
@@ -164,7 +188,7 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
     tables = {}
     for name, file in files.items():
         tables[name] = backend.read_parquet(str(file), table_name=f"js_{name}")
-    return Source("spark", backend, tables)
+    return Source("spark", backend, tables, meta)
 
 
 def _export_parquet(con: Any, workspace: Path, names: list[str], out: Path) -> dict[str, Path]:

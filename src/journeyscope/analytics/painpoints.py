@@ -1,0 +1,321 @@
+"""Pain points: one list of the map's touchpoints ranked by the revenue they put at risk, each
+with the evidence behind it and the pain points and opportunities the map names there.
+
+For every account that met a touchpoint, five signals are read (docs/analytics.md says the
+same for users):
+
+- **negative feedback**: the account's measured emotion at the touchpoint (scores and the
+  sentiment of its comments on the map's -2..+2 scale, as in `voc.event_emotion`) is below 0;
+- **delay**: its time at the touchpoint (first to last event there) is over the touchpoint's
+  time standard, or the wait from its last event there to its first event at a linked
+  touchpoint after it is over the link's time standard;
+- **back-and-forth**: its next step after the touchpoint went back to an earlier stage;
+- **drop-off**: the touchpoint was its last one and it was then lost or churned;
+- **churn**: it churned, at a touchpoint whose customers churn more often than the customers
+  who did not meet it.
+
+An account with any signal is **affected**. The **revenue at risk** of a touchpoint is the
+value of its affected accounts: a customer's (won) account value in full, a prospect's value
+times the win rate of all decided deals (its expected value), since a deal not yet won is not
+yet revenue. Touchpoints rank by revenue at risk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from journeyscope.analytics.base import US_PER_DAY
+from journeyscope.analytics.engine import materialize
+from journeyscope.analytics.retention import is_regression
+from journeyscope.analytics.voc import event_emotion
+from journeyscope.model.types import JourneyMap, parse_duration
+
+SIGNALS = ("negative_feedback", "delay", "back_and_forth", "drop_off", "churn")
+
+
+def _days(duration: str | None) -> float | None:
+    return parse_duration(duration).total_seconds() / 86400 if duration else None
+
+
+def _standards(journey_map: JourneyMap) -> tuple[ir.Table, ir.Table]:
+    tps = [t for t in journey_map.touchpoints]
+    tp_table = ibis.memtable(pa.table({
+        "_tp": pa.array([t.id for t in tps], pa.string()),
+        "std_days": pa.array([_days(t.time_standard) for t in tps], pa.float64()),
+    }))
+    links = [(t.id, link.to, _days(link.time_standard)) for t, link in journey_map.links()
+             if link.time_standard]
+    link_table = ibis.memtable(pa.table({
+        "_source": pa.array([s for s, _, _ in links], pa.string()),
+        "_target": pa.array([t for _, t, _ in links], pa.string()),
+        "link_days": pa.array([d for _, _, d in links], pa.float64()),
+    }))
+    return tp_table, link_table
+
+
+def touch_table(
+    journey: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+    activity: str = "activity",
+    score: str = "score",
+    sentiment: str = "sentiment",
+    stage_index: str = "stage_index",
+    next_stage_index: str = "next_stage_index",
+) -> ir.Table:
+    """One row per account and touchpoint met: `first_ts`, `last_ts`, mean `emotion` and its
+    `feedback` count, whether the account `went_back` to an earlier stage from it or while
+    it was there (between its first and last event at it), and CSAT/NPS sums."""
+    e = event_emotion(journey, journey_map, touchpoint=touchpoint, activity=activity,
+                      score=score, sentiment=sentiment)
+    back = is_regression(journey_map, e[stage_index], e[next_stage_index])
+    touch = e.group_by([e[account].name("account"), e[touchpoint].name("touchpoint")]).aggregate(
+        first_ts=e[ts].min(),
+        last_ts=e[ts].max(),
+        emotion=e.emotion.mean(),
+        feedback=e.emotion.count(),
+        back_from=back.any(),
+        score_sum=e[score].sum(),
+        score_n=e[score].count(),
+    )
+    # A step back in the middle of a long touchpoint (renegotiating during a migration) is
+    # that touchpoint's, whatever event happened to come just before it; when several are in
+    # progress, the shortest (the most specific) takes it.
+    regs = e.filter(back).select(_r_acc=e[account], _r_ts=e.next_ts)
+    during = touch.join(regs, (touch.account == regs._r_acc) & (regs._r_ts >= touch.first_ts)
+                        & (regs._r_ts <= touch.last_ts))
+    span = during.last_ts.delta(during.first_ts, unit="microsecond")
+    w = ibis.window(group_by=[during._r_acc, during._r_ts], order_by=[span, during.touchpoint])
+    during = during.mutate(_pick=ibis.row_number().over(w))
+    during = during.filter(during._pick == 0)
+    during = during.select(_d_acc="account", _d_tp="touchpoint").distinct()
+    touch = touch.left_join(during, (touch.account == during._d_acc)
+                            & (touch.touchpoint == during._d_tp))
+    touch = touch.mutate(went_back=touch.back_from | touch._d_acc.notnull())
+    return touch.drop("_d_acc", "_d_tp", "back_from")
+
+
+def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *,
+                     account: str, value: str) -> ir.Table:
+    tp_std, link_std = _standards(journey_map)
+    t = touch.left_join(tp_std, touch.touchpoint == tp_std._tp).drop("_tp")
+    span = t.last_ts.delta(t.first_ts, unit="microsecond").cast("float64") / US_PER_DAY
+    t = t.mutate(span_days=span)
+
+    # The wait on each designed link with a time standard, per account.
+    src = touch.select(_a=touch.account, _source=touch.touchpoint, _s_last=touch.last_ts,
+                       _s_first=touch.first_ts)
+    dst = touch.select(_b=touch.account, _target=touch.touchpoint, _t_first=touch.first_ts)
+    j = src.join(link_std, "_source").join(dst, [("_a", "_b"), "_target"])
+    j = j.filter(j._t_first >= j._s_first)
+    wait = j._t_first.delta(j._s_last, unit="microsecond").cast("float64") / US_PER_DAY
+    j = j.mutate(_late=(wait > j.link_days).fill_null(False))
+    late = j.group_by(["_a", "_source"]).aggregate(link_late=j._late.any())
+    t = t.left_join(late, [t.account == late._a, t.touchpoint == late._source])
+    t = t.drop("_a", "_source")
+
+    # The last touchpoint of each account, for drop-off.
+    w = ibis.window(group_by=t.account)
+    t = t.mutate(is_last=t.last_ts == t.last_ts.max().over(w))
+
+    d = dims.select(_acc=dims[account], won=dims.won.fill_null(False),
+                    lost=dims.lost.fill_null(False), churned=dims.churned.fill_null(False),
+                    renewed=dims.renewed.fill_null(False), won_ts=dims.won_ts,
+                    _value=dims[value].cast("float64").fill_null(0.0))
+    t = t.join(d, t.account == d._acc).drop("_acc")
+    negative = (t.feedback > 0) & (t.emotion < 0)
+    delay = (t.span_days > t.std_days).fill_null(False) | t.link_late.fill_null(False)
+    dropped = t.is_last & (t.lost | t.churned)
+    return t.mutate(negative_feedback=negative.fill_null(False), delay=delay,
+                    back_and_forth=t.went_back, drop_off=dropped)
+
+
+def _churn_lift(t: ir.Table) -> ir.Table:
+    """Per touchpoint: churn of the customers who met it against the customers who did not,
+    and whether it is higher beyond chance (one-sided two-proportion z-test at 95%, at least
+    10 customers on each side), as a small table. Only customers whose renewal was decided
+    (renewed or churned) count: a customer too new to renew has not had the chance to churn,
+    and comparing it would make every touchpoint of later years look like a churn risk."""
+    decided = t.won & (t.renewed | t.churned)
+    per = t.group_by("touchpoint").aggregate(
+        customers=decided.cast("int64").sum(), churned=(decided & t.churned).cast("int64").sum(),
+    ).to_pyarrow().to_pylist()
+    customers_churned = t.filter(decided).select("account", "churned").distinct()
+    totals = customers_churned.aggregate(
+        n=customers_churned.count(), c=customers_churned.churned.cast("int64").sum()
+    ).to_pyarrow().to_pylist()[0]
+    n_all, c_all = totals["n"] or 0, totals["c"] or 0
+    rows: dict[str, list] = {"_tp2": [], "churn_with": [], "churn_without": [], "churn_lift": []}
+    for r in per:
+        n1, c1 = r["customers"] or 0, r["churned"] or 0
+        n2, c2 = n_all - n1, c_all - c1
+        p1 = c1 / n1 if n1 else None
+        p2 = c2 / n2 if n2 else None
+        rows["_tp2"].append(r["touchpoint"])
+        rows["churn_with"].append(p1)
+        rows["churn_without"].append(p2)
+        rows["churn_lift"].append(_higher(c1, n1, c2, n2))
+    return ibis.memtable(pa.table(rows, schema=pa.schema([
+        ("_tp2", pa.string()), ("churn_with", pa.float64()), ("churn_without", pa.float64()),
+        ("churn_lift", pa.bool_())])))
+
+
+def _higher(c1: int, n1: int, c2: int, n2: int, *, z_crit: float = 1.645) -> bool:
+    """Whether rate c1/n1 is above c2/n2 beyond chance (one-sided z-test). A touchpoint met by
+    fewer than 10 customers who stayed is part of leaving (offboarding), not a cause of it."""
+    if n1 < 10 or n2 < 10 or n1 - c1 < 10:
+        return False
+    p1, p2, pooled = c1 / n1, c2 / n2, (c1 + c2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return False
+    se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)) ** 0.5
+    return (p1 - p2) / se > z_crit
+
+
+def rank_painpoints(
+    journey: ir.Table,
+    journey_map: JourneyMap,
+    dims: ir.Table,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+    activity: str = "activity",
+    score: str = "score",
+    sentiment: str = "sentiment",
+    value: str = "value",
+    stage_index: str = "stage_index",
+    next_stage_index: str = "next_stage_index",
+) -> pa.Table:
+    """The ranked pain points (see the module's docstring): one row per touchpoint with any
+    affected account, best first. `journey` is `base.journey_steps` over prepared events
+    (with `sentiment` when there is text); `dims` is `base.account_dimensions` (with the
+    accounts' `value`, else `won_value` is used)."""
+    if value not in dims.columns:
+        value = "won_value"
+    touch = touch_table(journey, journey_map, account=account, ts=ts, touchpoint=touchpoint,
+                        activity=activity, score=score, sentiment=sentiment,
+                        stage_index=stage_index, next_stage_index=next_stage_index)
+    t = materialize(_account_signals(touch, journey_map, dims, account=account, value=value))
+    decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
+    win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
+    lift = _churn_lift(t)
+    t = t.join(lift, t.touchpoint == lift._tp2).drop("_tp2")
+    t = t.mutate(churn=t.won & t.churned & t.churn_lift)
+    affected = t.negative_feedback | t.delay | t.back_and_forth | t.drop_off | t.churn
+    # A customer's revenue is at risk where it met the touchpoint after the win; before it,
+    # the deal was only pipeline, and it was won all the same.
+    after_win = t.won & (t.last_ts >= t.won_ts).fill_null(False)
+    revenue = ibis.ifelse(after_win, t._value, 0.0)
+    pipeline = ibis.ifelse(t.won, 0.0, t._value * win_rate.fill_null(0.0))
+    t = t.mutate(affected=affected, revenue=revenue, pipeline=pipeline, weight=revenue + pipeline)
+    aggs: dict[str, Any] = {
+        "accounts": t.count(),
+        "value_met": t.weight.sum(),
+        "affected_accounts": t.affected.cast("int64").sum(),
+        "revenue_at_risk": t.revenue.sum(where=t.affected).fill_null(0.0),
+        "pipeline_at_risk": t.pipeline.sum(where=t.affected).fill_null(0.0),
+        "feedback_accounts": (t.feedback > 0).cast("int64").sum(),
+        "mean_emotion": t.emotion.mean(),
+        "score_sum": t.score_sum.sum(),
+        "score_n": t.score_n.sum(),
+        "std_days": t.std_days.max(),
+        "median_days": t.span_days.median(),
+        "churn_with": t.churn_with.max(),
+        "churn_without": t.churn_without.max(),
+    }
+    for s in SIGNALS:
+        aggs[s] = t[s].cast("int64").sum()
+        aggs[f"{s}_value"] = t.weight.sum(where=t[s]).fill_null(0.0)
+    out = t.group_by("touchpoint").aggregate(**aggs).to_pyarrow().to_pylist()
+    rows = [r for r in out if r["affected_accounts"]]
+    rows.sort(key=lambda r: (-r["revenue_at_risk"], -r["pipeline_at_risk"], r["touchpoint"]))
+    return _present(rows, journey_map)
+
+
+def _present(rows: list[dict[str, Any]], journey_map: JourneyMap) -> pa.Table:
+    by_id = {t.id: t for t in journey_map.touchpoints}
+    records = []
+    for rank, r in enumerate(rows, start=1):
+        tp = by_id.get(r["touchpoint"])
+        pains = list(tp.pain_points) if tp else []
+        opps = list(tp.opportunities) if tp else []
+        stage = journey_map.stage(tp.stage) if tp else None
+        if stage is not None:
+            pains += list(stage.pain_points)
+            opps += list(stage.opportunities)
+        records.append({
+            "rank": rank,
+            "touchpoint": r["touchpoint"],
+            "touchpoint_name": tp.name if tp else r["touchpoint"],
+            "stage": tp.stage if tp else None,
+            "revenue_at_risk": round(r["revenue_at_risk"], 2),
+            "pipeline_at_risk": round(r["pipeline_at_risk"], 2),
+            "affected_accounts": r["affected_accounts"],
+            "accounts": r["accounts"],
+            **{s: r[s] for s in SIGNALS},
+            **{f"{s}_value": round(r[f"{s}_value"], 2) for s in SIGNALS},
+            "evidence": _evidence(r),
+            "pain_points": [p.text for p in sorted(pains, key=_severity)],
+            "opportunities": [o.text for o in _ordered_opportunities(pains, opps)],
+        })
+    schema = pa.schema([
+        ("rank", pa.int64()), ("touchpoint", pa.string()), ("touchpoint_name", pa.string()),
+        ("stage", pa.string()), ("revenue_at_risk", pa.float64()),
+        ("pipeline_at_risk", pa.float64()),
+        ("affected_accounts", pa.int64()), ("accounts", pa.int64()),
+        *[(s, pa.int64()) for s in SIGNALS], *[(f"{s}_value", pa.float64()) for s in SIGNALS],
+        ("evidence", pa.list_(pa.string())), ("pain_points", pa.list_(pa.string())),
+        ("opportunities", pa.list_(pa.string())),
+    ])
+    return pa.Table.from_pylist(records, schema=schema)
+
+
+def _severity(p: Any) -> int:
+    return {"high": 0, "medium": 1, "low": 2}[p.severity]
+
+
+def _ordered_opportunities(pains: list[Any], opps: list[Any]) -> list[Any]:
+    """Opportunities that answer the most severe pain points first."""
+    rank = {p.id: _severity(p) for p in pains if p.id}
+    return sorted(opps, key=lambda o: min((rank.get(a, 3) for a in o.addresses), default=3))
+
+
+def _pct(n: int, of: int) -> str:
+    return f"{n / of:.0%}" if of else "n/a"
+
+
+def _evidence(r: dict[str, Any]) -> list[str]:
+    """The facts behind a ranked touchpoint, as sentences a person reads."""
+    n = r["accounts"]
+    out = []
+    if r["negative_feedback"]:
+        text = (f"{r['negative_feedback']} of {r['feedback_accounts']} accounts that gave "
+                "feedback were negative")
+        if r["score_n"]:
+            text += f" (mean score {r['score_sum'] / r['score_n']:.1f})"
+        out.append(text)
+    if r["delay"]:
+        text = f"{r['delay']} of {n} accounts ({_pct(r['delay'], n)}) over the time standard"
+        if r["std_days"] is not None and r["median_days"] is not None:
+            text += (f" (median {r['median_days']:.0f} days at the touchpoint against "
+                     f"{r['std_days']:.0f})")
+        out.append(text)
+    if r["back_and_forth"]:
+        out.append(f"{r['back_and_forth']} of {n} accounts ({_pct(r['back_and_forth'], n)}) "
+                   "went back to an earlier stage from here")
+    if r["drop_off"]:
+        out.append(f"{r['drop_off']} accounts were lost or churned after this as their last "
+                   "touchpoint")
+    if r["churn"]:
+        out.append(f"customers who met it churned at {r['churn_with']:.0%} against "
+                   f"{r['churn_without']:.0%} of the others ({r['churn']} accounts)")
+    return out
+

@@ -1,0 +1,228 @@
+"""Retention: how customers (won accounts) renew, churn and expand, by cohort, segment or stage
+history, and how long they wait for first value after the win.
+
+Definitions (docs/analytics.md says the same for users):
+
+- a **customer** is a won account; it has **renewed**, **churned** or **expanded** when it has
+  that outcome at any time after the win. A customer is **decided** once it renewed or churned:
+  its contract came up and it chose.
+- **renewal rate** = renewed / decided, **churn rate** = churned / decided (a customer that
+  renewed once and churned later counts in both), **expansion rate** = expanded / customers.
+  Customers too new to have reached a renewal do not dilute the churn rate.
+- **stage history** splits customers by what happened to them in each stage with a time
+  standard: over the standard, within it, or never through it, and by whether they ever went
+  back to an earlier stage.
+- **first value** is the account's first move past the first post-purchase stage (live, out
+  of implementation), or its first event of `first_value_activity` after the win when given.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from journeyscope.analytics.base import US_PER_DAY, AnalysisError
+from journeyscope.model.types import JourneyMap, Phase, parse_duration
+
+
+def _days(duration: str | None) -> float | None:
+    return parse_duration(duration).total_seconds() / 86400 if duration else None
+
+
+def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    return ibis.ifelse(den > 0, num.cast("float64") / den.cast("float64"), ibis.null("float64"))
+
+
+def customers(dims: ir.Table, *, value: str = "value") -> ir.Table:
+    """The won accounts of `dims` (`base.account_dimensions`) with `win_cohort` (month of the
+    win, 'YYYY-MM'), `decided` and `customer_value` (the account value, else the won value)."""
+    c = dims.filter(dims.won.fill_null(False))
+    val = c[value].cast("float64") if value in c.columns else ibis.null("float64")
+    return c.mutate(
+        win_cohort=c.won_ts.strftime("%Y-%m"),
+        decided=c.renewed.fill_null(False) | c.churned.fill_null(False),
+        customer_value=val.coalesce(c.won_value),
+    )
+
+
+def _rates(c: ir.Table, keys: list) -> ir.Table:
+    renewed, churned = c.renewed.fill_null(False), c.churned.fill_null(False)
+    expanded = c.expanded.fill_null(False)
+    grouped = c.group_by(keys) if keys else c
+    out = grouped.aggregate(
+        customers=c.count(),
+        decided=c.decided.cast("int64").sum(),
+        renewed=renewed.cast("int64").sum(),
+        churned=churned.cast("int64").sum(),
+        expanded=expanded.cast("int64").sum(),
+        customer_value=c.customer_value.sum(),
+        churned_value=c.customer_value.sum(where=churned).fill_null(0.0),
+    )
+    return out.mutate(
+        renewal_rate=_ratio(out.renewed, out.decided),
+        churn_rate=_ratio(out.churned, out.decided),
+        expansion_rate=_ratio(out.expanded, out.customers),
+    )
+
+
+def retention(
+    dims: ir.Table,
+    *,
+    by: str | None = None,
+    value: str = "value",
+) -> ir.Table:
+    """Renewal, churn and expansion per value of `by` (a column of `dims` such as `segment`,
+    `cohort` (month of first touch), `win_cohort`, `first_channel`), or overall: customers,
+    decided, renewed, churned, expanded, their rates, customer value and churned value."""
+    c = customers(dims, value=value)
+    if by is not None and by not in c.columns:
+        raise AnalysisError(f"cannot split retention by {by!r}: not an account column; "
+                            f"available: {', '.join(sorted(c.columns))}")
+    out = _rates(c, [by] if by else [])
+    return out.order_by(by) if by else out
+
+
+def retention_by_stage_history(
+    progress: ir.Table,
+    journey_map: JourneyMap,
+    dims: ir.Table,
+    *,
+    went_back: ir.Table | None = None,
+    account: str = "account_id",
+    value: str = "value",
+) -> ir.Table:
+    """Renewal, churn and expansion of customers split by their history in each stage that has
+    a time standard (`history`: 'over standard', 'within standard', 'not through it'), and
+    (stage 'any') by whether they went back to an earlier stage ('went back', 'never went
+    back'). `progress` is `stages.stage_progress`; `went_back` a table of the accounts that
+    regressed (column `account`)."""
+    c = customers(dims, value=value)
+    p = progress.select(progress[account].name("__acc"),
+                        *[progress[f"{x}_{k}"] for k in range(len(journey_map.stages))
+                          for x in ("entered", "exited")])
+    j = c.left_join(p, c[account] == p["__acc"]).drop("__acc")
+    parts = []
+    for k, stage in enumerate(journey_map.stages):
+        if not stage.time_standard:
+            continue
+        std_days = _days(stage.time_standard)
+        days = j[f"exited_{k}"].delta(j[f"entered_{k}"], unit="microsecond").cast(
+            "float64") / US_PER_DAY
+        history = ibis.cases(
+            (days > std_days, "over standard"),
+            (days.notnull(), "within standard"),
+            else_="not through it",
+        )
+        part = _rates(j.mutate(stage=ibis.literal(stage.id), stage_index=ibis.literal(k),
+                               history=history), ["stage", "stage_index", "history"])
+        parts.append(part)
+    if went_back is not None:
+        back = went_back.select(__back=went_back[account]).distinct()
+        jb = j.left_join(back, j[account] == back["__back"])
+        history = ibis.ifelse(jb["__back"].notnull(), "went back", "never went back")
+        parts.append(_rates(jb.mutate(stage=ibis.literal("any"),
+                                      stage_index=ibis.literal(len(journey_map.stages)),
+                                      history=history), ["stage", "stage_index", "history"]))
+    if not parts:
+        raise AnalysisError("no stage of the map has a time standard and no regressions given")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part)
+    return out.order_by(["stage_index", "history"])
+
+
+def renewal_cycle(journey_map: JourneyMap) -> list[int]:
+    """Positions of the post-purchase stages after the first one: support and renewal
+    alternate there by design (a renewal opens another year of support), so a move back
+    among them is not a regression."""
+    post = [i for i, s in enumerate(journey_map.stages)
+            if s.effective_phase() is Phase.post_purchase]
+    return post[1:]
+
+
+def is_regression(journey_map: JourneyMap, stage_index: ir.IntegerValue,
+                  next_stage_index: ir.IntegerValue) -> ir.BooleanValue:
+    """A step back to an earlier stage, outside the renewal cycle (never null)."""
+    back = (next_stage_index < stage_index).fill_null(False)
+    cycle = renewal_cycle(journey_map)
+    if cycle:
+        within = stage_index.isin(cycle) & next_stage_index.isin(cycle)
+        back = back & ~within.fill_null(False)
+    return back
+
+
+def regressed_accounts(journey: ir.Table, journey_map: JourneyMap, *,
+                       account: str = "account_id", stage_index: str = "stage_index",
+                       next_stage_index: str = "next_stage_index") -> ir.Table:
+    """The accounts with at least one step back to an earlier stage outside the renewal
+    cycle (column `account`)."""
+    back = journey.filter(is_regression(journey_map, journey[stage_index],
+                                        journey[next_stage_index]))
+    return back.select(back[account].name(account)).distinct()
+
+
+def first_value_stage(journey_map: JourneyMap) -> int | None:
+    """Position of the first post-purchase stage: leaving it is first value."""
+    for k, stage in enumerate(journey_map.stages):
+        if stage.effective_phase() is Phase.post_purchase:
+            return k
+    return None
+
+
+def time_to_first_value(
+    journey: ir.Table,
+    journey_map: JourneyMap,
+    dims: ir.Table,
+    *,
+    progress: ir.Table | None = None,
+    by: str | None = None,
+    first_value_activity: str | None = None,
+    account: str = "account_id",
+    ts: str = "ts",
+    activity: str = "activity",
+    value: str = "value",
+) -> ir.Table:
+    """Days from the win to first value per `by` (an account column) or overall: customers,
+    `reached` first value, median/p75/p90/mean days, and against the first post-purchase
+    stage's time standard the share of customers over it (`breach_share`)."""
+    c = customers(dims, value=value)
+    k = first_value_stage(journey_map)
+    std_days = None
+    if first_value_activity is not None:
+        ev = journey.filter(journey[activity] == first_value_activity)
+        first = ev.group_by(ev[account].name("__acc")).aggregate(__fv=ev[ts].min())
+        j = c.left_join(first, c[account] == first["__acc"]).drop("__acc")
+        j = j.mutate(__fv=ibis.ifelse(j["__fv"] >= j.won_ts, j["__fv"], ibis.null("timestamp")))
+    else:
+        if k is None:
+            raise AnalysisError("the map has no post-purchase stage: name the first-value "
+                                "activity (first_value_activity)")
+        if progress is None:
+            raise AnalysisError("time to first value needs `progress` (stages.stage_progress)")
+        p = progress.select(progress[account].name("__acc"),
+                            __fv=progress[f"exited_{k}"])
+        j = c.left_join(p, c[account] == p["__acc"]).drop("__acc")
+        std_days = _days(journey_map.stages[k].time_standard)
+    if by is not None and by not in j.columns:
+        raise AnalysisError(f"cannot split time to first value by {by!r}: not an account "
+                            f"column; available: {', '.join(sorted(c.columns))}")
+    days = j["__fv"].delta(j.won_ts, unit="microsecond").cast("float64") / US_PER_DAY
+    j = j.mutate(__days=days)
+    over = (j["__days"] > std_days) if std_days is not None else (
+        j["__days"].isnull() & ibis.literal(False))
+    grouped = j.group_by(by) if by else j
+    out = grouped.aggregate(
+        customers=j.count(),
+        reached=j["__days"].count(),
+        median_days=j["__days"].median(),
+        p75_days=j["__days"].quantile(0.75),
+        p90_days=j["__days"].quantile(0.9),
+        mean_days=j["__days"].mean(),
+        breaches=over.fill_null(False).cast("int64").sum(),
+    )
+    out = out.mutate(
+        standard_days=ibis.literal(std_days, "float64"),
+        breach_share=_ratio(out.breaches, out.reached) if std_days is not None
+        else ibis.null("float64"),
+    )
+    return out.order_by(by) if by else out
