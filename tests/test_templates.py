@@ -190,13 +190,15 @@ def test_b2b_touchpoints_carry_the_full_set_of_elements(b2b):
     measures = set()
     for t in b2b.touchpoints:
         assert t.customer_actions and t.needs and t.pain_points and t.opportunities, t.id
-        assert t.kpis and t.match, t.id
+        assert t.kpis and t.match and t.information, t.id
+        assert all(i.format and i.audience for i in t.information), t.id
         for k in t.kpis:
             assert k.unit and k.target is not None and k.measure, (t.id, k.name)
             measures.add(k.measure)
     assert {"reach", "conversion", "csat", "nps", "win_rate", "handover_gap"} <= measures
     assert sum(t.moment_of_truth for t in b2b.touchpoints) >= 5
-    assert sum(bool(t.information) for t in b2b.touchpoints) >= 10
+    assert {i.delivery for t in b2b.touchpoints for i in t.information} == {
+        "proactive", "on-request"}
     assert {t.evidence.value for t in b2b.touchpoints} == {"assumption", "research", "data"}
 
 
