@@ -1,0 +1,194 @@
+"""Attribution against values worked out by hand on small journeys, on every engine.
+
+The tiny map's stages: aware (0), consider (1, the lead-creation stage of W and Z), decide (2,
+the opportunity-creation stage), onboard, cessation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from journeyscope.analytics.attribution import (
+    MODELS,
+    NO_TOUCH,
+    attribution,
+    markov_credits,
+    shapley_credits,
+)
+
+# Every journey its own account, so that the credits of one can be read off alone.
+FOUR_TOUCHES = {"A": [(0, "ad"), (1, "call"), (3, "demo"), (5, "proposal"),
+                      (6, "deal_won", None, 100.0), (10, "kickoff")]}
+
+
+def credits(result, model: str) -> dict[str, float]:
+    return {k: v for k, v in result.credits(model).items() if v}
+
+
+def test_positional_models_on_a_four_touch_journey(journeys, tiny_map):
+    result = attribution(journeys(FOUR_TOUCHES), tiny_map)["touchpoint"]
+    expected = {
+        "first": {"ad": 100},
+        "last": {"proposal": 100},
+        "linear": {"ad": 25, "call": 25, "demo": 25, "proposal": 25},
+        "u_shaped": {"ad": 40, "call": 10, "demo": 10, "proposal": 40},
+        # first ad, lead creation demo (first touch in consider), opportunity proposal
+        "w_shaped": {"ad": 30, "call": 10, "demo": 30, "proposal": 30},
+        "full_path": {"ad": 22.5, "call": 10, "demo": 22.5, "proposal": 45},
+        "j_shaped": {"ad": 20, "call": 10, "demo": 10, "proposal": 60},
+        "inverse_j": {"ad": 60, "call": 10, "demo": 10, "proposal": 20},
+    }
+    for model, want in expected.items():
+        assert credits(result, model) == pytest.approx(want), model
+    assert "kickoff" not in result.credits("linear")  # after the win
+
+
+def test_time_decay_halves_the_weight_every_half_life(journeys, tiny_map):
+    result = attribution(journeys(FOUR_TOUCHES), tiny_map, half_life="P7D")["touchpoint"]
+    ages = {"ad": 6, "call": 5, "demo": 3, "proposal": 1}  # days before the win
+    weights = {k: 2 ** (-a / 7) for k, a in ages.items()}
+    total = sum(weights.values())
+    assert credits(result, "time_decay") == pytest.approx(
+        {k: 100 * w / total for k, w in weights.items()})
+    one_day = attribution(journeys(FOUR_TOUCHES), tiny_map, half_life="P1D")["touchpoint"]
+    assert one_day.credits("time_decay")["proposal"] > result.credits("time_decay")["proposal"]
+
+
+def test_a_single_touch_takes_all_the_value_in_every_model(journeys, tiny_map):
+    result = attribution(journeys({"A": [(0, "call"), (2, "deal_won", None, 300.0)]}),
+                         tiny_map)["touchpoint"]
+    for model in MODELS:
+        assert credits(result, model) == pytest.approx({"call": 300}), model
+
+
+def test_two_touches_share_by_the_documented_conventions(journeys, tiny_map):
+    # both in awareness: W and Z find no lead or opportunity touch
+    result = attribution(journeys({"A": [(0, "ad"), (1, "call"), (2, "deal_won", None, 80.0)]}),
+                         tiny_map)["touchpoint"]
+    assert credits(result, "u_shaped") == pytest.approx({"ad": 40, "call": 40})
+    assert credits(result, "j_shaped") == pytest.approx({"ad": 20, "call": 60})
+    assert credits(result, "inverse_j") == pytest.approx({"ad": 60, "call": 20})
+    # W: only the first touch is a key touch; it takes the missing keys' 60 %
+    assert credits(result, "w_shaped") == pytest.approx({"ad": 72, "call": 8})
+    # Z: first and last are key touches and nothing is left for others
+    assert credits(result, "full_path") == pytest.approx({"ad": 40, "call": 40})
+
+
+def test_w_shaped_with_a_lead_touch_and_no_opportunity_touch(journeys, tiny_map):
+    result = attribution(journeys({"A": [(0, "call"), (1, "demo"), (3, "deal_won", None, 200.0)]}),
+                         tiny_map)["touchpoint"]
+    assert credits(result, "w_shaped") == pytest.approx({"call": 100, "demo": 100})
+
+
+def test_key_touches_that_fall_on_one_touch_add_up(journeys, tiny_map):
+    # demo is first touch and lead creation; proposal is opportunity; call (after) is last
+    events = journeys({"A": [(0, "demo"), (1, "proposal"), (2, "call"),
+                             (3, "deal_won", None, 60.0)]})
+    result = attribution(events, tiny_map)["touchpoint"]
+    assert credits(result, "w_shaped") == pytest.approx({"demo": 36, "proposal": 18, "call": 6})
+    assert credits(result, "full_path") == pytest.approx({"demo": 30, "proposal": 15, "call": 15})
+
+
+def test_lead_and_opportunity_stages_can_be_chosen(journeys, tiny_map):
+    result = attribution(journeys(FOUR_TOUCHES), tiny_map, lead_stage="decide",
+                         opportunity_stage="consider")["touchpoint"]
+    assert credits(result, "w_shaped") == pytest.approx(
+        {"ad": 30, "call": 10, "demo": 30, "proposal": 30})
+    with pytest.raises(ValueError, match="not a stage of the map"):
+        attribution(journeys(FOUR_TOUCHES), tiny_map, lead_stage="nowhere")
+
+
+def test_a_half_life_must_be_positive(journeys, tiny_map):
+    with pytest.raises(ValueError, match="half-life must be positive"):
+        attribution(journeys(FOUR_TOUCHES), tiny_map, half_life="P0D")
+
+
+MARKOV = {
+    "X1": [(0, "ad"), (1, "call"), (2, "deal_won", None, 100.0)],
+    "X2": [(0, "ad"), (1, "deal_lost")],
+    "X3": [(0, "call"), (1, "deal_won", None, 100.0)],
+}
+
+
+def test_markov_removal_effect_by_hand(journeys, tiny_map):
+    # start -> ad 2/3, call 1/3; ad -> call 1/2, null 1/2; call -> conversion 1.
+    # P = 2/3 * 1/2 + 1/3 = 2/3; without ad 1/3 (effect 1/2); without call 0 (effect 1).
+    result = attribution(journeys(MARKOV), tiny_map)["touchpoint"]
+    assert credits(result, "markov") == pytest.approx({"ad": 200 / 3, "call": 400 / 3})
+
+
+def test_shapley_value_by_hand(journeys, tiny_map):
+    # v({call}) = 100, v({ad, call}) = 200, v({ad}) = 0:
+    # ad = (0 + 100) / 2, call = (100 + 200) / 2
+    result = attribution(journeys(MARKOV), tiny_map)["touchpoint"]
+    assert credits(result, "shapley") == pytest.approx({"ad": 50, "call": 150})
+
+
+def _brute_force_shapley(worth: dict[frozenset, float], players: list[str]) -> dict[str, float]:
+    n = len(players)
+    out = {p: 0.0 for p in players}
+    for p in players:
+        others = [q for q in players if q != p]
+        for size in range(n):
+            for subset in itertools.combinations(others, size):
+                s = frozenset(subset)
+                weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+                out[p] += weight * (worth.get(s | {p}, 0.0) - worth.get(s, 0.0))
+    return out
+
+
+def test_shapley_equals_the_brute_force_value_of_the_coalition_game():
+    rows = [
+        {"coalition": "a\x1fb", "won_value": 120.0},
+        {"coalition": "b", "won_value": 30.0},
+        {"coalition": "a\x1fb\x1fc", "won_value": 90.0},
+        {"coalition": "c", "won_value": 10.0},
+    ]
+    players = ["a", "b", "c"]
+    sets = [(frozenset(r["coalition"].split("\x1f")), r["won_value"]) for r in rows]
+    worth = {}
+    for size in range(len(players) + 1):
+        for s in itertools.combinations(players, size):
+            worth[frozenset(s)] = sum(v for members, v in sets if members <= frozenset(s))
+    assert shapley_credits(rows) == pytest.approx(_brute_force_shapley(worth, players))
+
+
+def test_markov_credits_go_to_the_states_on_the_converting_paths():
+    transitions = [
+        {"source": "(start)", "target": "a", "n": 1},
+        {"source": "a", "target": "(conversion)", "n": 1},
+        {"source": "(start)", "target": "b", "n": 1},
+        {"source": "b", "target": "(null)", "n": 1},
+    ]
+    assert markov_credits(transitions, 50.0) == pytest.approx({"a": 50.0, "b": 0.0})
+    assert markov_credits(transitions, 0.0) == {"a": 0.0, "b": 0.0}
+
+
+def test_every_model_sums_to_the_total_won_value(journeys, tiny_map):
+    events = journeys({
+        **FOUR_TOUCHES,
+        "B": [(0, "ad"), (1, "call"), (2, "deal_won", None, 80.0)],
+        "C": [(0, "call"), (1, "demo"), (3, "deal_won", None, 200.0)],
+        "D": [(0, "demo"), (1, "proposal"), (2, "call"), (3, "deal_won", None, 60.0)],
+        "E": [(0, "deal_won", None, 50.0)],  # won without a touch
+        "F": [(0, "ad"), (1, "webinar"), (2, "deal_lost")],
+    })
+    results = attribution(events, tiny_map)
+    for key, result in results.items():
+        assert result.total_won_value == pytest.approx(490.0)
+        for model in MODELS:
+            assert sum(result.credits(model).values()) == pytest.approx(490.0), (key, model)
+        assert result.credits("linear")[NO_TOUCH] == pytest.approx(50.0)
+
+
+def test_attribution_by_channel_follows_the_events_channels(journeys, tiny_map):
+    result = attribution(journeys(FOUR_TOUCHES), tiny_map, keys=("channel",))
+    assert set(result) == {"channel"}
+    # ad web, call phone, demo video, proposal email
+    assert credits(result["channel"], "u_shaped") == pytest.approx(
+        {"web": 40, "phone": 10, "video": 10, "email": 40})
+    row = next(r for r in result["channel"].rows if r["key"] == "web")
+    assert (row["touches"], row["journeys"]) == (1, 1)
