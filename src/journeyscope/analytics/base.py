@@ -41,6 +41,24 @@ STEP_COLUMNS = (
 )
 
 
+def materialise(table: ir.Table) -> ir.Table:
+    """Compute `table` once and keep it (a temporary table on DuckDB, a cached DataFrame on
+    Spark), for intermediates that several analyses read (the steps, the outcomes).
+
+    Every column is made nullable first: Ibis infers NOT NULL for `lead` and filtered
+    aggregates of NOT NULL columns, and the kept table would reject their nulls. On DuckDB this
+    writes the table directly instead of `Table.cache()`, whose clean-up emits SQL that DuckDB 2
+    rejects.
+    """
+    nullable = table.cast({n: t.copy(nullable=True) for n, t in table.schema().items()})
+    backend = nullable._find_backend()
+    if backend.name == "duckdb":
+        from ibis import util
+
+        return backend.create_table(util.gen_name("js_kept"), nullable, temp=True)
+    return nullable.cache()
+
+
 def stage_index(journey_map: JourneyMap, stage: ir.StringColumn) -> ir.IntegerColumn:
     """The 0-based position of each event's stage in the map (null when unmatched)."""
     positions = {s.id: i for i, s in enumerate(journey_map.stages)}
@@ -87,15 +105,22 @@ def with_steps(
     """
     order_by = [events[ts]] + ([events[order]] if order and order in events.columns else [])
     w = ibis.window(group_by=events[account], order_by=order_by)
+
+    def lead(column: str) -> ir.Column:
+        # The last event has no next one: nullable even when the column is NOT NULL (Ibis
+        # keeps the column's nullability, and a cached table would then reject the nulls).
+        col = events[column]
+        return col.lead().over(w).cast(col.type().copy(nullable=True))
+
     columns = {
         "step": ibis.row_number().over(w),
-        "next_ts": events[ts].lead().over(w),
-        "next_touchpoint": events[touchpoint].lead().over(w),
-        "next_stage": events[stage].lead().over(w),
-        "next_stage_index": events["stage_index"].lead().over(w)
+        "next_ts": lead(ts),
+        "next_touchpoint": lead(touchpoint),
+        "next_stage": lead(stage),
+        "next_stage_index": lead("stage_index")
         if "stage_index" in events.columns else ibis.null().cast("int16"),
-        "next_owner": events[owner].lead().over(w),
-        "next_activity": events[activity].lead().over(w),
+        "next_owner": lead(owner),
+        "next_activity": lead(activity),
     }
     stepped = events.mutate(**columns)
     return stepped.mutate(
