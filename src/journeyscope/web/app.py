@@ -55,8 +55,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from journeyscope.web.measure import Measurements
     from journeyscope.web.uploads import Uploads
 
-    app.state.measurements = Measurements(db, settings.data_dir)
     app.state.uploads = Uploads(db, settings.data_dir)
+    app.state.measurements = Measurements(db, settings.data_dir, app.state.uploads.lock)
 
     static = resources.files("journeyscope.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

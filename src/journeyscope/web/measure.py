@@ -1,19 +1,32 @@
-"""Measurements for the web app: a map's analysis on its workspace's data, cached in the store
-per map version, data version and filter, laid on the editor's grid and shown as dashboards."""
+"""Measurements for the web app: a map analysed on its workspace's data
+(`journeyscope.analytics.analyze`), cached in the store per map version, data version and
+filter, laid on the editor's grid as figures and shown as dashboards.
+
+The first view after a save or an import computes; every later view reads the cache (and a
+small in-memory cache of what pages derive from it). An analysis and an import of the same
+workspace never run at once: both hold the workspace's lock.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
+from journeyscope.report.layout import Figure
 from journeyscope.store import Database, Invalid
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Map, Workspace
 from journeyscope.web.grid import MapFigures
+
+log = logging.getLogger("journeyscope.web")
+MAX_ROWS = 500  # per result table kept in the cache: pages show tops, not every account
 
 
 @dataclass(frozen=True)
@@ -28,10 +41,6 @@ class Filters:
             ("segment", self.segment), ("persona", self.persona), ("since", self.since),
             ("until", self.until)) if v)
 
-    @property
-    def empty(self) -> bool:
-        return not self.key()
-
 
 def _date(value: str | None, field: str) -> dt.date | None:
     if not value:
@@ -44,10 +53,12 @@ def _date(value: str | None, field: str) -> dt.date | None:
 
 
 class Measurements:
-    def __init__(self, db: Database, data_dir: Path):
+    def __init__(self, db: Database, data_dir: Path, locks: Any):
         self.db = db
         self.data_dir = data_dir
-        self._lock = threading.Lock()
+        self.locks = locks  # workspace id -> lock, shared with the uploads
+        self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def filters(self, *, segment: str | None = None, persona: str | None = None,
                 since: str | None = None, until: str | None = None) -> Filters:
@@ -56,22 +67,38 @@ class Measurements:
             raise Invalid("period", [(("since",), "the period starts after it ends")])
         return Filters(segment or None, persona or None, start, end)
 
-    def workspace(self, s: Any, row: Map) -> Workspace:
-        workspace = s.get(Workspace, row.workspace_id)
-        assert workspace is not None
-        return workspace
+    def _remember(self, key: tuple[Any, ...], make: Any) -> Any:
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = make()
+        with self._memo_lock:
+            self._memo[key] = value
+            while len(self._memo) > 128:
+                self._memo.popitem(last=False)
+        return value
 
     def results(self, s: Any, row: Map, version: int, jm: JourneyMap,
                 filters: Filters) -> dict[str, Any]:
-        """The analysis results (JSON), from the cache or computed now."""
-        workspace = self.workspace(s, row)
+        """The analysis results as JSON-ready data, from the cache or computed now. A filter
+        the data cannot satisfy (an unknown segment) is a 422 with the reason."""
+        workspace = s.get(Workspace, row.workspace_id)
+        assert workspace is not None
         if workspace.data_version == 0:
-            return {"data_version": 0, "message": "no data imported into this workspace yet"}
+            return {"data_version": 0, "message": "No data has been imported into this "
+                    "workspace yet."}
+        key = (row.id, version, workspace.data_version, filters.key())
+        return self._remember(("results", *key), lambda: self._results(
+            s, row, version, jm, filters, workspace))
+
+    def _results(self, s: Any, row: Map, version: int, jm: JourneyMap, filters: Filters,
+                 workspace: Workspace) -> dict[str, Any]:
         hit = store_data.cached(s, row.id, version, workspace.data_version, filters.key())
         if hit is not None:
             return hit
         path = store_data.workspace_file(workspace, self.data_dir)
-        with self._lock:
+        with self.locks(workspace.id):
             result = compute(jm, path, filters)
         result["data_version"] = workspace.data_version
         with self.db.write() as w:
@@ -80,31 +107,109 @@ class Measurements:
         return result
 
     def for_editor(self, s: Any, row: Map, version: int, jm: JourneyMap) -> MapFigures | None:
-        """Figures for the grid, when the workspace has data."""
-        result = self.results(s, row, version, jm, Filters())
+        """Figures for the grid when the workspace has data (None without data)."""
+        try:
+            result = self.results(s, row, version, jm, Filters())
+        except JourneyscopeError as exc:  # the editor stays usable; the dashboard says why
+            log.warning("cannot measure map %s: %s", row.id, exc)
+            return None
         if not result.get("data_version"):
             return None
-        return figures_of(result)
+        key = ("figures", row.id, version, result["data_version"])
+        return self._remember(key, lambda: figures_of(result, jm))
 
     def dashboard(self, s: Any, row: Map, version: int, jm: JourneyMap,
                   filters: Filters) -> dict[str, Any]:
-        result = self.results(s, row, version, jm, filters)
-        return {"result": result, "html": charts_html(result, jm) if result.get(
-            "data_version") else ""}
+        """The dashboard's charts (HTML) and segment choices for the filters."""
+        try:
+            result = self.results(s, row, version, jm, filters)
+        except JourneyscopeError as exc:
+            return {"result": {"data_version": -1}, "error": str(exc), "html": "",
+                    "segments": []}
+        if not result.get("data_version"):
+            return {"result": result, "html": "", "segments": []}
+        from journeyscope.web.dashboard import charts_html
+
+        key = ("dashboard", row.id, version, result["data_version"], filters.key())
+        html = self._remember(key, lambda: charts_html(result, jm))
+        base = self.results(s, row, version, jm, Filters()) if filters.key() else result
+        segments = sorted({str(r["segment"]) for r in _table(base, "retention.by_segment")
+                           if r.get("segment") is not None})
+        return {"result": result, "html": html, "segments": segments}
 
 
 def compute(jm: JourneyMap, workspace: Path, filters: Filters) -> dict[str, Any]:
-    """Run the analysis of `jm` on the workspace file with the filters."""
-    import journeyscope
+    """Run every analysis of `jm` on the workspace file, filtered; JSON-ready, each table cut
+    to its first `MAX_ROWS` rows."""
+    from journeyscope.analytics.analyze import analyze
 
-    return journeyscope.analyze(jm, workspace, segment=filters.segment,  # type: ignore[attr-defined]
-                                persona=filters.persona, since=filters.since,
-                                until=filters.until).to_dict()
+    result = analyze(jm, workspace, segment=filters.segment, persona=filters.persona,
+                     since=filters.since, until=filters.until).to_dict()
+    truncated = {name: len(rows) for name, rows in result["tables"].items()
+                 if len(rows) > MAX_ROWS}
+    result["tables"] = {name: rows[:MAX_ROWS] for name, rows in result["tables"].items()}
+    result["meta"]["truncated"] = truncated
+    return result
 
 
-def figures_of(result: dict[str, Any]) -> MapFigures:
-    return MapFigures(data_version=int(result.get("data_version", 0)))
+def _table(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return result.get("tables", {}).get(name) or []
 
 
-def charts_html(result: dict[str, Any], jm: JourneyMap) -> str:
-    return ""
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _days(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f} d"
+
+
+def figures_of(result: dict[str, Any], jm: JourneyMap) -> MapFigures:
+    """The measured figures on each touchpoint and stage card: reach, conversion, win lift,
+    time to next step, KPIs against their targets; accounts, conversion and time in stage
+    against the standard."""
+    measures: dict[str, list[Figure]] = {}
+    measured: set[str] = set()
+    kpis: dict[str, list[dict[str, Any]]] = {}
+    for k in _table(result, "touchpoints.kpis"):
+        kpis.setdefault(str(k["touchpoint"]), []).append(k)
+    for t in _table(result, "touchpoints.stats"):
+        tid = str(t["touchpoint"])
+        if not t.get("accounts"):
+            continue
+        measured.add(tid)
+        met = [k.get("met") for k in kpis.get(tid, []) if k.get("met") is not None]
+        status = None if not met else ("good" if all(met) else "bad" if not any(met) else "warn")
+        figures = [Figure("reach", f"{t['accounts']:,} accounts ({_pct(t.get('reach_share'))})",
+                          status),
+                   Figure("conversion", _pct(t.get("conversion")))]
+        if t.get("win_lift") is not None:
+            figures.append(Figure("win lift", f"x{t['win_lift']:.2f}"))
+        if t.get("time_to_next_median_days") is not None:
+            figures.append(Figure("next step", _days(t["time_to_next_median_days"])))
+        for k in kpis.get(tid, []):
+            if k.get("actual") is not None:
+                figures.append(Figure(str(k["kpi"])[:40], f"{k['actual']:.3g} (target "
+                                      f"{k['target']:.3g})" if k.get("target") is not None
+                                      else f"{k['actual']:.3g}",
+                                      "good" if k.get("met") else "bad" if k.get("met") is False
+                                      else None))
+        measures[tid] = figures
+    times = {str(r["stage"]): r for r in _table(result, "stages.time_in_stage")}
+    for f in _table(result, "stages.funnel"):
+        sid = str(f["stage"])
+        figures = [Figure("accounts", f"{f['accounts']:,} ({_pct(f.get('share'))})")]
+        if f.get("conversion") is not None:
+            figures.append(Figure("from previous", _pct(f["conversion"])))
+        time = times.get(sid)
+        if time and time.get("median_days") is not None:
+            share = time.get("breach_share")
+            status = None if share is None else ("bad" if share > 0.5 else "warn" if share > 0.25
+                                                 else "good")
+            figures.append(Figure("median time", _days(time["median_days"]) + (
+                f", {_pct(share)} over standard" if share is not None else ""), status))
+        measures[sid] = figures
+    meta = result.get("meta", {})
+    note = f"{meta.get('events', 0):,} events of {meta.get('accounts', 0):,} accounts"
+    return MapFigures(data_version=int(result.get("data_version", 0)), measures=measures,
+                      measured=measured, note=note)

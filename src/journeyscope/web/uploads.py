@@ -45,7 +45,8 @@ class Uploads:
         self._guard = threading.Lock()
         self.futures: dict[int, Future[None]] = {}
 
-    def _lock(self, workspace_id: int) -> threading.Lock:
+    def lock(self, workspace_id: int) -> threading.Lock:
+        """The lock an import or an analysis of the workspace holds."""
         with self._guard:
             return self._locks.setdefault(workspace_id, threading.Lock())
 
@@ -103,7 +104,7 @@ class Uploads:
             with self.db.write() as s:
                 store_data.set_progress(s, import_id, share, step)
 
-        with self._lock(workspace_id):
+        with self.lock(workspace_id):
             try:
                 with self.db.write() as s:
                     store_data.set_progress(s, import_id, 0.0, "reading")

@@ -1,0 +1,102 @@
+"""Data into a workspace over the API: a real event log uploaded and imported (with progress),
+a broken file refused all or nothing, and the map measured on it, cached per version."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+HELPDESK_MAP = ROOT / "data" / "crm" / "helpdesk-map.yaml"
+
+
+def _helpdesk_map(owner, workspace: int) -> int:
+    answer = owner.post(f"/api/workspaces/{workspace}/maps/import",
+                        json={"text": HELPDESK_MAP.read_text(), "format": "yaml"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def _upload(app, owner, workspace: int, name: str, content: bytes, map_id: int | None):
+    data = {"map_id": str(map_id)} if map_id else {}
+    answer = owner.post(f"/api/workspaces/{workspace}/imports", data=data,
+                        files=[("files", (name, content, "application/octet-stream"))])
+    assert answer.status_code == 202, answer.text
+    import_id = answer.json()["id"]
+    app.state.uploads.wait(import_id, timeout=300)
+    return owner.get(f"/api/workspaces/{workspace}/imports/{import_id}").json()
+
+
+def _events(app, workspace: int) -> int:
+    path = app.state.settings.data_dir / "workspaces" / str(workspace) / "events.duckdb"
+    if not path.exists():
+        return 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_real_event_log_is_imported_and_measured(app, owner, workspace: int,
+                                                 shared_data: Path) -> None:
+    map_id = _helpdesk_map(owner, workspace)
+    log = (shared_data / "event_logs" / "helpdesk.xes.gz").read_bytes()
+    done = _upload(app, owner, workspace, "helpdesk.xes.gz", log, map_id)
+    assert done["status"] == "done", done["message"]
+    assert done["events"] == 21_348 == _events(app, workspace)
+    assert owner.get(f"/api/workspaces/{workspace}").json()["data_version"] == 1
+    result = owner.get(f"/api/maps/{map_id}/analysis").json()
+    assert result["data_version"] == 1
+    assert result["meta"]["events"] == 21_348
+    stats = {r["touchpoint"]: r for r in result["tables"]["touchpoints.stats"]}
+    assert stats["ticket-intake"]["accounts"] > 4000
+    again = owner.get(f"/api/maps/{map_id}/analysis").json()
+    assert again == result  # from the cache
+    with app.state.db.read() as s:
+        from sqlalchemy import text
+
+        assert s.execute(text("SELECT count(*) FROM analysis_cache")).scalar() == 1
+    # The same file again adds nothing (event keys) but is a new data version.
+    second = _upload(app, owner, workspace, "helpdesk.xes.gz", log, map_id)
+    assert second["status"] == "done"
+    assert _events(app, workspace) == 21_348
+
+
+def test_broken_file_fails_the_import_and_changes_nothing(app, owner, workspace: int,
+                                                          shared_data: Path) -> None:
+    map_id = _helpdesk_map(owner, workspace)
+    good = _upload(app, owner, workspace, "helpdesk.xes.gz",
+                   (shared_data / "event_logs" / "helpdesk.xes.gz").read_bytes(), map_id)
+    assert good["status"] == "done"
+    truncated = gzip.compress(b"<log><trace>")[:-6]
+    bad = _upload(app, owner, workspace, "broken.xes.gz", truncated, map_id)
+    assert bad["status"] == "failed"
+    assert "broken.xes.gz" in bad["message"]
+    assert str(app.state.settings.data_dir) not in bad["message"]
+    assert _events(app, workspace) == 21_348
+    assert owner.get(f"/api/workspaces/{workspace}").json()["data_version"] == 1
+    missing = _upload(app, owner, workspace, "events.csv", b"who,when\nx,2024-01-01\n", map_id)
+    assert missing["status"] == "failed"
+    assert _events(app, workspace) == 21_348
+
+
+def test_upload_refuses_unknown_file_types_and_viewers(app, owner, workspace: int) -> None:
+    from tests.web.conftest import join
+
+    answer = owner.post(f"/api/workspaces/{workspace}/imports",
+                        files=[("files", ("evil.exe", b"MZ", "application/octet-stream"))])
+    assert answer.status_code == 422
+    assert "evil.exe: upload CSV, Parquet" in answer.json()["detail"][0]["msg"]
+    viewer = join(app, owner, workspace, "viewer@example.com", "viewer")
+    answer = viewer.post(f"/api/workspaces/{workspace}/imports",
+                         files=[("files", ("e.csv", b"a,b\n", "text/csv"))])
+    assert answer.status_code == 403
+
+
+def test_analysis_without_data_says_so(owner, map_id: int) -> None:
+    result = owner.get(f"/api/maps/{map_id}/analysis").json()
+    assert result["data_version"] == 0
+    assert "No data" in result["message"]
+    bad = owner.get(f"/api/maps/{map_id}/analysis", params={"since": "yesterday"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "since"]
