@@ -3,7 +3,8 @@ stage, how the win rate grows with the coverage of the committee, and which pers
 expects in a stage (or at a touchpoint) that the data shows are never reached.
 
 A persona is *engaged* in a stage when an event of the account in that stage carries the
-persona (the contact's role, filled by the map's title rules when the source had none).
+persona (the contact's role, filled by the map's title rules when the source had none). Given
+`contacts`, an event without a persona takes its contact's.
 """
 
 from __future__ import annotations
@@ -17,14 +18,36 @@ from journeyscope.analytics.touchpoints import safe_ratio
 from journeyscope.model.types import JourneyMap
 
 
+def with_contact_personas(
+    events: ir.Table,
+    contacts: ir.Table | None,
+    *,
+    contact: str = "contact_id",
+    persona: str = "persona",
+) -> ir.Table:
+    """`events` whose missing persona is filled from their contact's persona in `contacts` (the
+    role the map's title rules gave the contact); `events` unchanged without `contacts`."""
+    if contacts is None:
+        return events
+    known = contacts.filter(contacts[persona].notnull())
+    known = known.group_by(_contact=known[contact]).aggregate(_persona=known[persona].min())
+    j = events.left_join(known, events[contact] == known._contact)
+    return j.mutate(**{persona: ibis.coalesce(j[persona], j._persona)}).drop(
+        "_contact", "_persona"
+    )
+
+
 def personas_per_stage(
     events: ir.Table,
     *,
     account: str = "account_id",
     stage: str = "stage",
     persona: str = "persona",
+    contacts: ir.Table | None = None,
+    contact: str = "contact_id",
 ) -> ir.Table:
     """Distinct personas engaged per stage per account: `account`, `stage`, `personas`."""
+    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
     e = events.filter(events[stage].notnull())
     return e.group_by(account=e[account], stage=e[stage]).aggregate(
         personas=e[persona].nunique()
@@ -38,9 +61,12 @@ def committee_by_stage(
     account: str = "account_id",
     stage: str = "stage",
     persona: str = "persona",
+    contacts: ir.Table | None = None,
+    contact: str = "contact_id",
 ) -> ir.Table:
     """Per stage of the map: accounts in the stage and the distinct personas engaged per
     account (mean, median, max), against the personas the map expects there."""
+    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
     per = personas_per_stage(events, account=account, stage=stage, persona=persona)
     stages = ibis.memtable(pa.table({
         "position": pa.array(range(len(journey_map.stages)), pa.int32()),
@@ -72,11 +98,14 @@ def win_rate_by_coverage(
     account: str = "account_id",
     ts: str = "ts",
     persona: str = "persona",
+    contacts: ir.Table | None = None,
+    contact: str = "contact_id",
     outcome: str = "outcome",
 ) -> ir.Table:
     """Win rate by the number of distinct personas engaged before the decision (the first won,
     else the first lost event; every event for an account not yet decided): `coverage`,
     `coverage_share` (of the map's personas), `accounts`, `won`, `win_rate`."""
+    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
     o = outcomes.select(
@@ -127,6 +156,8 @@ def persona_reach(
     account: str = "account_id",
     ts: str = "ts",
     persona: str = "persona",
+    contacts: ir.Table | None = None,
+    contact: str = "contact_id",
     outcome: str = "outcome",
 ) -> ir.Table:
     """For each persona the map expects in a stage (`by="stage"`) or at a touchpoint
@@ -135,6 +166,7 @@ def persona_reach(
     rate of the accounts that got there before their decision with the persona engaged there
     before the decision against those without (`win_rate_engaged`, `win_rate_absent`,
     `win_lift`)."""
+    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
     if by not in ("stage", "touchpoint"):
         raise ValueError(f"by must be 'stage' or 'touchpoint', not {by!r}")
     if outcomes is None:

@@ -130,8 +130,13 @@ def journeys(load):
     """Compact journeys to prepared, stepped events on the engine under test (the `load`
     fixture of tests/analytics/conftest.py runs each test on DuckDB and on PySpark)."""
 
-    def make(spec: dict[str, list[tuple]]) -> ibis.Table:
-        return with_steps(load(events=events_table(spec)).table("events"))
+    def make(spec: dict[str, list[tuple]], *, contacts: list[dict] | None = None):
+        """The events; with `contacts` rows, (events, contacts) on the same backend."""
+        if contacts is None:
+            return with_steps(load(events=events_table(spec)).table("events"))
+        source = load(events=events_table(spec), contacts=pa.Table.from_pylist(
+            contacts, schema=pa.schema([("contact_id", pa.string()), ("persona", pa.string())])))
+        return with_steps(source.table("events")), source.table("contacts")
 
     return make
 

@@ -66,3 +66,20 @@ def test_persona_reach_by_touchpoint(events, tiny_map, by):
     assert rows[("demo", "it")]["engaged"] == 1
     with pytest.raises(ValueError, match="stage' or 'touchpoint"):
         persona_reach(events, tiny_map, by="channel")
+
+
+def test_events_without_a_persona_take_their_contacts(journeys, tiny_map, by):
+    # A's events (contacts A-x, A-y) lose their persona below; the contacts table names it
+    events, contacts = journeys(
+        {"A": [(0, "ad", "x"), (1, "call", "y")], "B": [(0, "ad", "user")]},
+        contacts=[{"contact_id": "A-x", "persona": "user"},
+                  {"contact_id": "A-y", "persona": "buyer"},
+                  {"contact_id": "B-user", "persona": "buyer"}],
+    )
+    events = events.mutate(persona=events.persona.isin(["user"]).ifelse(events.persona, None))
+    rows = by(personas_per_stage(events, contacts=contacts), "account", "stage")
+    assert rows[("A", "aware")]["personas"] == 2
+    # an event's own persona wins over its contact's
+    reach = by(persona_reach(events, tiny_map, contacts=contacts), "stage", "persona")
+    assert reach[("aware", "user")]["engaged"] == 2  # A through its contact, B its own
+    assert reach[("aware", "buyer")]["engaged"] == 1
