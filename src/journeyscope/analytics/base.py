@@ -34,6 +34,9 @@ class AnalysisError(JourneyscopeError):
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 
+# Columns of the events that `journey_steps` leaves out.
+JOURNEY_LEAVES_OUT = ("text", "attributes", "event_key", "source")
+
 # Columns `with_steps` adds.
 STEP_COLUMNS = (
     "step", "next_ts", "next_touchpoint", "next_stage", "next_stage_index", "next_owner",
@@ -142,8 +145,12 @@ def journey_steps(
     """`with_steps` over the events matched to a touchpoint: the journey as the map sees it.
 
     `step` counts touchpoint events only, and `next_*` is the account's next touchpoint event.
+    The bulky columns no analysis of the journey reads (`text`, `attributes`, `event_key`,
+    `source`) are left out, because sorting and keeping them is most of the cost; free text
+    is read from the events.
     """
     matched = events.filter(events[touchpoint].notnull())
+    matched = matched.drop(*[c for c in JOURNEY_LEAVES_OUT if c in matched.columns])
     return with_steps(matched, account=account, ts=ts, order=order, touchpoint=touchpoint,
                       stage=stage, owner=owner, activity=activity)
 

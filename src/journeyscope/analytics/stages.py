@@ -210,21 +210,28 @@ def regressions(
     journey: ir.Table,
     journey_map: JourneyMap,
     *,
+    progress: ir.Table | None = None,
     account: str = "account_id",
+    ts: str = "ts",
     stage_index: str = "stage_index",
     next_stage_index: str = "next_stage_index",
 ) -> ir.Table:
     """Back-and-forth: every step from a stage to an earlier stage, counted from where to
     where: `moves`, distinct `accounts`, and `share` of the accounts that entered the stage
     it went back from."""
+    n = len(journey_map.stages)
     moves = journey.filter(journey[next_stage_index] < journey[stage_index])
     counted = moves.group_by(
         moves[stage_index].name("from_index"), moves[next_stage_index].name("to_index")
     ).aggregate(moves=moves.count(), accounts=moves[account].nunique())
-    reached = journey.group_by(journey[stage_index].name("from_index")).aggregate(
-        entered=journey[account].nunique()
-    )
+    if progress is None:
+        progress = stage_progress(journey, journey_map, account=account, ts=ts,
+                                  stage_index=stage_index)
     stages = stage_table(journey_map)
+    entered = progress.aggregate(**{
+        f"entered_{k}": progress[f"entered_{k}"].count() for k in range(n)})
+    reached = _per_stage(entered, n, stages.select("stage_index"), ["entered"]).select(
+        from_index="stage_index", entered="entered")
     src = stages.select(from_index="stage_index", from_stage="stage")
     dst = stages.select(to_index="stage_index", to_stage="stage")
     out = counted.join(src, "from_index").join(dst, "to_index").join(reached, "from_index")

@@ -1,0 +1,230 @@
+"""Benchmark: the full analysis of demo data of 1 and 10 million events, and in the same run
+pm4py's directly-follows graph, performance DFG and variants against ours on the same events.
+
+For each size the demo data set of `journeyscope.events.demo` (the `b2b` template, about 50
+events per account) is generated and imported into a workspace once (kept in the work folder
+and reused by later runs; neither step is timed). Then, each in a fresh process so that its
+peak memory is its own:
+
+- **full analysis**: `journeyscope.analyze(b2b, workspace)`, every section, on DuckDB;
+- **ours, three path analyses**: the steps over all events, the directly-follows graph with its
+  durations (DFG and performance DFG in one) and the variants, over the `activity` column;
+- **pm4py**: `discover_dfg`, `discover_performance_dfg` and `get_variants` over the same events
+  read into a pandas DataFrame (reading is not timed).
+
+Prints seconds, peak memory (maximum resident set size of the process), the pm4py / ours ratio
+and how the time grows with the events. Targets (issue 4, on a 2-core machine): the three path
+analyses at least 25 times faster than pm4py; the full analysis of 10 million events under 8 s
+with peak memory under 3 GiB; 10 times the events at most 11 times the time.
+
+    python benchmarks/bench_analytics.py                       # 1M and 10M events
+    python benchmarks/bench_analytics.py --events 200000 --no-pm4py   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EVENTS_PER_ACCOUNT = 50.5  # the demo data's mean (docs/demo-data.md)
+GIB = 1024**3
+
+
+# --- each measurement runs in a child process: `python bench_analytics.py --child KIND WS` ----
+
+
+def _peak_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+
+
+def child_full(workspace: str) -> dict:
+    from journeyscope.analytics.analyze import analyze
+    from journeyscope.model.templates import load_template
+
+    journey_map = load_template("b2b")
+    started = time.perf_counter()
+    result = analyze(journey_map, workspace)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "tables": len(result.tables),
+            "sections": result.meta.get("section_seconds", {})}
+
+
+def child_ours(workspace: str) -> dict:
+    from journeyscope.analytics.base import materialise, with_steps
+    from journeyscope.analytics.engine import open_workspace
+    from journeyscope.analytics.paths import directly_follows, variants
+
+    source = open_workspace(workspace)
+    events = source.table("events").select("account_id", "ts", "activity")
+    started = time.perf_counter()
+    steps = materialise(with_steps(events, touchpoint="activity", stage="activity",
+                                   owner="activity").select(
+        "account_id", "ts", "activity", "step", "next_activity", "gap_us"))
+    after_steps = time.perf_counter()
+    dfg = directly_follows(steps).to_pyarrow()
+    after_dfg = time.perf_counter()
+    var = variants(steps).to_pyarrow()
+    done = time.perf_counter()
+    return {"seconds": done - started, "steps": after_steps - started,
+            "dfg": after_dfg - after_steps, "variants": done - after_dfg,
+            "edges": dfg.num_rows, "variant_count": var.num_rows}
+
+
+def child_pm4py(workspace: str) -> dict:
+    import contextlib
+    import io
+    import warnings
+
+    import duckdb
+
+    warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pm4py
+    con = duckdb.connect(workspace, read_only=True)
+    df = con.execute(
+        'SELECT account_id AS "case:concept:name", activity AS "concept:name", '
+        'ts AS "time:timestamp" FROM events').df()
+    con.close()
+    out = {}
+    started = time.perf_counter()
+    dfg, _, _ = pm4py.discover_dfg(df)
+    out["dfg"] = time.perf_counter() - started
+    t = time.perf_counter()
+    pm4py.discover_performance_dfg(df)
+    out["perf_dfg"] = time.perf_counter() - t
+    t = time.perf_counter()
+    var = pm4py.get_variants(df)
+    out["variants"] = time.perf_counter() - t
+    out["seconds"] = out["dfg"] + out["perf_dfg"] + out["variants"]
+    out["edges"], out["variant_count"] = len(dfg), len(var)
+    return out
+
+
+CHILDREN = {"full": child_full, "ours": child_ours, "pm4py": child_pm4py}
+
+
+def _measure(kind: str, workspace: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(workspace)],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def prepare_workspace(events: int, folder: Path, seed: int) -> tuple[Path, int]:
+    """The demo data set of about `events` events, imported into `folder/ws.duckdb`."""
+    from journeyscope.events import demo
+    from journeyscope.events.importer import import_sources
+    from journeyscope.events.workspace import Workspace
+    from journeyscope.model.templates import load_template
+
+    accounts = max(1, round(events / EVENTS_PER_ACCOUNT))
+    data = folder / f"demo-{accounts}-{seed}"
+    workspace = data / "ws.duckdb"
+    if workspace.exists():
+        return workspace, accounts
+    started = time.perf_counter()
+    summary = demo.generate(accounts, seed, data)
+    print(f"  generated {summary.events:,} events for {accounts:,} accounts "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
+    started = time.perf_counter()
+    partial = data / "ws.duckdb.partial"
+    partial.unlink(missing_ok=True)
+    with Workspace.create(partial) as ws:
+        import_sources(ws, [data / "events.parquet", data / "accounts.csv", data / "contacts.csv"],
+                       journey_map=load_template("b2b"))
+    partial.rename(workspace)
+    print(f"  imported into {workspace} ({time.perf_counter() - started:.1f} s)", flush=True)
+    return workspace, accounts
+
+
+def _count(workspace: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(workspace), read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM events").fetchone()[0])
+    finally:
+        con.close()
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "js-bench")
+    parser.add_argument("--no-pm4py", action="store_true", help="skip the pm4py peer")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "WORKSPACE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, workspace = args.child
+        out = CHILDREN[kind](workspace)
+        out["peak_bytes"] = _peak_bytes()
+        print(json.dumps(out))
+        return
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"journeyscope analytics benchmark: {os.cpu_count()} cores, work folder {args.work}")
+    rows = []
+    for size in args.events:
+        print(f"\n== about {size:,} events", flush=True)
+        workspace, accounts = prepare_workspace(size, args.work, args.seed)
+        n = _count(workspace)
+        full = _measure("full", workspace)
+        print(f"  full analysis: {full['seconds']:.2f} s, peak {full['peak_bytes'] / GIB:.2f} GiB,"
+              f" {full['tables']} result tables", flush=True)
+        slow = sorted(full["sections"].items(), key=lambda kv: -kv[1])
+        print("    sections: " + ", ".join(f"{k} {v:.2f}" for k, v in slow))
+        ours = _measure("ours", workspace)
+        print(f"  ours, DFG + performance DFG + variants: {ours['seconds']:.2f} s "
+              f"(steps {ours['steps']:.2f}, graph {ours['dfg']:.2f}, variants "
+              f"{ours['variants']:.2f}), peak {ours['peak_bytes'] / GIB:.2f} GiB, "
+              f"{ours['edges']} edges, {ours['variant_count']:,} variants", flush=True)
+        row = {"events": n, "accounts": accounts, "full": full, "ours": ours}
+        if not args.no_pm4py:
+            pm = _measure("pm4py", workspace)
+            print(f"  pm4py: {pm['seconds']:.2f} s (DFG {pm['dfg']:.2f}, performance DFG "
+                  f"{pm['perf_dfg']:.2f}, variants {pm['variants']:.2f}), peak "
+                  f"{pm['peak_bytes'] / GIB:.2f} GiB, {pm['edges']} edges, "
+                  f"{pm['variant_count']:,} variants", flush=True)
+            print(f"  pm4py / ours: {pm['seconds'] / ours['seconds']:.1f}x (target >= 25x)")
+            row["pm4py"] = pm
+        rows.append(row)
+
+    print("\n== summary")
+    for row in rows:
+        full = row["full"]
+        verdict = "" if row["events"] < 5_000_000 else (
+            "  [target < 8 s: " + ("met" if full["seconds"] < 8 else "NOT met") + "; peak < 3 GiB: "
+            + ("met" if full["peak_bytes"] < 3 * GIB else "NOT met") + "]")
+        line = (f"{row['events']:>12,} events: full analysis {full['seconds']:6.2f} s, "
+                f"peak {full['peak_bytes'] / GIB:.2f} GiB{verdict}")
+        if "pm4py" in row:
+            line += f"; paths {row['pm4py']['seconds'] / row['ours']['seconds']:.1f}x pm4py"
+        print(line)
+    if len(rows) >= 2:
+        small, large = rows[0], rows[-1]
+        events_ratio = large["events"] / small["events"]
+        time_ratio = large["full"]["seconds"] / small["full"]["seconds"]
+        limit = events_ratio * 1.1
+        print(f"{events_ratio:.1f}x the events took {time_ratio:.1f}x the time "
+              f"(target <= {limit:.1f}x: {'met' if time_ratio <= limit else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
