@@ -30,16 +30,13 @@ from journeyscope.events import schema
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import detect_format, read_source, sniff_format
 from journeyscope.events.readers.mapping import ColumnMapping, MappingFile
-from journeyscope.events.staging import Staged
+from journeyscope.events.staging import Staged, event_key_sql
 from journeyscope.events.workspace import Workspace
 from journeyscope.model.types import JourneyMap
 
 # progress(step description, amount done, total or None)
 Progress = Callable[[str, float, float | None], None]
 
-# The columns that make an event's identity (see the module docstring).
-KEY_COLUMNS = ("account_id", "contact_id", "ts", "activity", "channel", "owner", "value",
-               "score", "text", "attributes")
 _EVENT_NAMES = tuple(c.name for c in schema.ALL_EVENT_COLUMNS)
 
 
@@ -122,7 +119,6 @@ def import_sources(
         for read in reads:
             for table in read.staged.tables():
                 con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("DROP TABLE IF EXISTS _js_batch")
     return summary
 
 
@@ -240,19 +236,29 @@ def _in_transaction(
         summary.skipped.extend(read.staged.skipped)
         summary.skipped_rows += read.summary.skipped
     report("checking for duplicates", 0, None)
-    _build_batch(con, reads)
-    _drop_known(con, reads)
+    events = [r for r in reads if r.staged.events]
+    for read in events:
+        _prepare_events(con, read.staged.events)
+    _drop_duplicates(con, events)
     if matcher is not None:
         report("matching to the map", 0, None)
         from journeyscope.events.matching import apply_matching
 
-        summary.matched = apply_matching(con, matcher, table="_js_batch")
+        summary.matched = sum(apply_matching(con, matcher, table=r.staged.events)
+                              for r in events)
     report("saving", 0, None)
     summary.accounts = _new_accounts(con, reads)
     columns = ", ".join(_EVENT_NAMES)
-    con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM _js_batch")
-    n, first, last = con.execute("SELECT count(*), min(ts), max(ts) FROM _js_batch").fetchone()
-    summary.events, summary.first_ts, summary.last_ts = int(n), first, last
+    spans = []
+    for read in events:
+        table = read.staged.events
+        n, first, last = con.execute(f"SELECT count(*), min(ts), max(ts) FROM {table}"
+                                     ).fetchone()
+        read.summary.added = int(n)
+        spans += [t for t in (first, last) if t is not None]
+        con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM {table}")
+    summary.events = sum(r.summary.added for r in events)
+    summary.first_ts, summary.last_ts = (min(spans), max(spans)) if spans else (None, None)
     for read in reads:
         _merge_entities(con, read.staged.accounts, "accounts")
         summary.contacts += _merge_entities(con, read.staged.contacts, "contacts")
@@ -296,82 +302,49 @@ def _identity(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummar
     read.summary.rows -= int(missing)
 
 
-def _key_sql(alias: str = "") -> str:
-    p = f"{alias}." if alias else ""
-    parts = [f"coalesce(CAST({p}{c} AS VARCHAR), chr(0))" for c in KEY_COLUMNS]
-    return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
-
-
-def _build_batch(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> None:
-    """`_js_batch`: the events of every source with their keys, each event once."""
-    selects = []
-    for i, read in enumerate(reads):
-        if not read.staged.events:
-            continue
-        have = {r[0] for r in con.execute(f"DESCRIBE {read.staged.events}").fetchall()}
-        cols = ", ".join(
-            c if c in have else f"NULL::{t} AS {c}"
-            for c, t in ((c.name, c.sql_type) for c in schema.EVENT_COLUMNS)
-        )
-        attributes = "attributes" if "attributes" in have else "NULL::VARCHAR AS attributes"
-        selects.append(f"SELECT {cols}, {attributes}, {i} AS _src, {_key_sql()} AS _base "
-                       f"FROM {read.staged.events}")
-    if not selects:
-        empty = ", ".join(f"NULL::{c.sql_type} AS {c.name}" for c in schema.ALL_EVENT_COLUMNS)
-        con.execute(f"CREATE TEMP TABLE _js_batch AS SELECT {empty}, 0 AS _src LIMIT 0")
-        return
-    con.execute(f"CREATE TEMP TABLE _js_batch_raw AS {' UNION ALL '.join(selects)}")
-    # Occurrence numbers only where a source repeats an event exactly (rare), to keep the
-    # common path free of a window over every row.
-    repeated = con.execute("SELECT count(*) - count(DISTINCT (_src, _base)) FROM _js_batch_raw"
+def _prepare_events(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Give a staged events table every column of the workspace's, the event key included
+    (readers compute it while reading; other stagings get it here), and make keys unique
+    within the source: a repeated identical row gets its occurrence number (``#2``, ``#3``)."""
+    have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    for column in schema.ALL_EVENT_COLUMNS:
+        if column.name not in have and column.name != "event_key":
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {column.sql_type}")
+    if "event_key" not in have:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (event_key), "
+                    f"{event_key_sql()} AS event_key FROM (SELECT *, NULL AS event_key "
+                    f"FROM {table})")
+    repeated = con.execute(f"SELECT count(*) - count(DISTINCT event_key) FROM {table}"
                            ).fetchone()[0]
-    key = "_base"
     if repeated:
-        key = ("CASE WHEN n = 1 THEN _base ELSE _base || '#' || n END")
-        source = ("(SELECT *, row_number() OVER (PARTITION BY _src, _base) AS n "
-                  "FROM _js_batch_raw)")
-    else:
-        source = "_js_batch_raw"
-    names = [c for c in _EVENT_NAMES if c not in ("event_key", "touchpoint", "stage", "outcome")]
-    select = ", ".join(names)
-    many_sources = len(selects) > 1
-    dedupe = (" QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY _src) = 1"
-              if many_sources else "")
-    con.execute(
-        f"CREATE TEMP TABLE _js_batch AS SELECT {select}, {key} AS event_key, "
-        f"NULL::VARCHAR AS touchpoint, NULL::VARCHAR AS stage, NULL::VARCHAR AS outcome, _src "
-        f"FROM {source}{dedupe}")
-    con.execute("DROP TABLE _js_batch_raw")
-    counts = dict(con.execute("SELECT _src, count(*) FROM _js_batch GROUP BY _src").fetchall())
+        con.execute(
+            f"UPDATE {table} SET event_key = {table}.event_key || '#' || d.n FROM (SELECT rowid "
+            f"AS r, row_number() OVER (PARTITION BY event_key ORDER BY rowid) AS n FROM {table}"
+            f") AS d WHERE {table}.rowid = d.r AND d.n > 1")
+
+
+def _drop_duplicates(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> None:
+    """Delete from each staged table the events an earlier source of this import, or the
+    workspace, already holds; count them as duplicates of their source."""
+    workspace_has_events = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchone()[0] > 0
     for i, read in enumerate(reads):
-        if read.staged.events:
-            kept = int(counts.get(i, 0))
-            read.summary.duplicates += read.summary.rows - kept
-
-
-def _drop_known(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> None:
-    """Delete from the batch the events the workspace already holds."""
-    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchone()[0]:
-        _count_added(con, reads)
-        return
-    before = dict(con.execute("SELECT _src, count(*) FROM _js_batch GROUP BY _src").fetchall())
-    con.execute("DELETE FROM _js_batch WHERE event_key IN (SELECT event_key FROM events)")
-    after = dict(con.execute("SELECT _src, count(*) FROM _js_batch GROUP BY _src").fetchall())
-    for i, read in enumerate(reads):
-        read.summary.duplicates += int(before.get(i, 0)) - int(after.get(i, 0))
-    _count_added(con, reads)
-
-
-def _count_added(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> None:
-    counts = dict(con.execute("SELECT _src, count(*) FROM _js_batch GROUP BY _src").fetchall())
-    for i, read in enumerate(reads):
-        read.summary.added = int(counts.get(i, 0))
+        table = read.staged.events
+        earlier = [r.staged.events for r in reads[:i]]
+        if workspace_has_events:
+            earlier.append("events")
+        for other in earlier:
+            deleted = con.execute(f"DELETE FROM {table} WHERE event_key IN "
+                                  f"(SELECT event_key FROM {other})").fetchone()[0]
+            read.summary.duplicates += int(deleted)
 
 
 def _new_accounts(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> int:
     """Accounts of this import (its events' and its account rows') the workspace lacks."""
-    parts = ["SELECT account_id FROM _js_batch"]
+    parts = [f"SELECT account_id FROM {r.staged.events}" for r in reads if r.staged.events]
     parts += [f"SELECT account_id FROM {r.staged.accounts}" for r in reads if r.staged.accounts]
+    if not parts:
+        return 0
     row = con.execute(
         f"SELECT count(*) FROM (SELECT DISTINCT account_id FROM ({' UNION ALL '.join(parts)}) "
         "WHERE account_id IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "

@@ -30,7 +30,7 @@ from journeyscope.events.readers.timestamps import (
     timestamp_sql,
     typed_timestamp_sql,
 )
-from journeyscope.events.staging import Staged
+from journeyscope.events.staging import Staged, event_key_sql
 
 MAX_REPORTED_SKIPS = 20
 _NUMERIC = {"value", "score"}
@@ -244,8 +244,9 @@ def _stage_events(
     checks[:0] = _required_checks(source, exprs, mapping, names)
     select = ",\n  ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks) or "false"
-    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {select},\n  ({bad}) AS _js_bad\n"
-                f"FROM {source.relation} AS src")
+    # The event key is computed in the same pass, over the canonical values.
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT *, {event_key_sql()} AS event_key FROM "
+                f"(SELECT {select},\n  ({bad}) AS _js_bad\nFROM {source.relation} AS src)")
     return _settle(con, source, table, checks, skip_bad_rows=skip_bad_rows)
 
 
