@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeyscope.model import JourneyMap, MapError, load_map, save_map
 from journeyscope.model.diff import MapDiff
@@ -22,6 +22,9 @@ from journeyscope.model.diff import diff as _diff
 from journeyscope.model.templates import new_map, template_names, template_path
 from journeyscope.model.validate import validate
 from journeyscope.model.variants import resolve
+
+if TYPE_CHECKING:
+    from journeyscope.analytics.analyze import AnalysisResult
 
 __version__ = "0.1.0"
 
@@ -42,7 +45,18 @@ def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathL
     return _render(journey_map, out, fmt=fmt, persona=persona, **options)
 
 
+def analyze(journey_map: JourneyMap | str | os.PathLike[str],
+            workspace: str | os.PathLike[str], **options: Any) -> AnalysisResult:
+    """Every analysis of a map over a workspace's events (stages, paths, touchpoints,
+    attribution, handovers, committee, voice of the customer, retention, conformance, pain
+    points) as tables; `result.to_json()` serialises them. Options: `engine` (duckdb or
+    spark), `segment`, `persona`, `since`, `until`, `progress`."""
+    from journeyscope.analytics.analyze import analyze as _analyze
+
+    return _analyze(journey_map, workspace, **options)
+
+
 __all__ = [
-    "JourneyMap", "MapDiff", "MapError", "__version__", "diff", "load_map", "new_map",
+    "JourneyMap", "MapDiff", "MapError", "__version__", "analyze", "diff", "load_map", "new_map",
     "render", "resolve", "save_map", "template_names", "template_path", "validate",
 ]

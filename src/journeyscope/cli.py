@@ -409,6 +409,65 @@ def demo_data(
         out.print(line, markup=False)
 
 
+# --- analytics: analyze a workspace against a map ---------------------------------------------
+
+
+@app.command("analyze")
+def analyze_command(
+    map_file: Annotated[Path, typer.Argument(help="The journey map to measure.",
+                                             show_default=False)],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
+                                            envvar="JOURNEYSCOPE_WORKSPACE")
+                         ] = Path("journeyscope.duckdb"),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write every result "
+                                                "table as JSON to this file.")] = None,
+    segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment.")
+                       ] = None,
+    persona: Annotated[str | None, typer.Option(help="Only this persona's events (and those of "
+                                                "no one in particular, such as outcomes).")
+                       ] = None,
+    since: Annotated[str | None, typer.Option(help="Only events from this date or time on "
+                                              "(2025-01-01).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only events up to this date (inclusive) or "
+                                              "time.")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark (local PySpark).",
+                                        envvar="JOURNEYSCOPE_ENGINE")] = "duckdb",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Measure a map against a workspace's events: stages, paths, touchpoints, attribution,
+    handovers, committee, voice of the customer, retention, conformance and pain points."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from journeyscope.analytics.analyze import analyze
+    from journeyscope.analytics.engine import check_engine
+
+    check_engine(engine)
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.completed}"
+               "/{task.total}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, disable=quiet, transient=True) as bar:
+        task = bar.add_task("opening", total=None)
+
+        def report(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        result = analyze(map_file, workspace, engine=engine, segment=segment, persona=persona,
+                         since=since, until=until, progress=report)
+    meta = result.meta
+    out.print(f"analysed {meta['events']:,} events of {meta['accounts']:,} accounts on "
+              f"{meta['engine']} in {meta['seconds']:.1f} s", markup=False)
+    ranked = result["painpoints"].to_pylist()[:3]
+    for row in ranked:
+        out.print(f"  pain point {row['rank']}: {row['touchpoint_name']} ({row['stage']}): "
+                  f"revenue at risk {row['revenue_at_risk']:,.0f}, pipeline at risk "
+                  f"{row['pipeline_at_risk']:,.0f}", markup=False)
+    if output is not None:
+        try:
+            result.to_json(output)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        out.print(f"wrote {len(result.tables)} tables to {output}", markup=False)
+
+
 # --- web app: serve, users ----------------------------------------------------------------------
 
 users_app = typer.Typer(help="Users of the web app: create them, reset passwords, make API "

@@ -109,3 +109,26 @@ def load(engine: str) -> Callable[..., Source]:
     yield _load
     for source in opened:
         source.close()
+
+
+def build_demo_workspace(folder: Path, accounts: int, seed: int) -> Path:
+    """A workspace file of the demo data set, imported with the b2b template like a user
+    would (`journeyscope demo-data` then `journeyscope import --map`)."""
+    from journeyscope.events.demo import generate
+    from journeyscope.events.importer import import_sources
+    from journeyscope.events.workspace import Workspace
+    from journeyscope.model.files import load_map
+    from journeyscope.model.templates import template_path
+
+    generate(accounts, seed, folder)
+    path = folder / "ws.duckdb"
+    with Workspace.create(path) as ws:
+        import_sources(ws, [folder / "events.parquet", folder / "accounts.csv",
+                            folder / "contacts.csv"], journey_map=load_map(template_path("b2b")))
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data of 2,000 accounts (seed 1) in a workspace; TRUTH.json beside it."""
+    return build_demo_workspace(tmp_path_factory.mktemp("demo"), 2000, 1)

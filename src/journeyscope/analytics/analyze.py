@@ -33,6 +33,9 @@ from journeyscope.analytics.sentiment import text_sentiment, update_cache, with_
 from journeyscope.analytics.themes import negative_themes
 from journeyscope.model.types import JourneyMap
 
+# Event columns no analysis reads (text is read from the feedback events only).
+WIDE_COLUMNS = ("text", "attributes", "event_key", "source")
+
 # (done, total, label): called before each section and once at the end.
 Progress = Callable[[int, int, str], None]
 
@@ -130,6 +133,19 @@ def _needs_match(source: Source, journey_map: JourneyMap, events: ir.Table) -> b
     return _match_rules(stored_map) != _match_rules(journey_map)
 
 
+def _with_contact_persona(events: ir.Table, contacts: ir.Table | None) -> ir.Table:
+    """An event without a persona takes its contact's (the importer's rule, applied again here
+    for events imported before their contacts)."""
+    if contacts is None or not {"contact_id", "persona"} <= set(contacts.columns) \
+            or "contact_id" not in events.columns:
+        return events
+    known = contacts.filter(contacts.persona.notnull())
+    known = known.select(_c_id=known.contact_id, _c_persona=known.persona)
+    joined = events.left_join(known, events.contact_id == known._c_id)
+    return joined.mutate(persona=joined.persona.coalesce(joined._c_persona)).drop(
+        "_c_id", "_c_persona")
+
+
 def _match_rules(m: JourneyMap) -> Any:
     return ([(t.id, t.stage, [r.model_dump() for r in t.match]) for t in m.touchpoints],
             m.outcomes.model_dump())
@@ -178,18 +194,22 @@ class _Run:
 
     def prepare(self) -> None:
         src, m = self.source, self.map
-        events = self.events_in
-        events = base.prepare(events, m, match=True if self.rematch else None)
-        if "text" in events.columns:
-            cache = src.tables.get("text_sentiment")
-            events = with_sentiment(events, text_sentiment(events, cache=cache))
-        self.events = materialize(events)
+        prepared = base.prepare(self.events_in, m, match=True if self.rematch else None)
+        # The analyses never read these; leaving them out keeps the one sort narrow.
+        wide = [c for c in WIDE_COLUMNS if c in prepared.columns]
+        self.events = materialize(prepared.drop(*wide))
         self.journey = materialize(base.journey_steps(self.events))
         accounts = self.accounts
         self.outcomes = materialize(base.account_outcomes(self.events))
         self.dims = materialize(base.account_dimensions(self.outcomes, accounts))
         self.progress_table = materialize(stages.stage_progress(self.journey, m))
-        feedback = self.events.filter(self.events.score.notnull() | self.events.text.notnull())
+        has_text = "text" in prepared.columns
+        said = prepared.score.notnull() | (prepared.text.notnull() if has_text else False)
+        feedback = prepared.filter(said).drop(*[c for c in wide if c != "text"])
+        if has_text:
+            feedback = materialize(feedback)
+            feedback = with_sentiment(feedback, text_sentiment(
+                feedback, cache=src.tables.get("text_sentiment")))
         if accounts is not None and "segment" in accounts.columns:
             seg = accounts.select(_seg_acc=accounts.account_id, segment=accounts.segment)
             feedback = feedback.left_join(seg, feedback.account_id == seg._seg_acc).drop(
@@ -293,7 +313,8 @@ class _Run:
                          retention.time_to_first_value(j, m, d, progress=p, by="segment"))
 
     def painpoints(self) -> None:
-        self.put("painpoints", painpoints.rank_painpoints(self.journey, self.map, self.dims))
+        self.put("painpoints", painpoints.rank_painpoints(self.journey, self.map, self.dims,
+                                                          feedback=self.feedback))
 
 
 def analyze(
@@ -331,6 +352,7 @@ def analyze(
         events = source.table("events")
         run.rematch = _needs_match(source, m, events)
         accounts = source.tables.get("accounts")
+        events = _with_contact_persona(events, source.tables.get("contacts"))
         if low is not None:
             events = events.filter(events.ts >= low)
         if high is not None:

@@ -61,6 +61,7 @@ def touch_table(
     journey: ir.Table,
     journey_map: JourneyMap,
     *,
+    feedback: ir.Table | None = None,
     account: str = "account_id",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
@@ -72,23 +73,34 @@ def touch_table(
 ) -> ir.Table:
     """One row per account and touchpoint met: `first_ts`, `last_ts`, mean `emotion` and its
     `feedback` count, whether the account `went_back` to an earlier stage from it or while
-    it was there (between its first and last event at it), and CSAT/NPS sums."""
-    e = event_emotion(journey, journey_map, touchpoint=touchpoint, activity=activity,
-                      score=score, sentiment=sentiment)
-    back = is_regression(journey_map, e[stage_index], e[next_stage_index])
-    touch = e.group_by([e[account].name("account"), e[touchpoint].name("touchpoint")]).aggregate(
-        first_ts=e[ts].min(),
-        last_ts=e[ts].max(),
-        emotion=e.emotion.mean(),
-        feedback=e.emotion.count(),
-        back_from=back.any(),
-        score_sum=e[score].sum(),
-        score_n=e[score].count(),
+    it was there (between its first and last event at it), and CSAT/NPS sums.
+
+    The emotion is read from `feedback` (the events with a score or text, with `sentiment`)
+    when given, else from the journey's own columns."""
+    back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
+    j = journey.mutate(_back=back)
+    touch = j.group_by([j[account].name("account"), j[touchpoint].name("touchpoint")]).aggregate(
+        first_ts=j[ts].min(),
+        last_ts=j[ts].max(),
+        back_from=j._back.any(),
     )
+    f = feedback if feedback is not None else journey
+    f = f.filter(f[touchpoint].notnull())
+    f = event_emotion(f, journey_map, touchpoint=touchpoint, activity=activity, score=score,
+                      sentiment=sentiment)
+    felt = f.group_by([f[account].name("_f_acc"), f[touchpoint].name("_f_tp")]).aggregate(
+        emotion=f.emotion.mean(),
+        feedback=f.emotion.count(),
+        score_sum=f[score].sum(),
+        score_n=f[score].count(),
+    )
+    touch = touch.left_join(felt, (touch.account == felt._f_acc)
+                            & (touch.touchpoint == felt._f_tp)).drop("_f_acc", "_f_tp")
+    touch = touch.mutate(feedback=touch.feedback.fill_null(0), score_n=touch.score_n.fill_null(0))
     # A step back in the middle of a long touchpoint (renegotiating during a migration) is
     # that touchpoint's, whatever event happened to come just before it; when several are in
     # progress, the shortest (the most specific) takes it.
-    regs = e.filter(back).select(_r_acc=e[account], _r_ts=e.next_ts)
+    regs = j.filter(j._back).select(_r_acc=j[account], _r_ts=j.next_ts)
     during = touch.join(regs, (touch.account == regs._r_acc) & (regs._r_ts >= touch.first_ts)
                         & (regs._r_ts <= touch.last_ts))
     span = during.last_ts.delta(during.first_ts, unit="microsecond")
@@ -184,6 +196,7 @@ def rank_painpoints(
     journey_map: JourneyMap,
     dims: ir.Table,
     *,
+    feedback: ir.Table | None = None,
     account: str = "account_id",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
@@ -195,13 +208,14 @@ def rank_painpoints(
     next_stage_index: str = "next_stage_index",
 ) -> pa.Table:
     """The ranked pain points (see the module's docstring): one row per touchpoint with any
-    affected account, best first. `journey` is `base.journey_steps` over prepared events
-    (with `sentiment` when there is text); `dims` is `base.account_dimensions` (with the
-    accounts' `value`, else `won_value` is used)."""
+    affected account, best first. `journey` is `base.journey_steps` over prepared events;
+    `feedback` the prepared events with a score or text and their `sentiment` (default: the
+    journey's own columns); `dims` is `base.account_dimensions` (with the accounts' `value`,
+    else `won_value` is used)."""
     if value not in dims.columns:
         value = "won_value"
-    touch = touch_table(journey, journey_map, account=account, ts=ts, touchpoint=touchpoint,
-                        activity=activity, score=score, sentiment=sentiment,
+    touch = touch_table(journey, journey_map, feedback=feedback, account=account, ts=ts,
+                        touchpoint=touchpoint, activity=activity, score=score, sentiment=sentiment,
                         stage_index=stage_index, next_stage_index=next_stage_index)
     t = materialize(_account_signals(touch, journey_map, dims, account=account, value=value))
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
