@@ -2,9 +2,12 @@
 stage, how the win rate grows with the coverage of the committee, and which personas the map
 expects in a stage (or at a touchpoint) that the data shows are never reached.
 
-A persona is *engaged* in a stage when an event of the account in that stage carries the
-persona (the contact's role, filled by the map's title rules when the source had none). Given
-`contacts`, an event without a persona takes its contact's.
+A persona is *engaged* at a touchpoint (and so in its stage) when an event of the account
+matched to the touchpoint carries the persona (the contact's role, filled by the map's title
+rules when the source had none). Given `contacts`, an event without a persona takes its
+contact's. Every analysis here reads one small table, `engagement`: the first time each
+persona of each account was met at each touchpoint; an analysis run computes it once and hands
+it to all of them (`engaged=`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes
-from journeyscope.analytics.touchpoints import safe_ratio
+from journeyscope.analytics.touchpoints import map_touchpoints, safe_ratio
 from journeyscope.model.types import JourneyMap
 
 
@@ -37,37 +40,83 @@ def with_contact_personas(
     )
 
 
-def personas_per_stage(
+def engagement(
     events: ir.Table,
     *,
-    account: str = "account_id",
-    stage: str = "stage",
-    persona: str = "persona",
     contacts: ir.Table | None = None,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    ts: str = "ts",
+    contact: str = "contact_id",
+) -> ir.Table:
+    """One row per account, touchpoint and persona met there (persona null for the events
+    without one): `account`, `touchpoint`, `persona`, `first_ts`."""
+    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
+    met = events.filter(events[touchpoint].notnull())
+    return met.group_by(
+        account=met[account], touchpoint=met[touchpoint], persona=met[persona]
+    ).aggregate(first_ts=met[ts].min())
+
+
+def _engaged(events: ir.Table, engaged: ir.Table | None, contacts: ir.Table | None,
+             names: dict[str, str]) -> ir.Table:
+    if engaged is not None:
+        return engaged
+    return engagement(events, contacts=contacts, **names)
+
+
+def _at(engaged: ir.Table, journey_map: JourneyMap, by: str) -> ir.Table:
+    """`engaged` with `place`: its touchpoint, or the touchpoint's stage."""
+    if by == "touchpoint":
+        return engaged.mutate(place=engaged.touchpoint)
+    stages = map_touchpoints(journey_map).select("touchpoint", place="tp_stage")
+    return engaged.join(stages, "touchpoint")
+
+
+def _decisions(outcomes: ir.Table, account: str) -> ir.Table:
+    return outcomes.select(
+        account=outcomes[account], won=outcomes.won,
+        decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
+    )
+
+
+def personas_per_stage(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    engaged: ir.Table | None = None,
+    contacts: ir.Table | None = None,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    ts: str = "ts",
     contact: str = "contact_id",
 ) -> ir.Table:
     """Distinct personas engaged per stage per account: `account`, `stage`, `personas`."""
-    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
-    e = events.filter(events[stage].notnull())
-    return e.group_by(account=e[account], stage=e[stage]).aggregate(
-        personas=e[persona].nunique()
-    )
+    e = _at(_engaged(events, engaged, contacts, dict(
+        account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact)),
+        journey_map, "stage")
+    return e.group_by("account", stage=e.place).aggregate(personas=e.persona.nunique())
 
 
 def committee_by_stage(
     events: ir.Table,
     journey_map: JourneyMap,
     *,
-    account: str = "account_id",
-    stage: str = "stage",
-    persona: str = "persona",
+    engaged: ir.Table | None = None,
     contacts: ir.Table | None = None,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    ts: str = "ts",
     contact: str = "contact_id",
 ) -> ir.Table:
     """Per stage of the map: accounts in the stage and the distinct personas engaged per
     account (mean, median, max), against the personas the map expects there."""
-    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
-    per = personas_per_stage(events, account=account, stage=stage, persona=persona)
+    per = personas_per_stage(events, journey_map, engaged=engaged, contacts=contacts,
+                             account=account, touchpoint=touchpoint, persona=persona, ts=ts,
+                             contact=contact)
     stages = ibis.memtable(pa.table({
         "position": pa.array(range(len(journey_map.stages)), pa.int32()),
         "stage": pa.array(journey_map.stage_ids(), pa.string()),
@@ -95,29 +144,28 @@ def win_rate_by_coverage(
     journey_map: JourneyMap,
     *,
     outcomes: ir.Table | None = None,
-    account: str = "account_id",
-    ts: str = "ts",
-    persona: str = "persona",
+    engaged: ir.Table | None = None,
     contacts: ir.Table | None = None,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    ts: str = "ts",
     contact: str = "contact_id",
     outcome: str = "outcome",
 ) -> ir.Table:
     """Win rate by the number of distinct personas engaged before the decision (the first won,
-    else the first lost event; every event for an account not yet decided): `coverage`,
-    `coverage_share` (of the map's personas), `accounts`, `won`, `win_rate`."""
-    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
+    else the first lost event; every touchpoint event for an account not yet decided):
+    `coverage`, `coverage_share` (of the map's personas), `accounts`, `won`, `win_rate`."""
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
-    o = outcomes.select(
-        account=outcomes[account], won=outcomes.won,
-        decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
-    )
-    e = events.filter(events[persona].notnull()).select(
-        account=events[account], ts=events[ts], persona=events[persona]
-    )
+    e = _engaged(events, engaged, contacts, dict(
+        account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact))
+    e = e.filter(e.persona.notnull())
+    e = e.group_by("account", "persona").aggregate(first_ts=e.first_ts.min())
+    o = _decisions(outcomes, account)
     j = e.join(o.select("account", "decided_ts"), "account")
-    j = j.filter(j.decided_ts.isnull() | (j.ts <= j.decided_ts))
-    covered = j.group_by("account").aggregate(coverage=j.persona.nunique())
+    j = j.filter(j.decided_ts.isnull() | (j.first_ts <= j.decided_ts))
+    covered = j.group_by("account").aggregate(coverage=j.count())
     a = o.left_join(covered, "account")
     a = a.mutate(coverage=a.coverage.fill_null(0))
     n_personas = len(journey_map.personas)
@@ -153,10 +201,12 @@ def persona_reach(
     *,
     by: str = "stage",
     outcomes: ir.Table | None = None,
-    account: str = "account_id",
-    ts: str = "ts",
-    persona: str = "persona",
+    engaged: ir.Table | None = None,
     contacts: ir.Table | None = None,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    ts: str = "ts",
     contact: str = "contact_id",
     outcome: str = "outcome",
 ) -> ir.Table:
@@ -166,7 +216,6 @@ def persona_reach(
     rate of the accounts that got there before their decision with the persona engaged there
     before the decision against those without (`win_rate_engaged`, `win_rate_absent`,
     `win_lift`)."""
-    events = with_contact_personas(events, contacts, contact=contact, persona=persona)
     if by not in ("stage", "touchpoint"):
         raise ValueError(f"by must be 'stage' or 'touchpoint', not {by!r}")
     if outcomes is None:
@@ -178,29 +227,31 @@ def persona_reach(
         "place": pa.array([r[0] for r in rows], pa.string()),
         "persona": pa.array([r[1] for r in rows], pa.string()),
     }))
-    o = outcomes.select(
-        account=outcomes[account], won=outcomes.won,
-        decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
+    e = _at(_engaged(events, engaged, contacts, dict(
+        account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact)),
+        journey_map, by)
+    o = _decisions(outcomes, account)
+    at_place = e.group_by("account", "place").aggregate(first_ts=e.first_ts.min())
+    at_place = at_place.join(o, "account")
+    before = at_place.decided_ts.isnull() | (at_place.first_ts <= at_place.decided_ts)
+    there = at_place.group_by("place").aggregate(
+        accounts=at_place.count(),
+        accounts_before=before.sum(),
+        won_before=(before & at_place.won).sum(),
     )
-    e = events.filter(events[by].notnull()).select(
-        account=events[account], place=events[by], persona=events[persona], ts=events[ts]
+    with_persona = e.filter(e.persona.notnull())
+    with_persona = with_persona.group_by("account", "place", "persona").aggregate(
+        first_ts=with_persona.first_ts.min()
+    ).join(o, "account")
+    before = with_persona.decided_ts.isnull() | (with_persona.first_ts <= with_persona.decided_ts)
+    engaged_n = with_persona.group_by("place", "persona").aggregate(
+        engaged=with_persona.count(),
+        engaged_before=before.sum(),
+        engaged_won=(before & with_persona.won).sum(),
     )
-    e = e.join(o, "account")
-    e = e.mutate(before=e.decided_ts.isnull() | (e.ts <= e.decided_ts))
-    there = e.group_by("place").aggregate(
-        accounts=e.account.nunique(),
-        accounts_before=e.account.nunique(where=e.before),
-        won_before=e.account.nunique(where=e.before & e.won),
-    )
-    engaged_e = e.filter(e.persona.notnull())
-    engaged = engaged_e.group_by("place", "persona").aggregate(
-        engaged=engaged_e.account.nunique(),
-        engaged_before=engaged_e.account.nunique(where=engaged_e.before),
-        engaged_won=engaged_e.account.nunique(where=engaged_e.before & engaged_e.won),
-    )
-    r = pairs.left_join(there, "place").left_join(engaged, ["place", "persona"])
+    r = pairs.left_join(there, "place").left_join(engaged_n, ["place", "persona"])
     accounts = r.accounts.fill_null(0)
-    engaged_n = r.engaged.fill_null(0)
+    n_engaged = r.engaged.fill_null(0)
     engaged_before = r.engaged_before.fill_null(0)
     engaged_won = r.engaged_won.fill_null(0)
     rate_engaged = safe_ratio(engaged_won, engaged_before)
@@ -211,9 +262,9 @@ def persona_reach(
         **{by: r.place},
         persona=r.persona,
         accounts=accounts,
-        engaged=engaged_n,
-        reach_share=safe_ratio(engaged_n, accounts),
-        never_reached=(accounts > 0) & (engaged_n == 0),
+        engaged=n_engaged,
+        reach_share=safe_ratio(n_engaged, accounts),
+        never_reached=(accounts > 0) & (n_engaged == 0),
         win_rate_engaged=rate_engaged,
         win_rate_absent=rate_absent,
         win_lift=safe_ratio(rate_engaged, rate_absent),

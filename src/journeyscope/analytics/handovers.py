@@ -25,6 +25,7 @@ import pyarrow as pa
 from journeyscope.analytics.base import with_steps
 from journeyscope.analytics.touchpoints import (
     US_PER_DAY,
+    account_touchpoints,
     map_touchpoints,
     progress_marks,
     progressed_after,
@@ -110,10 +111,12 @@ def _summarise(c: ir.Table, journey_map: JourneyMap, by: list[str]) -> ir.Table:
     out = c.group_by(*by).aggregate(
         handovers=c.count(),
         accounts=c.account.nunique(),
-        gap_median_days=c.gap_us.median() / US_PER_DAY,
-        gap_p90_days=c.gap_us.quantile(0.9) / US_PER_DAY,
+        gap_q=c.gap_us.quantile([0.5, 0.9]),
         designed=c.designed.any(),
     )
+    out = out.mutate(gap_median_days=out.gap_q[0] / US_PER_DAY,
+                     gap_p90_days=out.gap_q[1] / US_PER_DAY).drop("gap_q")
+    out = out.select(*by, "handovers", "accounts", "gap_median_days", "gap_p90_days", "designed")
     return out.order_by(ibis.desc("handovers"), *by)
 
 
@@ -124,14 +127,17 @@ def designed_handovers(
     account: str = "account_id",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
-    stage: str = "stage",
     stage_index: str = "stage_index",
     outcome: str = "outcome",
+    outcomes: ir.Table | None = None,
+    per_account: ir.Table | None = None,
 ) -> ir.Table:
     """Each designed handover of the map measured: `source_accounts` (met the source),
     `accounts` (then met the target), `reach_rate`, gap median and p90 in days, the link's time
     standard in days, `breach_share`, `conversion`, `conversion_within` and
-    `conversion_breach`, and `observed` (any account made it)."""
+    `conversion_breach`, and `observed` (any account made it). `outcomes`
+    (`base.account_outcomes`) and `per_account` (`touchpoints.account_touchpoints`) are read
+    when the caller has them."""
     handovers = journey_map.handovers()
     pairs = ibis.memtable(pa.table({
         "position": pa.array(range(len(handovers)), pa.int32()),
@@ -148,29 +154,35 @@ def designed_handovers(
     targets = sorted({h.target for h in handovers})
     tps = map_touchpoints(journey_map).select(target="touchpoint", target_index="tp_stage_index")
 
-    e = events.select(account=events[account], tp=events[touchpoint], ts=events[ts])
-    at_target = e.filter(e.tp.isin(targets or [""]))
-    first_target = at_target.group_by("account", target=at_target.tp).aggregate(
-        first_ts=at_target.ts.min()
+    if per_account is None:
+        per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
+    source_accounts = per_account.filter(per_account.touchpoint.isin(sources or [""]))
+    source_accounts = source_accounts.group_by(source=source_accounts.touchpoint).aggregate(
+        source_accounts=source_accounts.count()
     )
-    at_source = e.filter(e.tp.isin(sources or [""]))
-    source_accounts = at_source.group_by(source=at_source.tp).aggregate(
-        source_accounts=at_source.account.nunique()
+    # Per account: the first target event and the last source event before it. From the
+    # per-account first and last times when the source was never met again after the target
+    # (nearly always); from the events for the accounts that came back to the source.
+    src = per_account.select("account", source="touchpoint", src_first="first_ts",
+                             src_last="last_ts")
+    tgt = per_account.select("account", target="touchpoint", first_ts="first_ts")
+    x = tgt.join(pairs.select("source", "target"), "target").join(src, ["account", "source"])
+    x = x.filter(x.src_first <= x.first_ts)
+    simple = x.filter(x.src_last <= x.first_ts).select(
+        "account", "source", "target", "first_ts", last_src=x.src_last
     )
-    src = at_source.select("account", source="tp", src_ts="ts")
-    j = first_target.join(pairs.select("source", "target"), "target").join(
-        src, ["account", "source"]
-    )
-    j = j.filter(j.src_ts <= j.first_ts)
-    per_account = j.group_by("account", "source", "target", "first_ts").aggregate(
-        last_src=j.src_ts.max()
-    )
-    marks = progress_marks(events, journey_map, account=account, ts=ts, stage=stage,
-                           stage_index=stage_index, outcome=outcome)
-    if account != "account":
-        marks = marks.rename(account=account)
+    again = x.filter(x.src_last > x.first_ts).select("account", "source", "target", "first_ts")
+    at_source = events.filter(events[touchpoint].isin(sources or [""]))
+    at_source = at_source.select(account=at_source[account], source=at_source[touchpoint],
+                                 src_ts=at_source[ts])
+    y = again.join(at_source, ["account", "source"])
+    y = y.filter(y.src_ts <= y.first_ts)
+    y = y.group_by("account", "source", "target", "first_ts").aggregate(last_src=y.src_ts.max())
+    matched = simple.union(y.select(*simple.columns), distinct=False)
+    marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
+                           account=account, ts=ts, stage_index=stage_index, outcome=outcome)
     p = (
-        per_account.join(pairs.select("source", "target", "standard_us"), ["source", "target"])
+        matched.join(pairs.select("source", "target", "standard_us"), ["source", "target"])
         .join(tps, "target")
         .join(marks, "account")
     )
@@ -181,8 +193,7 @@ def designed_handovers(
     )
     measured = p.group_by("source", "target").aggregate(
         accounts=p.count(),
-        gap_median_days=p.gap_us.median() / US_PER_DAY,
-        gap_p90_days=p.gap_us.quantile(0.9) / US_PER_DAY,
+        gap_q=p.gap_us.quantile([0.5, 0.9]),
         breaches=p.breach.sum(),
         converted=p.converted.sum(),
         within=(~p.breach).sum(),
@@ -205,8 +216,8 @@ def designed_handovers(
         source_accounts=r.source_accounts.fill_null(0),
         accounts=accounts,
         reach_rate=safe_ratio(accounts, r.source_accounts),
-        gap_median_days=r.gap_median_days,
-        gap_p90_days=r.gap_p90_days,
+        gap_median_days=r.gap_q[0] / US_PER_DAY,
+        gap_p90_days=r.gap_q[1] / US_PER_DAY,
         time_standard=r.time_standard,
         time_standard_days=r.standard_us / US_PER_DAY,
         breach_share=ibis.ifelse(with_standard, safe_ratio(breaches, accounts),

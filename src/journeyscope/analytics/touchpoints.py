@@ -12,9 +12,11 @@ Definitions (docs/touchpoints.md says the same for users):
   the ratio of the two rates (null when the second is 0).
 - **Conversion** is the share of the accounts that met the touchpoint which afterwards moved
   forward: an event in a later stage of the map (a stage called `cessation` is an exit, not a
-  step forward) or a won, renewed or expanded outcome, after their first meeting.
+  step forward) or a won, renewed or expanded outcome (the first of each kind) after their
+  first meeting.
 - **Time to next step** is the time from an event at the touchpoint to the account's next event
-  (whatever it is), so a ticket opened and then resolved gives the resolution time.
+  in the table given (with `base.journey_steps`, its next touchpoint event), so a ticket opened
+  and then resolved gives the resolution time.
 """
 
 from __future__ import annotations
@@ -52,30 +54,75 @@ def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
     return ibis.memtable(data)
 
 
+def account_touchpoints(
+    events: ir.Table,
+    *,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    ts: str = "ts",
+) -> ir.Table:
+    """One row per account and touchpoint it met: `account`, `touchpoint`, `n` (events),
+    `first_ts`, `last_ts`. Touchpoint stats and designed handovers read it; an analysis run
+    computes it once and hands it to both (`per_account=`)."""
+    met = events.filter(events[touchpoint].notnull())
+    return met.group_by(account=met[account], touchpoint=met[touchpoint]).aggregate(
+        n=met.count(), first_ts=met[ts].min(), last_ts=met[ts].max()
+    )
+
+
 def progress_marks(
     events: ir.Table,
     journey_map: JourneyMap,
     *,
+    outcomes: ir.Table | None = None,
+    per_account: ir.Table | None = None,
     account: str = "account_id",
     ts: str = "ts",
-    stage: str = "stage",
     stage_index: str = "stage_index",
     outcome: str = "outcome",
 ) -> ir.Table:
-    """One row per account with, for each stage position k, `first_k`: when the account first
-    was in stage k, and `later_k`: the last time it was in a stage after k (exit stages
-    excluded); and `positive_last`: its last won, renewed or expanded outcome.
-    `progressed_after` reads them."""
-    exits = [s.id for s in journey_map.stages if s.id in EXIT_STAGES]
-    forward = events[stage_index].notnull()
-    if exits:
-        forward = forward & ~events[stage].isin(exits)
+    """One row per account (named `account`) with, for each stage position k, `first_k`: when
+    the account first was in stage k, and `later_k`: the last time it was in a stage after k
+    (exit stages excluded); and the times of its positive outcomes `won_ts`, `renewed_ts`,
+    `expanded_ts` (from `outcomes`, the first of each; without `outcomes`, `positive_ts` is the
+    last positive outcome in `events`). `progressed_after` reads them."""
+    if per_account is not None:
+        first = per_account.join(
+            map_touchpoints(journey_map).select("touchpoint", si="tp_stage_index"),
+            "touchpoint",
+        )
+        per_stage = first.group_by("account", "si").aggregate(
+            first=first.first_ts.min(), last=first.last_ts.max()
+        )
+        return _marks(per_stage, journey_map, events=events, outcomes=outcomes,
+                      account=account, ts=ts, outcome=outcome)
+    per_stage = events.filter(events[stage_index].notnull())
+    per_stage = per_stage.group_by(
+        account=per_stage[account], si=per_stage[stage_index]
+    ).aggregate(first=per_stage[ts].min(), last=per_stage[ts].max())
+    return _marks(per_stage, journey_map, events=events if outcomes is None else None,
+                  outcomes=outcomes, account=account, ts=ts, outcome=outcome)
+
+
+def _marks(per_stage: ir.Table, journey_map: JourneyMap, *, events: ir.Table | None,
+           outcomes: ir.Table | None, account: str, ts: str, outcome: str) -> ir.Table:
+    """`progress_marks` from a table of (account, si, first, last) per account and stage."""
+    exits = [i for i, s in enumerate(journey_map.stages) if s.id in EXIT_STAGES]
+    forward = ~per_stage.si.isin(exits) if exits else ibis.literal(True)
     aggs: dict[str, ir.Value] = {}
     for k in range(len(journey_map.stages)):
-        aggs[f"first_{k}"] = events[ts].min(where=events[stage_index] == k)
-        aggs[f"later_{k}"] = events[ts].max(where=forward & (events[stage_index] > k))
-    aggs["positive_last"] = events[ts].max(where=events[outcome].isin(POSITIVE_OUTCOMES))
-    return events.group_by(events[account].name(account)).aggregate(**aggs)
+        aggs[f"first_{k}"] = per_stage["first"].min(where=per_stage.si == k)
+        aggs[f"later_{k}"] = per_stage["last"].max(where=forward & (per_stage.si > k))
+    marks = per_stage.group_by("account").aggregate(**aggs)
+    if outcomes is not None:
+        o = outcomes.select(account=outcomes[account],
+                            **{f"{name}_ts": outcomes[f"{name}_ts"] for name in POSITIVE_OUTCOMES})
+        return marks.left_join(o, "account").drop("account_right")
+    positive = events.filter(events[outcome].isin(POSITIVE_OUTCOMES))
+    positive = positive.group_by(account=positive[account]).aggregate(
+        positive_ts=positive[ts].max()
+    )
+    return marks.left_join(positive, "account").drop("account_right")
 
 
 def progressed_after(
@@ -83,14 +130,17 @@ def progressed_after(
 ) -> ir.BooleanValue:
     """Whether the account (a row joined with `progress_marks`) moved past `stage_position`, or
     reached a positive outcome, after `when`."""
+    moved = ibis.literal(False)
     if n_stages:
         later = stage_position.cases(
             *[(k, marks[f"later_{k}"]) for k in range(n_stages)], else_=ibis.null()
         )
-        by_stage = (later > when).fill_null(False)
-    else:
-        by_stage = ibis.literal(False)
-    return by_stage | (marks.positive_last > when).fill_null(False)
+        moved = (later > when).fill_null(False)
+    names = ["positive_ts"] if "positive_ts" in marks.columns else [
+        f"{name}_ts" for name in POSITIVE_OUTCOMES]
+    for name in names:
+        moved = moved | (marks[name] > when).fill_null(False)
+    return moved
 
 
 def touchpoint_stats(
@@ -98,12 +148,12 @@ def touchpoint_stats(
     journey_map: JourneyMap,
     *,
     outcomes: ir.Table | None = None,
+    per_account: ir.Table | None = None,
     account: str = "account_id",
     contact: str = "contact_id",
     ts: str = "ts",
     touchpoint: str = "touchpoint",
     stage: str = "stage",
-    stage_index: str = "stage_index",
     outcome: str = "outcome",
     score: str = "score",
     gap: str = "gap_us",
@@ -111,8 +161,10 @@ def touchpoint_stats(
     """One row per touchpoint of the map: reach, frequency, win rate met/not met and lift,
     conversion, time to next step (median, p75, p90 in days) and satisfaction.
 
-    `events` are prepared events (`base.prepare`), ideally with steps (`base.with_steps`);
-    `outcomes` is `base.account_outcomes(events)` when the caller has it already.
+    `events` are prepared events with steps: `base.journey_steps` (the time to next step is
+    then to the next touchpoint event) or `base.with_steps`. `outcomes` is
+    `base.account_outcomes` of all the events (outcome events are not touchpoint events), and
+    `per_account` is `account_touchpoints(events)`, when the caller has them.
     """
     if gap not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage)
@@ -122,41 +174,34 @@ def touchpoint_stats(
     tps = map_touchpoints(journey_map)
 
     met = events.filter(events[touchpoint].notnull())
-    per_event = met.group_by(met[touchpoint].name("touchpoint")).aggregate(
-        events=met.count(),
+    quantiles = met[gap].quantile([0.5, 0.75, 0.9])
+    per_event = met.group_by(touchpoint=met[touchpoint]).aggregate(
         contacts=met[contact].nunique(),
-        next_median_us=met[gap].median(),
-        next_p75_us=met[gap].quantile(0.75),
-        next_p90_us=met[gap].quantile(0.9),
+        next_q=quantiles,
         scored=met[score].count(),
         score_mean=met[score].mean(),
         promoters=(met[score] >= 9).sum(),
         detractors=(met[score] <= 6).sum(),
     )
-
-    first = met.group_by(
-        met[account].name("account"), met[touchpoint].name("touchpoint")
-    ).aggregate(first_ts=met[ts].min())
+    if per_account is None:
+        per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
+    marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
+                           account=account, ts=ts, outcome=outcome)
+    first = per_account.join(tps.select("touchpoint", "tp_stage_index"), "touchpoint")
     o = outcomes.select(
         account=outcomes[account], won=outcomes.won,
         decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
     )
-    marks = progress_marks(events, journey_map, account=account, ts=ts, stage=stage,
-                           stage_index=stage_index, outcome=outcome)
-    marks = marks.rename(account=account) if account != "account" else marks
-    j = (
-        first.join(tps.select("touchpoint", "tp_stage_index"), "touchpoint")
-        .join(o, "account")
-        .join(marks, "account")
-    )
+    j = first.join(o, "account").join(marks, "account")
     before = j.decided_ts.isnull() | (j.first_ts <= j.decided_ts)
     j = j.mutate(
         before=before,
         won_before=before & j.won,
         converted=progressed_after(j, j.tp_stage_index, j.first_ts, n_stages),
     )
-    per_account = j.group_by("touchpoint").aggregate(
+    per_touchpoint = j.group_by("touchpoint").aggregate(
         accounts=j.count(),
+        events=j.n.sum(),
         met_before=j.before.sum(),
         won_met=j.won_before.sum(),
         converted=j.converted.sum(),
@@ -164,16 +209,18 @@ def touchpoint_stats(
     # The comparison group of a touchpoint: accounts that reached its stage before their
     # decision, so that a decision-stage touchpoint is not credited with reaching decision.
     pm = marks.join(o, "account")
-    population: dict[str, ir.Value] = {"total_accounts": pm.count()}
+    population: dict[str, ir.Value] = {}
     for k in range(n_stages):
         in_time = (pm[f"first_{k}"].notnull()
                    & (pm.decided_ts.isnull() | (pm[f"first_{k}"] <= pm.decided_ts)))
         population[f"reached_{k}"] = in_time.sum()
         population[f"reached_won_{k}"] = (in_time & pm.won).sum()
-    totals = pm.aggregate(**population)
+    totals = outcomes.aggregate(total_accounts=outcomes.count())
+    if population:
+        totals = totals.cross_join(pm.aggregate(**population))
 
     t = (
-        tps.left_join(per_account, "touchpoint")
+        tps.left_join(per_touchpoint, "touchpoint")
         .drop("touchpoint_right")
         .left_join(per_event, "touchpoint")
         .drop("touchpoint_right")
@@ -182,6 +229,7 @@ def touchpoint_stats(
     accounts = t.accounts.fill_null(0)
     met_before = t.met_before.fill_null(0)
     won_met = t.won_met.fill_null(0)
+
     def at_stage(prefix: str) -> ir.IntegerValue:
         if not n_stages:
             return ibis.literal(0)
@@ -193,6 +241,7 @@ def touchpoint_stats(
     win_met = safe_ratio(won_met, met_before)
     win_not_met = safe_ratio(at_stage("reached_won") - won_met, stage_accounts - met_before)
     nps_tps = [tp.id for tp in journey_map.touchpoints if any(k.measure == "nps" for k in tp.kpis)]
+    n_events = t.events.fill_null(0)
     result = t.select(
         position=t.tp_position,
         touchpoint=t.touchpoint,
@@ -200,18 +249,18 @@ def touchpoint_stats(
         owner=t.tp_owner,
         accounts=accounts,
         contacts=t.contacts.fill_null(0),
-        events=t.events.fill_null(0),
+        events=n_events,
         reach_share=safe_ratio(accounts, t.total_accounts),
-        frequency=safe_ratio(t.events.fill_null(0), accounts),
+        frequency=safe_ratio(n_events, accounts),
         stage_accounts=stage_accounts,
         met_before_decision=met_before,
         win_rate_met=win_met,
         win_rate_not_met=win_not_met,
         win_lift=safe_ratio(win_met, win_not_met),
         conversion=safe_ratio(t.converted.fill_null(0), accounts),
-        time_to_next_median_days=t.next_median_us / US_PER_DAY,
-        time_to_next_p75_days=t.next_p75_us / US_PER_DAY,
-        time_to_next_p90_days=t.next_p90_us / US_PER_DAY,
+        time_to_next_median_days=t.next_q[0] / US_PER_DAY,
+        time_to_next_p75_days=t.next_q[1] / US_PER_DAY,
+        time_to_next_p90_days=t.next_q[2] / US_PER_DAY,
         scored=t.scored.fill_null(0),
         score_mean=t.score_mean,
         nps=ibis.ifelse(

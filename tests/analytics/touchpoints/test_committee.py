@@ -16,8 +16,8 @@ from journeyscope.analytics.committee import (
 )
 
 
-def test_distinct_personas_per_stage_per_account(events, by):
-    rows = by(personas_per_stage(events), "account", "stage")
+def test_distinct_personas_per_stage_per_account(events, tiny_map, by):
+    rows = by(personas_per_stage(events, tiny_map), "account", "stage")
     assert rows[("A1", "aware")]["personas"] == 2  # user and buyer
     assert rows[("A1", "consider")]["personas"] == 1
     assert rows[("A2", "consider")]["personas"] == 1
@@ -77,9 +77,18 @@ def test_events_without_a_persona_take_their_contacts(journeys, tiny_map, by):
                   {"contact_id": "B-user", "persona": "buyer"}],
     )
     events = events.mutate(persona=events.persona.isin(["user"]).ifelse(events.persona, None))
-    rows = by(personas_per_stage(events, contacts=contacts), "account", "stage")
+    rows = by(personas_per_stage(events, tiny_map, contacts=contacts), "account", "stage")
     assert rows[("A", "aware")]["personas"] == 2
     # an event's own persona wins over its contact's
     reach = by(persona_reach(events, tiny_map, contacts=contacts), "stage", "persona")
     assert reach[("aware", "user")]["engaged"] == 2  # A through its contact, B its own
     assert reach[("aware", "buyer")]["engaged"] == 1
+
+
+def test_one_engagement_table_serves_every_committee_analysis(events, tiny_map):
+    from journeyscope.analytics.committee import engagement
+
+    engaged = engagement(events)
+    for analysis in (committee_by_stage, win_rate_by_coverage, persona_reach):
+        alone = analysis(events, tiny_map).to_pyarrow().to_pylist()
+        assert analysis(events, tiny_map, engaged=engaged).to_pyarrow().to_pylist() == alone

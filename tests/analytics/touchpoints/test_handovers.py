@@ -81,3 +81,13 @@ def test_an_event_without_an_owner_takes_its_touchpoints_owner(journeys, tiny_ma
 def test_an_owner_on_the_event_wins_over_the_designed_one(journeys, tiny_map, by):
     events = journeys({"A": [(0, "call", None, None, None, "sales"), (2, "demo")]})
     assert by(handover_matrix(events, tiny_map), "from_owner", "to_owner") == {}
+
+
+def test_precomputed_intermediates_give_the_same_handovers(events, tiny_map):
+    from journeyscope.analytics.base import account_outcomes
+    from journeyscope.analytics.touchpoints import account_touchpoints
+
+    alone = designed_handovers(events, tiny_map).to_pyarrow()
+    shared = designed_handovers(events, tiny_map, outcomes=account_outcomes(events),
+                                per_account=account_touchpoints(events)).to_pyarrow()
+    assert shared.to_pylist() == alone.to_pylist()

@@ -129,3 +129,13 @@ def test_kpis_another_analysis_measures_are_left_open_and_say_which(events, tiny
     assert in_stage["measured_by"] == "stages"
     # without the handover table the handover gap is not measured
     assert kpis[("demo", "Gap from the call")]["actual"] is None
+
+
+def test_precomputed_intermediates_give_the_same_stats(events, tiny_map):
+    from journeyscope.analytics.base import account_outcomes
+    from journeyscope.analytics.touchpoints import account_touchpoints
+
+    alone = touchpoint_stats(events, tiny_map).to_pyarrow()
+    shared = touchpoint_stats(events, tiny_map, outcomes=account_outcomes(events),
+                              per_account=account_touchpoints(events)).to_pyarrow()
+    assert shared.to_pylist() == alone.to_pylist()
