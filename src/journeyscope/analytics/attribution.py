@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from journeyscope.analytics.base import account_outcomes, with_steps
+from journeyscope.analytics.base import account_outcomes, journey_steps
 from journeyscope.model.types import JourneyMap, parse_duration
 
 NO_TOUCH = "(no touch)"
@@ -92,21 +92,29 @@ def journey_touches(
     outcomes: ir.Table,
     *,
     keys: Sequence[str] = ("touchpoint", "channel"),
+    won_only: bool = False,
     account: str = "account_id",
     ts: str = "ts",
-    touchpoint: str = "touchpoint",
     step: str = "step",
     stage_index: str = "stage_index",
 ) -> ir.Table:
-    """The touches of every journey: a won account's up to its first won event, every touch of
-    the others. Columns `account`, `step`, `ts`, `stage_index`, `won`, `win_ts`, `won_value` and
-    the `keys` (a missing value reads `UNKNOWN`)."""
+    """The touches of every journey from the journey table (`base.journey_steps`: touchpoint
+    events, `step` counting touches, `next_*` the next touch): a won account's up to its first
+    won event, every touch of the others (of the won accounts only with `won_only`). Columns
+    `account`, `step`, `ts`, `stage_index`, `won`, `win_ts`, `won_value`, the `keys` (a missing
+    value reads `UNKNOWN`), and `next_ts` and `next_<key>` where the journey has them."""
     o = outcomes.select(account=outcomes[account], won=outcomes.won, win_ts=outcomes.won_ts,
                         won_value=outcomes.won_value)
-    t = events.filter(events[touchpoint].notnull()).select(
+    if won_only:
+        o = o.filter(o.won)
+    nexts = {f"next_{k}": events[f"next_{k}"].cast("string").fill_null(UNKNOWN)
+             for k in keys if f"next_{k}" in events.columns}
+    t = events.select(
         account=events[account], step=events[step], ts=events[ts],
         stage_index=events[stage_index],
         **{k: events[k].cast("string").fill_null(UNKNOWN) for k in keys},
+        **({"next_ts": events.next_ts} if "next_ts" in events.columns else {}),
+        **nexts,
     )
     t = t.join(o, "account")
     return t.filter(~t.won | (t.ts <= t.win_ts))
@@ -145,10 +153,23 @@ def positional_credits(
         n=t.count(), k_first=t.step.min().cast("int64"), k_last=t.step.max().cast("int64"),
         k_lead=first_in(lead_idx), k_opportunity=first_in(opp_idx), decay_sum=t.decay.sum(),
     )
+    # Each model's weight per key slot and per other touch is a property of the journey:
+    # worked out once per journey, then each touch only picks its slots.
+    journeys = journeys.mutate(**{
+        name: value for model, (shares, rest) in POSITIONAL.items()
+        for name, value in _slot_weights(journeys, model, shares, rest).items()
+    })
     j = t.join(journeys, "account")
+    at = {slot: (j.step == j[f"k_{slot}"]).fill_null(False)
+          for slot in ("first", "last", "lead", "opportunity")}
     credit = {"linear": 1.0 / j.n.cast("float64"), "time_decay": j.decay / j.decay_sum}
-    for model, (shares, rest) in POSITIONAL.items():
-        credit[model] = _positional_weight(j, shares, rest)
+    for model, (shares, _) in POSITIONAL.items():
+        weight = ibis.literal(0.0)
+        is_key = ibis.literal(False)
+        for slot in shares:
+            weight = weight + ibis.ifelse(at[slot], j[f"{model}__{slot}"], 0.0)
+            is_key = is_key | at[slot]
+        credit[model] = weight + ibis.ifelse(is_key, 0.0, j[f"{model}__other"])
     j = j.mutate(**{m: credit[m] * j.won_value for m in ENGINE_MODELS})
     parts = [
         j.group_by(key=j[k]).aggregate(
@@ -162,9 +183,11 @@ def positional_credits(
     return out.select("by", "key", "touches", *ENGINE_MODELS)
 
 
-def _positional_weight(j: ir.Table, shares: dict[str, float], rest: float) -> ir.FloatingValue:
-    """The weight of the touch on row `j` under a position-based model (see POSITIONAL)."""
-    steps = {k: j[f"k_{k}"] for k in shares}
+def _slot_weights(journeys: ir.Table, model: str, shares: dict[str, float],
+                  rest: float) -> dict[str, ir.FloatingValue]:
+    """Per journey: the weight of each key slot of a position-based model (`<model>__<slot>`)
+    and of each other touch (`<model>__other`), by the rule of POSITIONAL."""
+    steps = {k: journeys[f"k_{k}"] for k in shares}
     present = {k: steps[k].notnull() for k in shares}
     present_share = sum(
         (ibis.ifelse(present[k], s, 0.0) for k, s in shares.items()), ibis.literal(0.0)
@@ -175,19 +198,16 @@ def _positional_weight(j: ir.Table, shares: dict[str, float], rest: float) -> ir
     for i, k in enumerate(names):
         new = present[k]
         for other in names[:i]:
-            new = new & ~(present[other] & (steps[other] == steps[k]))
+            new = new & ~(present[other] & (steps[other] == steps[k])).fill_null(False)
         distinct = distinct + new.cast("int64")
-    others = j.n - distinct
+    others = journeys.n - distinct
     rest_eff = ibis.ifelse(others > 0, rest, 0.0)
-    slot = sum(
-        (ibis.ifelse((j.step == steps[k]).fill_null(False), s, 0.0) for k, s in shares.items()),
-        ibis.literal(0.0),
-    )
-    return ibis.ifelse(
-        slot > 0,
-        (1.0 - rest_eff) * slot / present_share,
-        ibis.ifelse(others > 0, rest_eff / others.cast("float64"), 0.0),
-    )
+    out = {
+        f"{model}__{k}": ibis.ifelse(present[k], (1.0 - rest_eff) * s / present_share, 0.0)
+        for k, s in shares.items()
+    }
+    out[f"{model}__other"] = ibis.ifelse(others > 0, rest_eff / others.cast("float64"), 0.0)
+    return out
 
 
 def markov_transitions(
@@ -195,22 +215,35 @@ def markov_transitions(
 ) -> ir.Table:
     """Transition counts between consecutive touches of the journeys in `journey_touches`, in
     long form: `by`, `source` (`START` for a journey's first touch), `target` (`CONVERSION` or
-    `NULL` after its last touch) and `n`. One window pass serves every key."""
-    w = ibis.window(group_by=touches.account, order_by=touches.step)
-    t = touches.mutate(
-        **{f"prev_{i}": touches[k].lag().over(w) for i, k in enumerate(keys)},
-        is_last=touches.step.lead().over(w).isnull(),
-    )
-    parts = []
-    for i, k in enumerate(keys):
-        step_in = t.group_by(source=t[f"prev_{i}"].fill_null(START), target=t[k]).aggregate(
-            n=t.count()
+    `NULL` after its last touch) and `n`. Reads the journey's `next_<key>` columns; a key
+    without one gets its next touch from a window over the touches."""
+    t = touches
+    if "next_ts" not in t.columns:
+        missing = list(keys)
+    else:
+        missing = [k for k in keys if f"next_{k}" not in t.columns]
+    if missing:
+        w = ibis.window(group_by=t.account, order_by=t.step)
+        t = t.mutate(
+            **{f"next_{k}": t[k].lead().over(w) for k in missing},
+            next_ts=t.ts.lead().over(w) if "next_ts" not in t.columns else t.next_ts,
+            first=t.step.lag().over(w).isnull(),
         )
-        last = t.filter(t.is_last)
-        end = last.group_by(
-            source=last[k], target=ibis.ifelse(last.won, CONVERSION, NULL)
-        ).aggregate(n=last.count())
-        parts += [step_in.mutate(by=ibis.literal(k)), end.mutate(by=ibis.literal(k))]
+    else:
+        t = t.mutate(first=t.step == 1)  # the journey's steps count touches from 1
+    # The journey goes on when there is a next touch, and for a won account it came no later
+    # than the win; otherwise this is the last touch.
+    t = t.mutate(goes_on=t.next_ts.notnull() & (~t.won | (t.next_ts <= t.win_ts)))
+    parts = []
+    for k in keys:
+        target = ibis.ifelse(t.goes_on, t[f"next_{k}"],
+                             ibis.ifelse(t.won, CONVERSION, NULL))
+        moves = t.group_by(source=t[k], target=target).aggregate(n=t.count())
+        starts = t.filter(t.first)
+        starts = starts.group_by(target=starts[k]).aggregate(n=starts.count()).mutate(
+            source=ibis.literal(START))
+        parts += [moves.mutate(by=ibis.literal(k)),
+                  starts.select("source", "target", "n").mutate(by=ibis.literal(k))]
     out = parts[0]
     for part in parts[1:]:
         out = out.union(part, distinct=False)
@@ -336,6 +369,10 @@ def attribution(
     """Every attribution model for each of `keys` (event columns: touchpoint, channel, ...):
     rule-based credits from the engine, Markov and Shapley in Python on the counts it returns.
 
+    `events` is best the journey (`base.journey_steps`); other events are made into one.
+    `outcomes` is `base.account_outcomes` of all the events (the journey has no outcome
+    events, so it is needed with a journey).
+
     >>> result = attribution(events, journey_map)  # doctest: +SKIP
     >>> by_channel = result["channel"]  # doctest: +SKIP
     >>> round(sum(by_channel.credits("markov").values()), 6) == by_channel.total_won_value
@@ -344,18 +381,20 @@ def attribution(
     keys = tuple(keys)
     if not keys:
         raise ValueError("attribution needs at least one key column (touchpoint, channel, ...)")
-    if step not in events.columns:
-        events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint)
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
-    touches = journey_touches(events, outcomes, keys=keys, account=account, ts=ts,
-                              touchpoint=touchpoint, step=step, stage_index=stage_index)
+    if step not in events.columns or _has_other_events(events, touchpoint):
+        events = journey_steps(events, account=account, ts=ts, touchpoint=touchpoint)
+    names = dict(keys=keys, account=account, ts=ts, step=step, stage_index=stage_index)
+    transitions = markov_transitions(
+        journey_touches(events, outcomes, **names), keys=keys
+    ).to_pyarrow().to_pylist()
+    won_touches = journey_touches(events, outcomes, won_only=True, **names)
     positional = positional_credits(
-        touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
+        won_touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
         opportunity_stage=opportunity_stage,
     ).to_pyarrow().to_pylist()
-    transitions = markov_transitions(touches, keys=keys).to_pyarrow().to_pylist()
-    sets = coalitions(touches, keys=keys).to_pyarrow().to_pylist()
+    sets = coalitions(won_touches, keys=keys).to_pyarrow().to_pylist()
     won = outcomes.filter(outcomes.won)
     totals = won.aggregate(value=won.won_value.sum(), n=won.count()).to_pyarrow().to_pylist()[0]
     total, won_accounts = float(totals["value"] or 0.0), int(totals["n"] or 0)
@@ -369,6 +408,11 @@ def attribution(
             [r for r in sets if r["by"] == k],
         )
     return results
+
+
+def _has_other_events(events: ir.Table, touchpoint: str) -> bool:
+    """Whether `events` holds events that are not touches: then it is not a journey table."""
+    return bool(events.filter(events[touchpoint].isnull()).limit(1).count().to_pyarrow().as_py())
 
 
 def _assemble(key: str, total: float, won_accounts: int, positional: list[dict],

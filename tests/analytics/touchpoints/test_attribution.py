@@ -116,8 +116,12 @@ MARKOV = {
 def test_markov_removal_effect_by_hand(journeys, tiny_map):
     # start -> ad 2/3, call 1/3; ad -> call 1/2, null 1/2; call -> conversion 1.
     # P = 2/3 * 1/2 + 1/3 = 2/3; without ad 1/3 (effect 1/2); without call 0 (effect 1).
-    result = attribution(journeys(MARKOV), tiny_map)["touchpoint"]
-    assert credits(result, "markov") == pytest.approx({"ad": 200 / 3, "call": 400 / 3})
+    results = attribution(journeys(MARKOV), tiny_map)
+    assert credits(results["touchpoint"], "markov") == pytest.approx(
+        {"ad": 200 / 3, "call": 400 / 3})
+    # by channel (ad is web, call is phone), from the window over the touches
+    assert credits(results["channel"], "markov") == pytest.approx(
+        {"web": 200 / 3, "phone": 400 / 3})
 
 
 def test_shapley_value_by_hand(journeys, tiny_map):
