@@ -76,8 +76,8 @@ def owner_changes(
     activity: str = "activity",
 ) -> ir.Table:
     """Every observed change of owner by (from owner, to owner, from touchpoint, to touchpoint):
-    `handovers` (count), `accounts`, gap median and p90 in days, and `designed` (the map has
-    a handover between these two owners)."""
+    `handovers` (count), `accounts`, gap median and p90 in days, `designed` (the map has a
+    handover between these two owners) and `designed_link` (between these two touchpoints)."""
     c = _changes(events, journey_map, account=account, ts=ts, touchpoint=touchpoint,
                  owner=owner, stage=stage, activity=activity)
     return _summarise(c, journey_map, ["from_owner", "to_owner", "from_touchpoint",
@@ -103,20 +103,27 @@ def handover_matrix(
 
 
 def _summarise(c: ir.Table, journey_map: JourneyMap, by: list[str]) -> ir.Table:
-    pairs = sorted(_designed_pairs(journey_map), key=str)
-    designed = ibis.literal(False)
-    for a, b in pairs:
-        designed = designed | ((c.from_owner == a) & (c.to_owner == b)).fill_null(False)
-    c = c.mutate(designed=designed)
     out = c.group_by(*by).aggregate(
         handovers=c.count(),
         accounts=c.account.nunique(),
         gap_q=c.gap_us.quantile([0.5, 0.9]),
-        designed=c.designed.any(),
     )
+    # Whether the map designs the handover is a property of the group: judged on the small
+    # result, not on every event.
+    designed = ibis.literal(False)
+    for a, b in sorted(_designed_pairs(journey_map), key=str):
+        designed = designed | ((out.from_owner == a) & (out.to_owner == b)).fill_null(False)
+    extra = {}
+    if "from_touchpoint" in by:
+        link = ibis.literal(False)
+        for h in journey_map.handovers():
+            link = link | ((out.from_touchpoint == h.source)
+                           & (out.to_touchpoint == h.target)).fill_null(False)
+        extra["designed_link"] = link
     out = out.mutate(gap_median_days=out.gap_q[0] / US_PER_DAY,
-                     gap_p90_days=out.gap_q[1] / US_PER_DAY).drop("gap_q")
-    out = out.select(*by, "handovers", "accounts", "gap_median_days", "gap_p90_days", "designed")
+                     gap_p90_days=out.gap_q[1] / US_PER_DAY, designed=designed, **extra)
+    out = out.select(*by, "handovers", "accounts", "gap_median_days", "gap_p90_days", "designed",
+                     *extra)
     return out.order_by(ibis.desc("handovers"), *by)
 
 

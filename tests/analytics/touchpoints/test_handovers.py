@@ -69,6 +69,8 @@ def test_owner_changes_the_map_does_not_design_are_flagged(journeys, tiny_map, b
     rows = by(owner_changes(events, tiny_map), "from_touchpoint", "to_touchpoint")
     assert rows[("call", "ad")]["designed"] is False  # sdr back to marketing
     assert rows[("ad", "call")]["designed"] is True
+    assert rows[("ad", "call")]["designed_link"] is True
+    assert rows[("call", "ad")]["designed_link"] is False
     assert rows[("call", "ad")]["handovers"] == 1
 
 
