@@ -99,12 +99,13 @@ def with_steps(
     touchpoint: str = "touchpoint",
     stage: str = "stage",
     owner: str = "owner",
-    activity: str = "activity",
+    activity: str | None = "activity",
 ) -> ir.Table:
     """Each event with the next event of its account (one sort, one window pass).
 
     Ties in time keep the import order (`order`, when the column exists), as process-mining
     tools do. `gap_us` is the time to the next event in microseconds (null for the last).
+    `activity=None` leaves `next_activity` out.
     """
     order_by = [events[ts]] + ([events[order]] if order and order in events.columns else [])
     w = ibis.window(group_by=events[account], order_by=order_by)
@@ -123,8 +124,9 @@ def with_steps(
         "next_stage_index": lead("stage_index")
         if "stage_index" in events.columns else ibis.null().cast("int16"),
         "next_owner": lead(owner),
-        "next_activity": lead(activity),
     }
+    if activity is not None:
+        columns["next_activity"] = lead(activity)
     stepped = events.mutate(**columns)
     return stepped.mutate(
         gap_us=stepped.next_ts.delta(stepped[ts], unit="microsecond")
@@ -140,19 +142,19 @@ def journey_steps(
     touchpoint: str = "touchpoint",
     stage: str = "stage",
     owner: str = "owner",
-    activity: str = "activity",
 ) -> ir.Table:
     """`with_steps` over the events matched to a touchpoint: the journey as the map sees it.
 
     `step` counts touchpoint events only, and `next_*` is the account's next touchpoint event.
     The bulky columns no analysis of the journey reads (`text`, `attributes`, `event_key`,
     `source`) are left out, because sorting and keeping them is most of the cost; free text
-    is read from the events.
+    is read from the events. Nothing reads the next activity of a touchpoint event, so
+    `next_activity` is left out too.
     """
     matched = events.filter(events[touchpoint].notnull())
     matched = matched.drop(*[c for c in JOURNEY_LEAVES_OUT if c in matched.columns])
     return with_steps(matched, account=account, ts=ts, order=order, touchpoint=touchpoint,
-                      stage=stage, owner=owner, activity=activity)
+                      stage=stage, owner=owner, activity=None)
 
 
 def stage_table(journey_map: JourneyMap) -> ir.Table:

@@ -190,9 +190,12 @@ def compare_paths(
     )
     j = journey.join(decided, journey[account] == decided["__account"])
     before = j.filter(j[nxt].notnull() & (j[next_ts] <= j.decision))
-    per_edge = before.group_by(before[node].name("source"), before[nxt].name("target")).aggregate(
-        won_accounts=before[account].nunique(where=before.won),
-        lost_accounts=before[account].nunique(where=~before.won),
+    # One row per account and move, then plain sums: cheaper than two distinct counts.
+    made = before.select(before[account].name("__a"), before[node].name("source"),
+                         before[nxt].name("target"), won=before.won).distinct()
+    per_edge = made.group_by("source", "target").aggregate(
+        won_accounts=made.won.cast("int64").sum(),
+        lost_accounts=(~made.won).cast("int64").sum(),
     )
     out = per_edge.cross_join(totals)
     won_share = ibis.ifelse(out.won_total > 0,
