@@ -468,6 +468,90 @@ def analyze_command(
         out.print(f"wrote {len(result.tables)} tables to {output}", markup=False)
 
 
+# --- analysis report and the one-command demo ---------------------------------------------------
+
+
+def _step_bar(quiet: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description:<44.44}"), BarColumn(), TimeElapsedColumn(),
+                    console=err, disable=quiet, transient=True)
+
+
+@app.command("report")
+def report_command(
+    map_file: Annotated[Path, typer.Argument(help="The journey map to measure.",
+                                             show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The report to write: .html "
+                                         "(self-contained, works offline) or .pdf (A3 "
+                                         "landscape, needs Chromium).", show_default=False)],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
+                                            envvar="JOURNEYSCOPE_WORKSPACE")
+                         ] = Path("journeyscope.duckdb"),
+    segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment "
+                                                "(the page then has no segment switch).")
+                       ] = None,
+    persona: Annotated[str | None, typer.Option(help="Only this persona's events; the map "
+                                                "greys out what the persona never meets.")
+                       ] = None,
+    since: Annotated[str | None, typer.Option(help="Only events from this date or time on "
+                                              "(2025-01-01).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only events up to this date (inclusive) "
+                                              "or time.")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark (local PySpark).",
+                                        envvar="JOURNEYSCOPE_ENGINE")] = "duckdb",
+    max_segments: Annotated[int, typer.Option("--max-segments", help="How many segments the "
+                                              "page can switch to (the largest; 0: none).",
+                                              min=0)] = 8,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Write the analysis report: the measured map, charts, ranked pain points and an
+    executive summary, for all accounts and each segment."""
+    from journeyscope.analytics.engine import check_engine
+    from journeyscope.report.analysis_report import write_report
+
+    check_engine(engine)
+    with _step_bar(quiet) as bar:
+        task = bar.add_task("analysing", total=None)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        written = write_report(map_file, workspace, output, segment=segment, persona=persona,
+                               since=since, until=until, engine=engine,
+                               max_segments=max_segments, progress=progress)
+    size = written.stat().st_size
+    out.print(f"wrote {written} ({size / 1_048_576:,.1f} MB)", markup=False)
+    if written.suffix.lower() != ".pdf":
+        out.print(f"open it in a browser: {written.resolve().as_uri()}", markup=False)
+
+
+@app.command("demo")
+def demo_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the map, the demo "
+                                         "data, the workspace and report.html (created if "
+                                         "missing; an earlier demo there is replaced).")
+                      ] = Path("journeyscope-demo"),
+    accounts: Annotated[int, typer.Option(help="Number of demo accounts (about 50 events "
+                                          "each).", min=1)] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.",
+                                      min=0)] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Generate demo data, import it, analyse it and write the report, in one go."""
+    from journeyscope.report.demo_run import run_demo
+
+    with _step_bar(quiet) as bar:
+        task = bar.add_task("starting", total=4)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        run = run_demo(output, accounts=accounts, seed=seed, progress=progress)
+    for line in run.lines():
+        out.print(line, markup=False)
+
+
 # --- web app: serve, users ----------------------------------------------------------------------
 
 users_app = typer.Typer(help="Users of the web app: create them, reset passwords, make API "

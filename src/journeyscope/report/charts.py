@@ -1,0 +1,324 @@
+"""Plotly figures of the journey's movement: the stage funnel, Sankey flows, time in stage
+against the standards, back-and-forth, the directly-follows graph and the emotion curve.
+
+Each builder takes the plain analysis results (`AnalysisResult.to_dict()`) and the map and
+returns a `plotly.graph_objects.Figure`, or None when the data has nothing to draw. Every label
+that comes from the map or the data is HTML-escaped first (`label`): Plotly reads a few tags in
+its text (``<b>``, ``<a>``, ``<br>``) and shows entities as the plain characters, so a
+touchpoint named ``<img src=x>`` is drawn as those characters and never becomes markup.
+The figures of value, the committee, voice and retention are in `charts_value`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from journeyscope.model.types import JourneyMap
+from journeyscope.report import fmt
+from journeyscope.report.layout import HANDOVER_COLOUR, STATUS_COLOURS, build_view
+from journeyscope.report.measures import rows
+
+Result = Mapping[str, Any]
+INK = "#1F2933"
+MUTED = "#8A94A6"
+GRID = "#E6E9EF"
+MAIN = "#3B6FB6"
+DFG_EDGES = 40  # the most frequent moves drawn in the directly-follows graph
+SANKEY_TOUCHPOINT_LINKS = 60
+
+
+def label(text: Any) -> str:
+    """User text made safe for Plotly: HTML-escaped, so that it shows as written."""
+    return html.escape("" if text is None else str(text), quote=False)
+
+
+def wrap(text: str, width: int = 16) -> str:
+    """Break a long label into lines of about `width` characters (Plotly's ``<br>``).
+
+    >>> wrap("Support and relationship management", 16)
+    'Support and<br>relationship<br>management'
+    """
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def style(fig: go.Figure, height: int = 360, **layout: Any) -> go.Figure:
+    """The report's look: white, quiet grid, readable fonts, room for long labels."""
+    base: dict[str, Any] = {
+        "height": height, "template": "plotly_white", "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF", "margin": {"l": 10, "r": 20, "t": 30, "b": 10},
+        "font": {"family": "Inter, Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 12,
+                 "color": INK},
+        "hoverlabel": {"font": {"size": 12}},
+        "legend": {"orientation": "h", "y": 1.08, "x": 0},
+    }
+    fig.update_layout(**{**base, **layout})
+    fig.update_xaxes(automargin=True, gridcolor=GRID, zeroline=False)
+    fig.update_yaxes(automargin=True, gridcolor=GRID, zeroline=False)
+    return fig
+
+
+def names(journey_map: JourneyMap) -> dict[str, str]:
+    """Stage and touchpoint ids to their names (the data keeps the ids)."""
+    out = {s.id: s.name for s in journey_map.stages}
+    out.update({t.id: t.name for t in journey_map.touchpoints})
+    return out
+
+
+def stage_colours(journey_map: JourneyMap) -> dict[str, str]:
+    """Each stage's colour, as the map draws it."""
+    return {s.id: s.colour for s in build_view(journey_map).stages}
+
+
+def funnel(result: Result, journey_map: JourneyMap) -> go.Figure | None:
+    """Accounts reaching each stage (any order), with the conversion from the stage before and
+    the accounts that dropped off."""
+    data = [r for r in rows(result, "stages.funnel") if r.get("accounts") is not None]
+    if not data or not any(r["accounts"] for r in data):
+        return None
+    colours = stage_colours(journey_map)
+    strict = {r["stage"]: r["accounts"] for r in rows(result, "stages.funnel_strict")}
+    ys = [f"{i + 1} · {label(r['stage_name'])}" for i, r in enumerate(data)]
+    hover = []
+    for r in data:
+        text = (f"<b>{label(r['stage_name'])}</b><br>{fmt.plural(r['accounts'], 'account')} "
+                f"({fmt.pct(r.get('share'))} of all)")
+        if fmt.is_number(r.get("conversion")):
+            text += (f"<br>{fmt.pct(r['conversion'])} of the stage before; "
+                     f"{fmt.count(r.get('drop_off'))} dropped off")
+        if r["stage"] in strict:
+            text += f"<br>{fmt.count(strict[r['stage']])} in strict stage order"
+        hover.append(text)
+    fig = go.Figure(go.Funnel(
+        y=ys, x=[r["accounts"] for r in data],
+        texttemplate="%{value:,}<br>%{percentPrevious:.0%}", textposition="auto",
+        marker={"color": [colours.get(r["stage"], MAIN) for r in data]},
+        connector={"fillcolor": "#EEF1F6"}, hovertext=hover, hoverinfo="text",
+    ))
+    return style(fig, height=70 + 50 * len(data), yaxis={"autorange": "reversed"})
+
+
+def _spread(count: int) -> list[float]:
+    """`count` positions spread evenly inside 0..1 (Plotly's node coordinates)."""
+    if count == 1:
+        return [0.5]
+    return [0.06 + 0.88 * i / (count - 1) for i in range(count)]
+
+
+def sankey(result: Result, journey_map: JourneyMap, level: str = "stage"
+           ) -> go.Figure | None:
+    """Real flows forward through the journey: between stages, or (`level="touchpoint"`)
+    from a touchpoint of one stage to a touchpoint of a later stage. Nodes sit in their
+    stage's column; moves back to an earlier stage are left to `regressions`."""
+    table = "paths.sankey_stages" if level == "stage" else "paths.sankey_touchpoints"
+    index = journey_map.stage_index()
+    stage_of = {t.id: t.stage for t in journey_map.touchpoints}
+
+    def column(node: str) -> int | None:
+        return index.get(node if level == "stage" else stage_of.get(node, ""))
+
+    data = [r for r in rows(result, table) if r.get("moves")
+            and column(r["source"]) is not None and column(r["target"]) is not None
+            and column(r["target"]) > column(r["source"])]
+    if not data:
+        return None
+    if level != "stage":
+        data = sorted(data, key=lambda r: -r["moves"])[:SANKEY_TOUCHPOINT_LINKS]
+    titles = names(journey_map)
+    order = journey_map.stage_ids() if level == "stage" else [t.id for t in journey_map.touchpoints]
+    nodes = sorted({r["source"] for r in data} | {r["target"] for r in data},
+                   key=lambda n: order.index(n) if n in order else len(order))
+    at = {n: i for i, n in enumerate(nodes)}
+    used = sorted({column(n) for n in nodes})
+    xs = dict(zip(used, _spread(len(used)), strict=True))
+    ys: dict[str, float] = {}
+    for col in used:
+        inside = [n for n in nodes if column(n) == col]
+        ys.update(zip(inside, _spread(len(inside)), strict=True))
+    colours = stage_colours(journey_map)
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": [wrap(label(titles.get(n, n))) for n in nodes],
+              "color": [colours.get(n if level == "stage" else stage_of.get(n, ""), MUTED)
+                        for n in nodes],
+              "x": [xs[column(n)] for n in nodes], "y": [ys[n] for n in nodes],
+              "pad": 18, "thickness": 16, "line": {"width": 0},
+              "hovertemplate": "%{label}<extra></extra>"},
+        link={"source": [at[r["source"]] for r in data], "target": [at[r["target"]] for r in data],
+              "value": [r["moves"] for r in data], "color": "rgba(59,111,182,0.25)",
+              "customdata": [fmt.plural(r.get("accounts"), "account") for r in data],
+              "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} moves by "
+                               "%{customdata}<extra></extra>"},
+    ))
+    return style(fig, height=400 if level == "stage" else 560)
+
+
+def time_in_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
+    """The distribution of time in each stage (median, 75th and 90th percentile) against the
+    stage's time standard, one row per stage on its own scale of days."""
+    data = [r for r in rows(result, "stages.time_in_stage") if fmt.is_number(r.get("median_days"))]
+    if not data:
+        return None
+    height = 60 + 64 * len(data)
+    fig = make_subplots(rows=len(data), cols=1,
+                        vertical_spacing=min(0.2, 26 / max(1, height - 60)))
+    for i, r in enumerate(data, start=1):
+        median, p75 = r["median_days"], r.get("p75_days") or r["median_days"]
+        p90 = r.get("p90_days") or p75
+        std = r.get("standard_days")
+        name_y = [wrap(label(r["stage_name"]), 22)]
+        hover = (f"<b>{label(r['stage_name'])}</b><br>half within {fmt.days(median)}, 75% "
+                 f"within {fmt.days(p75)}, 90% within {fmt.days(p90)}")
+        if fmt.is_number(std):
+            hover += (f"<br>standard {fmt.days(std)}: {fmt.pct(r.get('breach_share'))} of "
+                      f"{fmt.plural(r.get('entered'), 'account')} over it")
+        for name, start, end, colour in (("half of the accounts", 0, median, "#3B6FB6"),
+                                         ("three in four", median, p75, "#8FB0DE"),
+                                         ("nine in ten", p75, p90, "#CFDDF1")):
+            fig.add_bar(y=name_y, x=[max(0.0, end - start)], base=[start], orientation="h",
+                        name=name, marker={"color": colour}, hovertext=[hover],
+                        hoverinfo="text", showlegend=i == 1, legendgroup=name,
+                        row=i, col=1)
+        top = max(p90, std if fmt.is_number(std) else 0) * 1.25
+        if fmt.is_number(std):
+            fig.add_scatter(y=name_y, x=[std], mode="markers+text", name="time standard",
+                            text=[f" {fmt.pct(r.get('breach_share'))} over"],
+                            textposition="middle right",
+                            textfont={"size": 11, "color": STATUS_COLOURS["bad"]},
+                            marker={"symbol": "line-ns", "size": 28,
+                                    "line": {"width": 3, "color": STATUS_COLOURS["bad"]}},
+                            hovertext=[hover], hoverinfo="text", showlegend=i == 1,
+                            legendgroup="standard", row=i, col=1)
+        fig.update_xaxes(range=[0, top], ticksuffix=" d", row=i, col=1)
+    return style(fig, height=height, barmode="overlay", bargap=0.3,
+                 legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+
+
+def regressions(result: Result, journey_map: JourneyMap) -> go.Figure | None:
+    """Back-and-forth: moves back to an earlier stage, from where to where."""
+    data = [r for r in rows(result, "stages.regressions") if r.get("moves")]
+    if not data:
+        return None
+    titles = names(journey_map)
+    data = sorted(data, key=lambda r: r["moves"])[-12:]
+    ys = [f"{label(titles.get(r['from_stage'], r['from_stage']))} → "
+          f"{label(titles.get(r['to_stage'], r['to_stage']))}" for r in data]
+    fig = go.Figure(go.Bar(
+        y=ys, x=[r["moves"] for r in data], orientation="h",
+        marker={"color": HANDOVER_COLOUR},
+        text=[f"{fmt.plural(r['accounts'], 'account')} · {fmt.pct(r.get('share'))} of the stage"
+              for r in data], textposition="auto",
+        hovertemplate="%{y}<br>%{x:,} moves<extra></extra>"))
+    return style(fig, height=80 + 36 * len(data), xaxis={"title": {"text": "moves back"}})
+
+
+def _dfg_layout(journey_map: JourneyMap, nodes: set[str]) -> dict[str, tuple[float, float]]:
+    """Touchpoints in their stage's column, top to bottom in map order."""
+    index = journey_map.stage_index()
+    place: dict[str, tuple[float, float]] = {}
+    for stage in journey_map.stages:
+        inside = [t.id for t in journey_map.touchpoints_in(stage.id) if t.id in nodes]
+        for k, tid in enumerate(inside):
+            offset = 0.18 if k % 2 else -0.18  # zigzag so that links down a column stay apart
+            place[tid] = (index[stage.id] + (offset if len(inside) > 1 else 0), -k)
+    return place
+
+
+def dfg(result: Result, journey_map: JourneyMap, top: int = DFG_EDGES) -> go.Figure | None:
+    """The directly-follows graph of touchpoints: the `top` most frequent moves from one
+    touchpoint to the next, line width by frequency, with the time between them on hover."""
+    data = [r for r in rows(result, "paths.dfg_touchpoints") if r.get("frequency")]
+    known = {t.id for t in journey_map.touchpoints}
+    loops = {r["source"]: r for r in data if r["source"] == r["target"]}
+    edges = [r for r in data if r["source"] != r["target"] and r["source"] in known
+             and r["target"] in known]
+    edges = sorted(edges, key=lambda r: -r["frequency"])[:top]
+    if not edges:
+        return None
+    nodes = {r["source"] for r in edges} | {r["target"] for r in edges}
+    place = _dfg_layout(journey_map, nodes)
+    titles = names(journey_map)
+    colours = stage_colours(journey_map)
+    stage_of = {t.id: t.stage for t in journey_map.touchpoints}
+    most = max(r["frequency"] for r in edges)
+    fig = go.Figure()
+    mid_x, mid_y, mid_text = [], [], []
+    for r in edges:
+        (x0, y0), (x1, y1) = place[r["source"]], place[r["target"]]
+        width = 1 + 7 * math.sqrt(r["frequency"] / most)
+        back = x1 < x0 - 0.5
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowsize=0.6, arrowwidth=width,
+                           standoff=9, startstandoff=9, text="",
+                           arrowcolor="rgba(232,89,12,0.55)" if back else "rgba(59,111,182,0.45)")
+        mid_x.append((x0 + x1) / 2)
+        mid_y.append((y0 + y1) / 2)
+        mid_text.append(f"<b>{label(titles.get(r['source']))} → {label(titles.get(r['target']))}"
+                        f"</b><br>{fmt.count(r['frequency'])} times<br>median "
+                        f"{fmt.days((r.get('median_seconds') or 0) / 86400)}, mean "
+                        f"{fmt.days((r.get('mean_seconds') or 0) / 86400)}, max "
+                        f"{fmt.days((r.get('max_seconds') or 0) / 86400)}")
+    fig.add_scatter(x=mid_x, y=mid_y, mode="markers", marker={"size": 10, "opacity": 0},
+                    hovertext=mid_text, hoverinfo="text", showlegend=False)
+    ordered = sorted(nodes, key=lambda n: place[n])
+    fig.add_scatter(
+        x=[place[n][0] for n in ordered], y=[place[n][1] for n in ordered],
+        mode="markers+text", text=[label(titles.get(n, n)) for n in ordered],
+        textposition="top center", textfont={"size": 11},
+        marker={"size": 16, "color": [colours.get(stage_of.get(n, ""), MUTED) for n in ordered],
+                "line": {"width": 2, "color": "#FFFFFF"}},
+        hovertext=[f"<b>{label(titles.get(n, n))}</b><br>repeated "
+                   f"{fmt.count(loops[n]['frequency']) if n in loops else 0} times in a row"
+                   for n in ordered], hoverinfo="text", showlegend=False)
+    stages = journey_map.stages
+    depth = min(p[1] for p in place.values())
+    return style(fig, height=max(360, 120 - 90 * int(depth)), xaxis={
+        "tickmode": "array", "tickvals": list(range(len(stages))),
+        "ticktext": [label(s.name) for s in stages], "side": "top", "showgrid": False,
+        "range": [-0.6, len(stages) - 0.4]},
+        yaxis={"visible": False, "range": [depth - 0.6, 0.8]})
+
+
+def emotion(result: Result, journey_map: JourneyMap) -> go.Figure | None:
+    """The emotion curve measured from scores and comments beside the designed one, per
+    touchpoint in map order (per stage when no touchpoint was measured)."""
+    data = rows(result, "voc.emotion_by_touchpoint")
+    level = "touchpoint"
+    if not any(fmt.is_number(r.get("measured")) for r in data):
+        data, level = rows(result, "voc.emotion_by_stage"), "stage"
+    if not any(fmt.is_number(r.get("measured")) for r in data):
+        return None
+    titles = names(journey_map)
+    numbers = {v.tp.id: v.number for v in build_view(journey_map).touchpoints}
+    xs = [(f"{numbers.get(r[level], '')} · " if level == "touchpoint" else "")
+          + label(titles.get(r[level], r[level])) for r in data]
+    fig = go.Figure()
+    fig.add_scatter(x=xs, y=[r.get("designed") for r in data], name="designed",
+                    mode="lines+markers", line={"dash": "dash", "color": MUTED, "width": 2,
+                                                "shape": "spline"},
+                    hovertemplate="%{x}<br>designed %{y:+.2f}<extra></extra>")
+    measured = [r.get("measured") if fmt.is_number(r.get("measured")) else None for r in data]
+    fig.add_scatter(
+        x=xs, y=measured, name="measured", mode="lines+markers", connectgaps=True,
+        line={"color": MAIN, "width": 3, "shape": "spline"},
+        marker={"size": 10, "color": [STATUS_COLOURS["good"] if (m or 0) >= 0
+                                      else STATUS_COLOURS["bad"] for m in measured]},
+        customdata=[[fmt.count(r.get("signals")), fmt.signed(r.get("gap"))] for r in data],
+        hovertemplate="%{x}<br>measured %{y:+.2f} from %{customdata[0]} scores and "
+                      "comments<br>gap to the design %{customdata[1]}<extra></extra>")
+    fig.add_hline(y=0, line={"color": GRID, "width": 1})
+    return style(fig, height=340, yaxis={"range": [-2.2, 2.2], "tickvals": [-2, -1, 0, 1, 2],
+                                         "ticktext": ["−2", "−1", "0", "+1", "+2"],
+                                         "title": {"text": "emotion"}},
+                 xaxis={"tickangle": -35})
