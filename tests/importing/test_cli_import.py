@@ -94,3 +94,14 @@ def test_export_writes_each_format(tmp_path, events_csv):
     assert pq.read_table(tmp_path / "e.parquet").num_rows == 3
     bad = invoke("export", "-w", workspace, "-o", tmp_path / "e.xlsx")
     assert bad.exit_code == 2 and "cannot tell the format" in bad.output
+
+
+def test_import_reading_options(tmp_path, write):
+    path = write("de.csv", "kunde;zeit;aktion\nacme;31.01.2024 14:05;Anruf\n".encode("cp1252"))
+    workspace = tmp_path / "w.duckdb"
+    result = invoke("import", path, "-w", workspace, "--delimiter", ";", "--encoding", "cp1252",
+                    "--timezone", "Europe/Berlin", "--timestamp-format", "%d.%m.%Y %H:%M",
+                    "--map-column", "account_id=kunde", "--map-column", "ts=zeit",
+                    "--map-column", "activity=aktion")
+    assert result.exit_code == 0, result.output
+    assert "2024-01-31 13:05 to 2024-01-31 13:05 UTC" in result.output  # CET is UTC+1

@@ -25,7 +25,8 @@ README_COUNTS = {  # ../shared/data/README.md
 
 def regex_counts(path) -> tuple[int, int]:
     """Events and traces of an XES file, counted as `<event` and `<trace` tags."""
-    text = gzip.open(path, "rt", encoding="utf-8").read()
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        text = fh.read()
     return len(re.findall(r"<event[\s>]", text)), len(re.findall(r"<trace[\s>]", text))
 
 

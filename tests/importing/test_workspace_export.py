@@ -87,7 +87,8 @@ def test_export_formats_carry_utc(ws, write, tmp_path):
     ts = pq.read_table(tmp_path / "o.parquet").column("ts")
     assert str(ts.type.tz) == "UTC"
     export_events(ws.con, tmp_path / "o.xes.gz")
-    assert "2024-01-01T10:00:00.000000+00:00" in gzip.open(tmp_path / "o.xes.gz", "rt").read()
+    with gzip.open(tmp_path / "o.xes.gz", "rt") as fh:
+        assert "2024-01-01T10:00:00.000000+00:00" in fh.read()
 
 
 def test_export_format_from_name_or_flag(tmp_path):
