@@ -314,7 +314,9 @@ def _prepare_events(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (event_key), "
                     f"{event_key_sql()} AS event_key FROM (SELECT *, NULL AS event_key "
                     f"FROM {table})")
-    repeated = con.execute(f"SELECT count(*) - count(DISTINCT event_key) FROM {table}"
+    # Counting distinct 64-bit hashes is twice as fast as counting the keys; a collision only
+    # sends the table through the exact step below, which then changes nothing.
+    repeated = con.execute(f"SELECT count(*) - count(DISTINCT hash(event_key)) FROM {table}"
                            ).fetchone()[0]
     if repeated:
         con.execute(
