@@ -67,6 +67,7 @@ def app(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
                                          secret_key="test-secret-key-of-some-length", demo=False))
     yield application
     application.state.uploads.shutdown()
+    application.state.measurements.shutdown()
     application.state.db.dispose()
 
 

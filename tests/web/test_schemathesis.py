@@ -32,6 +32,7 @@ def api_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     app.state.fuzz_token = secret
     yield app
     app.state.uploads.shutdown()
+    app.state.measurements.shutdown()
     app.state.db.dispose()
 
 

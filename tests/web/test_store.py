@@ -184,3 +184,20 @@ def test_last_owner_cannot_leave_or_be_demoted(db: Database) -> None:
         workspaces.set_role(s, membership, viewer_id, "owner")
         workspaces.set_role(s, membership, owner.id, "editor")
         assert membership.role == "editor"
+
+
+def test_summary_of_a_small_edit_equals_the_full_diff() -> None:
+    from journeyscope.model.diff import diff
+
+    before = new_map("Buyers", "b2b")
+    after = before.model_copy(deep=True)
+    after.touchpoints[0].stage = "decision"
+    after.touchpoints[3].emotion = {**after.touchpoints[3].emotion, "champion": -2}
+    linked = next(t for t in after.touchpoints if t.next)
+    target = next(t for t in after.touchpoints if t.id == linked.next[0].to)
+    target.owner = "someone-else"
+    after.touchpoints[5].next = []
+    after.touchpoints.pop(8)
+    full = diff(before, after, "a", "b").to_dict()
+    assert maps.change_of(before, after, "a", "b").to_dict() == full
+    assert full["handovers_added"] or full["handovers_removed"]

@@ -14,6 +14,8 @@ version with `journeyscope.model.variants`.
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,28 @@ def check(journey_map: JourneyMap, prefix: tuple[Any, ...] = ("document",)) -> l
     return issues
 
 
+def change_of(before: JourneyMap, after: JourneyMap, a_name: str, b_name: str) -> MapDiff:
+    """`journeyscope.model.diff` of two versions, run on the touchpoints that changed and those
+    linked to them (the rest cannot contribute a difference), so a small edit of a large map
+    is summarised in a few milliseconds."""
+    old = {t.id: t for t in before.touchpoints}
+    new = {t.id: t for t in after.touchpoints}
+    changed = {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)}
+    keep = set(changed)
+    for tps in (before.touchpoints, after.touchpoints):
+        for t in tps:
+            targets = {link.to for link in t.next}
+            if t.id in changed or targets & changed:
+                keep.add(t.id)
+                keep |= targets
+    if len(keep) < len(old.keys() | new.keys()):
+        before = before.model_copy(update={"touchpoints": [t for t in before.touchpoints
+                                                           if t.id in keep]})
+        after = after.model_copy(update={"touchpoints": [t for t in after.touchpoints
+                                                         if t.id in keep]})
+    return diff(before, after, a_name, b_name)
+
+
 def summary_of(change: MapDiff) -> str:
     lines = change.to_text().splitlines()[2:]
     return "\n".join(lines) if not change.empty else "no changes"
@@ -116,8 +140,47 @@ def version_row(db: DbSession, row: Map, version: int | None = None) -> MapVersi
     return found
 
 
-def effective(db: DbSession, row: Map, document: dict[str, Any], depth: int = 0) -> JourneyMap:
-    """The map a version's document describes: merged onto its base map for a variant."""
+class _Parsed:
+    """Parsed versions by (map id, version, saved at): a version never changes, and parsing a
+    large map costs more than a page's whole database work. Callers must not mutate them."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], JourneyMap] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def put(self, version: MapVersion, journey_map: JourneyMap) -> None:
+        with self.lock:
+            self.items[(version.map_id, version.version, version.created_at)] = journey_map
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def get(self, version: MapVersion) -> JourneyMap:
+        key = (version.map_id, version.version, version.created_at)
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+                return found
+        parsed = build_map(version.document)
+        with self.lock:
+            self.items[key] = parsed
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return parsed
+
+
+_parsed = _Parsed()
+
+
+def effective(db: DbSession, row: Map, document: dict[str, Any] | MapVersion,
+              depth: int = 0) -> JourneyMap:
+    """The map a version (or its document) describes: merged onto its base map for a
+    variant."""
+    if isinstance(document, MapVersion):
+        if row.base_map_id is None:
+            return _parsed.get(document)
+        document = document.document
     if row.base_map_id is None:
         return build_map(document)
     base = db.get(Map, row.base_map_id)
@@ -179,7 +242,7 @@ def load(db: DbSession, user: User, map_id: int, version: int | None = None) -> 
     """A map the user may read, at its current version or at `version`."""
     row, membership = map_row(db, user, map_id)
     found = version_row(db, row, version)
-    return Loaded(row, membership, found, effective(db, row, found.document))
+    return Loaded(row, membership, found, effective(db, row, found))
 
 
 def list_maps(db: DbSession, workspace_id: int) -> list[Map]:
@@ -240,10 +303,10 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
     if base_version != row.version:
         raise _conflict(db, row, base_version)
     current = version_row(db, row)
-    before = effective(db, row, current.document)
-    change = diff(before, journey_map, f"version {row.version}", "saved")
-    if change.empty and map_to_data(before) == map_to_data(journey_map):
+    before = effective(db, row, current)
+    if before == journey_map:
         return current
+    change = change_of(before, journey_map, f"version {row.version}", "saved")
     if row.base_map_id is not None:
         base_row = db.get(Map, row.base_map_id)
         assert base_row is not None
@@ -264,6 +327,8 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
     db.add(new)
     db.flush()
     db.refresh(row)
+    if row.base_map_id is None:
+        _parsed.put(new, journey_map)
     return new
 
 

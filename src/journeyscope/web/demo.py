@@ -81,7 +81,7 @@ def seed(app: Any, accounts: int = 2000, seed_value: int = 7, say: Any = print) 
         say(f"demo data: {row_import.status}: {row_import.message}")
         loaded = maps.load(s, user, map_id)
         app.state.measurements.for_editor(s, loaded.row, loaded.version.version,
-                                          loaded.journey_map)
+                                          loaded.journey_map, wait=True)
     login = DemoLogin(DEMO_EMAIL, password, map_id)
     path = settings.data_dir / LOGIN_FILE
     path.write_text(f"{login.email}\n{login.password}\n{map_id}\n")

@@ -26,6 +26,8 @@ class MapFigures:
     measures: dict[str, list[Any]] = field(default_factory=dict)
     measured: set[str] = field(default_factory=set)
     note: str = ""
+    # Figures of an older version while this one is measured in the background.
+    from_version: int | None = None
 
 
 class GridCache:
@@ -66,7 +68,7 @@ def grid_html(state: Any, map_id: int, version: int | str, jm: JourneyMap, perso
     cache: GridCache = getattr(state, "grid_cache", None) or GridCache()
     state.grid_cache = cache
     key = (map_id, version, persona or "", figures.data_version if figures else -1,
-           figures.note if figures else "")
+           figures.note if figures else "", figures.from_version if figures else None)
     html = cache.get(key)
     if html is None:
         html = render_map_html(shown_map(jm, figures), persona=persona or None,

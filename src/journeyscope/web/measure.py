@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from journeyscope.web.grid import MapFigures
 
 log = logging.getLogger("journeyscope.web")
 MAX_ROWS = 500  # per result table kept in the cache: pages show tops, not every account
+QUIET_SECONDS = 10.0  # a new version is measured after this long without another save
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ class Measurements:
         self.locks = locks  # workspace id -> lock, shared with the uploads
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
+        self._pending: set[tuple[int, int]] = set()
+        self._timers: list[threading.Timer] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journeyscope-measure")
+
+    def shutdown(self) -> None:
+        with self._memo_lock:
+            for timer in self._timers:
+                timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def filters(self, *, segment: str | None = None, persona: str | None = None,
                 since: str | None = None, until: str | None = None) -> Filters:
@@ -106,17 +117,70 @@ class Measurements:
                                     result)
         return result
 
-    def for_editor(self, s: Any, row: Map, version: int, jm: JourneyMap) -> MapFigures | None:
-        """Figures for the grid when the workspace has data (None without data)."""
-        try:
-            result = self.results(s, row, version, jm, Filters())
-        except JourneyscopeError as exc:  # the editor stays usable; the dashboard says why
-            log.warning("cannot measure map %s: %s", row.id, exc)
+    def for_editor(self, s: Any, row: Map, version: int, jm: JourneyMap,
+                   wait: bool = False) -> MapFigures | None:
+        """Figures for the grid when the workspace has data (None without data).
+
+        A version not measured yet is measured in the background (an analysis of a large
+        workspace takes a while; the editor must not wait for it after every save): meanwhile
+        the figures of the newest measured version are shown, marked as such. `wait` measures
+        now instead.
+        """
+        workspace = s.get(Workspace, row.workspace_id)
+        if workspace is None or workspace.data_version == 0:
             return None
-        if not result.get("data_version"):
-            return None
-        key = ("figures", row.id, version, result["data_version"])
-        return self._remember(key, lambda: figures_of(result, jm))
+        data_version = workspace.data_version
+        key = ("figures", row.id, version, data_version)
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        hit = store_data.cached(s, row.id, version, data_version, "")
+        if hit is None and wait:
+            try:
+                hit = self.results(s, row, version, jm, Filters())
+            except JourneyscopeError as exc:
+                log.warning("cannot measure map %s: %s", row.id, exc)
+                return None
+        if hit is not None:
+            return self._remember(key, lambda: figures_of(hit, jm))
+        self._measure_later(row.id, row.workspace_id, version, jm)
+        older = store_data.latest_cached(s, row.id, data_version, "")
+        if older is None:
+            return MapFigures(data_version=data_version, note="being measured now: reload "
+                              "in a moment to see the figures", from_version=version)
+        figures = figures_of(older[1], jm)
+        figures.from_version = older[0]
+        figures.note = (f"figures of version {older[0]} while version {version} is measured; "
+                        "reload in a moment")
+        return figures
+
+    def _measure_later(self, map_id: int, workspace_id: int, version: int,
+                       jm: JourneyMap) -> None:
+        key = (map_id, version)
+        with self._memo_lock:
+            if key in self._pending:
+                return
+            self._pending.add(key)
+
+        def work() -> None:
+            try:
+                with self.db.read() as s:
+                    row = s.get(Map, map_id)
+                    if row is not None and row.version == version:
+                        self.results(s, row, version, jm, Filters())
+            except Exception as exc:  # reported in the log; the page keeps working
+                log.warning("background measurement of map %s failed: %s", map_id, exc)
+            finally:
+                with self._memo_lock:
+                    self._pending.discard(key)
+
+        # Measure once the map has been left alone for a while, not after every keystroke of
+        # an editing session (each analysis of a large workspace takes seconds of CPU).
+        timer = threading.Timer(QUIET_SECONDS, lambda: self._pool.submit(work))
+        timer.daemon = True
+        with self._memo_lock:
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
 
     def dashboard(self, s: Any, row: Map, version: int, jm: JourneyMap,
                   filters: Filters) -> dict[str, Any]:

@@ -34,3 +34,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: Path | None = Non
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         app.state.uploads.shutdown()
+        app.state.measurements.shutdown()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from journeyscope.model.files import build_map, dumps, parse_text
+from journeyscope.model.files import build_map, dumps, map_to_data, parse_text
 from journeyscope.model.issues import MapError
 from journeyscope.model.templates import new_map, template_names
 from journeyscope.model.types import JourneyMap
@@ -41,7 +41,7 @@ def map_out(loaded: Loaded) -> MapOut:
     row = loaded.row
     warnings = [IssueOut(severity=i.severity, code=i.code, message=i.message, path=list(i.path))
                 for i in check_map(loaded.journey_map)]
-    document = json.loads(dumps(loaded.journey_map, "json"))
+    document = map_to_data(loaded.journey_map)
     return MapOut(id=row.id, workspace_id=row.workspace_id, name=row.name,
                   version=loaded.version.version, base_map_id=row.base_map_id,
                   updated_at=row.updated_at, can_edit=loaded.can_edit, document=document,
