@@ -19,6 +19,7 @@ not buffered).
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import zlib
 from collections.abc import Callable
@@ -191,7 +192,9 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
     # Chunks no bigger than the limit, so an element over it is caught before it is whole.
     step = max(1, min(textfile.CHUNK, max_bytes))
     try:
-        with textfile.open_binary(path) as fh:
+        with path.open("rb") as raw, (gzip.GzipFile(fileobj=raw) if textfile.is_gzip(path)
+                                      else raw) as fh:
+            position = 0  # in the file as stored, to report progress against its size
             while True:
                 try:
                     chunk = fh.read(step)
@@ -206,7 +209,8 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
                         "JOURNEYSCOPE_IMPORT_MAX_LINE_BYTES): a giant value or a broken file",
                         line=parser.CurrentLineNumber)
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(raw.tell() - position)
+                    position = raw.tell()
                 if not chunk:
                     break
         collector.flush()
