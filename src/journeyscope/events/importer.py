@@ -27,7 +27,10 @@ from pathlib import Path
 import duckdb
 
 from journeyscope.events import schema
+from journeyscope.events.crm import split_sources
 from journeyscope.events.errors import SourceError
+from journeyscope.events.identity import assign_accounts
+from journeyscope.events.personas import assign_personas
 from journeyscope.events.readers import detect_format, read_source, sniff_format
 from journeyscope.events.readers.mapping import ColumnMapping, MappingFile
 from journeyscope.events.staging import Staged, event_key_sql
@@ -162,10 +165,7 @@ def _skipped(staged: Staged) -> int:
 
 
 def _split(paths: Sequence[Path | str]) -> tuple[list, list[Path]]:
-    try:
-        from journeyscope.events.crm import split_sources
-    except ImportError:  # the CRM adapters are optional to the readers
-        return [], _expand(paths)
+    """CRM exports (by CRM, for their adapter) and the other sources (for the readers)."""
     groups, others = split_sources(paths)
     return groups, _expand(others)
 
@@ -232,7 +232,7 @@ def _in_transaction(
     con = workspace.con
     report("identifying accounts", 0, None)
     for read in reads:
-        _identity(con, read, summary, journey_map, skip_bad_rows=skip_bad_rows)
+        _identity(con, read, summary, matcher, skip_bad_rows=skip_bad_rows)
         summary.skipped.extend(read.staged.skipped)
         summary.skipped_rows += read.summary.skipped
     report("checking for duplicates", 0, None)
@@ -273,15 +273,8 @@ def _in_transaction(
 def _identity(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary,
               journey_map: JourneyMap | None, *, skip_bad_rows: bool) -> None:
     staged = read.staged
-    try:
-        from journeyscope.events.identity import assign_accounts
-    except ImportError:
-        assign_accounts = None
-    if assign_accounts is not None:
-        summary.notes.extend(assign_accounts(con, staged).lines())
+    summary.notes.extend(assign_accounts(con, staged).lines())
     if journey_map is not None:
-        from journeyscope.events.personas import assign_personas
-
         summary.notes.extend(assign_personas(con, staged, journey_map).lines())
     if not staged.events:
         return
