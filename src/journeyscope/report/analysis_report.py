@@ -225,6 +225,10 @@ def write_report(
     kind = _format(target, fmt_name)
     if target.is_dir():
         raise ReportError(f"{target} is a folder; give a file name such as report.{kind}")
+    if kind == "pdf":
+        from journeyscope.report.chromium import chromium_path
+
+        chromium_path()  # a missing browser is said before minutes of analysis, not after
     the_map = _load(journey_map)
     started = time.perf_counter()
     views = compute_views(the_map, workspace, segment=segment, persona=persona, since=since,
