@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if str(item.path).startswith(here):
             item.add_marker(pytest.mark.filterwarnings(IBIS_DUCKDB_DEPRECATION))
-            if "[spark" in item.nodeid:
+            if item.get_closest_marker("spark") is not None:
                 for noise in SPARK_NOISE:
                     item.add_marker(pytest.mark.filterwarnings(noise))
 

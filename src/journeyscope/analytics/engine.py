@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,9 @@ def materialize(expr: ir.Table) -> ir.Table:
     name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
     if backend.name == "duckdb":
         return backend.create_table(name, expr, temp=True)
+    # Ibis's PySpark cache runs the SQL without registering the small in-memory tables (the
+    # map's stages, standards) the expression reads; register them first.
+    backend._run_pre_execute_hooks(expr)
     return expr.cache()
 
 
@@ -113,6 +117,7 @@ def spark_session() -> Any:
                     .appName("journeyscope")
                     .config("spark.sql.session.timeZone", "UTC")
                     .config("spark.ui.enabled", "false")
+                    .config("spark.ui.showConsoleProgress", "false")
                     .config("spark.sql.shuffle.partitions", str(max(2, int(cores) * 2)))
                     .config("spark.driver.memory", os.environ.get("JOURNEYSCOPE_SPARK_MEMORY",
                                                                   "2g"))
@@ -130,7 +135,20 @@ def spark_session() -> Any:
 def _connect(engine: str) -> Any:
     if engine == "duckdb":
         return ibis.duckdb.connect()
-    return ibis.pyspark.connect(spark_session())
+    backend = ibis.pyspark.connect(spark_session())
+    backend._register_in_memory_table = types.MethodType(_register_arrow, backend)
+    return backend
+
+
+def _register_arrow(backend: Any, op: Any) -> None:
+    """Register an Ibis in-memory table (the map's stages, standards, targets) with Spark
+    straight from Arrow. Ibis 12 goes through pandas, where a missing string arrives in
+    Spark as the text 'NaN'."""
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+
+    data = op.data.to_pyarrow(op.schema)
+    frame = backend._session.createDataFrame(data, schema=PySparkSchema.from_ibis(op.schema))
+    frame.createOrReplaceTempView(op.name)
 
 
 def from_arrow(tables: Mapping[str, pa.Table], *, engine: str = "duckdb",

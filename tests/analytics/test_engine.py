@@ -1,0 +1,101 @@
+"""Engines: the workspace opens read-only on DuckDB, PySpark reads its Parquet export, and the
+whole analysis gives the same tables on both."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from journeyscope.analytics.analyze import analyze
+from journeyscope.analytics.engine import EngineError, from_arrow, open_workspace
+from journeyscope.events.errors import WorkspaceError
+from journeyscope.model.templates import template_path
+
+from .conftest import build_demo_workspace
+
+
+def test_duckdb_opens_the_workspace_read_only(demo_workspace):
+    src = open_workspace(demo_workspace)
+    try:
+        assert src.table("events").count().to_pyarrow().as_py() > 0
+        assert src.meta["map_name"] == "B2B customer journey"
+        with pytest.raises(Exception, match="read-only"):
+            src.backend.con.execute("DELETE FROM events")
+    finally:
+        src.close()
+
+
+def test_a_file_that_is_not_a_workspace_is_refused(tmp_path):
+    fake = tmp_path / "notes.duckdb"
+    fake.write_text("hello")
+    with pytest.raises(WorkspaceError, match="cannot be opened as a DuckDB workspace"):
+        open_workspace(fake)
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(EngineError, match="unknown engine 'polars'"):
+        from_arrow({}, engine="polars")
+
+
+def test_an_unknown_table_names_the_ones_there(demo_workspace):
+    src = open_workspace(demo_workspace)
+    try:
+        with pytest.raises(WorkspaceError, match="has no table 'deals'; it has: accounts"):
+            src.table("deals")
+    finally:
+        src.close()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_reads_a_parquet_export_made_once(demo_workspace, tmp_path):
+    export = tmp_path / "export"
+    src = open_workspace(demo_workspace, engine="spark", parquet_dir=export)
+    events = src.table("events").count().to_pyarrow().as_py()
+    duck = open_workspace(demo_workspace)
+    assert events == duck.table("events").count().to_pyarrow().as_py()
+    duck.close()
+    stamp = (export / "events.parquet").stat().st_mtime
+    open_workspace(demo_workspace, engine="spark", parquet_dir=export)
+    assert (export / "events.parquet").stat().st_mtime == stamp
+
+
+def _norm(v, digits: int):
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, digits)
+    if isinstance(v, list):
+        return tuple(_norm(x, digits) for x in v)
+    return v
+
+
+def _same(a, b) -> bool:
+    """Equal tables up to row order and the last bits of floating point."""
+    if a.num_rows != b.num_rows or a.column_names != b.column_names:
+        return False
+
+    def rows(t):
+        return sorted(t.to_pylist(), key=lambda r: repr([_norm(v, 3) for v in r.values()]))
+
+    for x, y in zip(rows(a), rows(b), strict=True):
+        for k in x:
+            u, v = _norm(x[k], 12), _norm(y[k], 12)
+            if isinstance(u, float) and isinstance(v, float):
+                if u != pytest.approx(v, rel=1e-6, abs=1e-9):
+                    return False
+            elif u != v:
+                return False
+    return True
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_whole_analysis_is_the_same_on_spark_and_duckdb(tmp_path_factory):
+    ws = build_demo_workspace(tmp_path_factory.mktemp("parity"), 150, 4)
+    b2b = template_path("b2b")
+    duck = analyze(b2b, ws)
+    spark = analyze(b2b, ws, engine="spark")
+    assert spark.meta["engine"] == "spark"
+    assert set(spark.tables) == set(duck.tables)
+    differ = [name for name in duck.tables if not _same(duck[name], spark[name])]
+    assert differ == []
