@@ -9,7 +9,9 @@ import pytest
 from journeyscope.analytics.base import (
     AnalysisError, account_outcomes, journey_steps, prepare, with_steps,
 )
-from journeyscope.analytics.paths import compare_paths, directly_follows, sankey, variants
+from journeyscope.analytics.paths import (
+    coded_steps, compare_paths, directly_follows, sankey, variants,
+)
 from journeyscope.model.types import JourneyMap
 
 MAP = JourneyMap.model_validate({
@@ -116,9 +118,24 @@ def test_variants_count_accounts_per_path_with_durations(load):
 
 def test_variants_keep_file_order_for_events_at_the_same_time(load):
     events = [ev("P", "tb", 1), ev("P", "ta", 1), ev("Q", "ta", 1), ev("Q", "tb", 1)]
-    steps = with_steps(load(events=events).table("events").mutate(stage_index=0))
-    got = {tuple(r["variant"]): r["accounts"] for r in variants(steps).to_pyarrow().to_pylist()}
-    assert got == {("tb", "ta"): 1, ("ta", "tb"): 1}
+    table = load(events=events).table("events")
+    for steps in (with_steps(table.mutate(stage_index=0)), coded_steps(table)):
+        got = {tuple(r["variant"]): r["accounts"] for r in variants(steps).to_pyarrow().to_pylist()}
+        assert got == {("tb", "ta"): 1, ("ta", "tb"): 1}
+
+
+def test_coded_steps_give_the_same_graph_and_variants_as_strings(tables, load):
+    prepared, _, _ = tables
+    plain = with_steps(prepared)
+    coded = coded_steps(prepared, activity="activity")
+    assert edges(directly_follows(coded)) == edges(directly_follows(plain))
+    assert variants(coded).to_pyarrow().to_pylist() == variants(plain).to_pyarrow().to_pylist()
+    # An activity missing from the dictionary stays in the path as a null, never a wrong name.
+    partial = coded_steps(prepared, activity="activity", values=["ta", "tb"])
+    got = {tuple(r["variant"]) for r in variants(partial).to_pyarrow().to_pylist()}
+    assert ("ta", "tb", None, "won") not in got and ("ta", "tb", None, None) in got
+    with pytest.raises(AnalysisError, match="no column 'colour'"):
+        coded_steps(prepared, activity="colour")
 
 
 def test_sankey_counts_moves_between_different_stages(tables):

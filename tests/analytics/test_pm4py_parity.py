@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from journeyscope.analytics.base import with_steps
-from journeyscope.analytics.paths import directly_follows, variants
+from journeyscope.analytics.paths import coded_steps, directly_follows, variants
 
 with contextlib.redirect_stdout(io.StringIO()):  # pm4py prints a licence banner on import
     import pm4py
@@ -68,10 +68,14 @@ def oracle(log: tuple[str, pd.DataFrame]) -> dict:
     return {"dfg": dict(dfg), "perf": dict(perf), "variants": dict(_quiet(pm4py.get_variants, df))}
 
 
-@pytest.fixture
-def steps(load, log):
+@pytest.fixture(params=["strings", "codes"])
+def steps(request, load, log):
+    """The steps both ways: `with_steps` over the activity strings, and `coded_steps` (the
+    activity as small integers, the fast path of the benchmark)."""
     _, df = log
     events = load(events=_events(df)).table("events")
+    if request.param == "codes":
+        return coded_steps(events)
     return with_steps(events, touchpoint="activity", stage="activity", owner="activity")
 
 

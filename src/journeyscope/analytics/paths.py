@@ -12,11 +12,90 @@ events (tests/analytics/test_pm4py_parity.py); durations are in seconds as there
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
+
+
+@dataclass(frozen=True)
+class CodedSteps:
+    """The steps of one activity column with the activity as a small integer: `table` has
+    `account`, `step`, `code`, `next_code` and `gap_us`; `values[code]` is the activity
+    (`-1` stands for a missing one). Made by `coded_steps`; `directly_follows` and `variants`
+    read it without touching a string until they decode their small results."""
+
+    table: ir.Table
+    values: tuple[str, ...]
+    account: str = "account_id"
+
+
+def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
+    """The distinct values of an activity column, sorted (one small query): the dictionary
+    that turns activities into small integers for the heavy grouping."""
+    values = events.select(events[activity].name("v")).distinct().to_pyarrow().column("v")
+    return sorted(v for v in values.to_pylist() if v is not None)
+
+
+def _encode(events: ir.Table, activity: str, values: list[str] | tuple[str, ...]) -> ir.Value:
+    dictionary = ibis.memtable(pa.table({
+        "__value": pa.array(list(values), pa.string()),
+        "__code": pa.array(range(len(values)), pa.int16()),
+    }))
+    return events.left_join(dictionary, events[activity] == dictionary["__value"])
+
+
+def coded_steps(
+    events: ir.Table,
+    *,
+    activity: str = "activity",
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+    values: list[str] | None = None,
+) -> CodedSteps:
+    """The steps of `activity` over millions of events, for `directly_follows` and `variants`:
+    the activity becomes a small integer (a join with its dictionary of distinct values, from
+    `values` or one query), then one sort and one window pass carry only integers along.
+
+    Ties in time keep the import order (`order`, when the column exists), as in `with_steps`.
+    """
+    if activity not in events.columns:
+        raise AnalysisError(f"no column {activity!r} in the events; they have: "
+                            + ", ".join(events.columns))
+    if values is None:
+        values = activity_codes(events, activity)
+    keep = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
+    coded = _encode(events.select(*keep), activity, values)
+    coded = coded.select(*[c for c in keep if c != activity],
+                         code=coded["__code"].fill_null(-1).cast("int16"))
+    order_by = [coded[ts]] + ([coded[order]] if order and order in coded.columns else [])
+    w = ibis.window(group_by=coded[account], order_by=order_by)
+    stepped = coded.select(
+        coded[account],
+        step=ibis.row_number().over(w),
+        code=coded.code,
+        next_code=coded.code.lead().over(w).cast("int16"),
+        gap_us=coded[ts].lead().over(w).cast("timestamp").delta(coded[ts], unit="microsecond"),
+    )
+    return CodedSteps(stepped, tuple(values), account)
+
+
+def _ordered_list(t: ir.Table, value: ir.Value, order: ir.Value) -> ir.ArrayValue:
+    """`value` collected in `order` within each group. DuckDB aggregates in order directly;
+    PySpark cannot (ordered aggregation is not supported there), so elsewhere (order, value)
+    pairs are collected and sorted, which gives the same list."""
+    if t._find_backend(use_default=True).name == "duckdb":
+        return value.collect(order_by=order)
+    return ibis.struct({"s": order, "c": value}).collect().sort().map(lambda s: s.c)
+
+
+def _decode(codes: ir.IntegerValue, values: tuple[str, ...]) -> ir.StringValue:
+    names = ibis.literal(list(values) + [None], type="array<string>")
+    return names[ibis.ifelse(codes < 0, len(values), codes)]
 
 
 def _successor(steps: ir.Table, activity: str, next_activity: str | None, *, account: str,
@@ -31,13 +110,25 @@ def _successor(steps: ir.Table, activity: str, next_activity: str | None, *, acc
         return steps, target
     order_by = [steps[ts]] + ([steps[order]] if order and order in steps.columns else [])
     w = ibis.window(group_by=steps[account], order_by=order_by)
-    out = steps.mutate(**{target: steps[activity].lead().over(w), "__next_ts": steps[ts].lead().over(w)})
+    nxt = steps[activity].lead().over(w).cast(steps[activity].type().copy(nullable=True))
+    out = steps.mutate(**{target: nxt, "__next_ts": steps[ts].lead().over(w).cast("timestamp")})
     out = out.mutate(gap_us=out["__next_ts"].delta(out[ts], unit="microsecond")).drop("__next_ts")
     return out, target
 
 
+def _follows(edges: ir.Table, source: ir.Value, target: ir.Value, gap: str) -> ir.Table:
+    seconds = edges[gap].cast("float64") / US_PER_SECOND
+    return edges.group_by(source.name("source"), target.name("target")).aggregate(
+        frequency=edges.count(),
+        mean_seconds=seconds.mean(),
+        median_seconds=seconds.median(),
+        min_seconds=seconds.min(),
+        max_seconds=seconds.max(),
+    )
+
+
 def directly_follows(
-    steps: ir.Table,
+    steps: ir.Table | CodedSteps,
     *,
     activity: str = "activity",
     next_activity: str | None = None,
@@ -50,38 +141,32 @@ def directly_follows(
     consecutive events of an account, with its `frequency` and the time between the two in
     seconds (`mean_seconds`, `median_seconds`, `min_seconds`, `max_seconds`).
 
-    `next_activity` names the successor column (default `next_<activity>`); events without an
-    activity (null) take part as a gap in the path, as in pm4py.
+    `steps` is a table with steps (`next_activity` names the successor column, default
+    `next_<activity>`, computed when missing) or the `CodedSteps` of `coded_steps` (then
+    `activity` and `next_activity` are not used). Events without an activity (null) take part
+    as a gap in the path, as in pm4py.
     """
-    steps, target = _successor(steps, activity, next_activity, account=account, ts=ts,
-                               order=order)
-    edges = steps.filter(steps[target].notnull() & steps[activity].notnull())
-    seconds = edges[gap].cast("float64") / US_PER_SECOND
-    return edges.group_by(
-        edges[activity].name("source"), edges[target].name("target")
-    ).aggregate(
-        frequency=edges.count(),
-        mean_seconds=seconds.mean(),
-        median_seconds=seconds.median(),
-        min_seconds=seconds.min(),
-        max_seconds=seconds.max(),
-    ).order_by([ibis.desc("frequency"), "source", "target"])
-
-
-def activity_codes(steps: ir.Table, activity: str = "activity") -> list[str]:
-    """The distinct values of an activity column, sorted (one small query): the dictionary
-    that turns activities into small integers for the heavy grouping of variants."""
-    values = steps.select(steps[activity].name("v")).distinct().to_pyarrow().column("v")
-    return sorted(v for v in values.to_pylist() if v is not None)
+    if isinstance(steps, CodedSteps):
+        t = steps.table
+        edges = t.filter(t.next_code.notnull() & (t.code >= 0) & (t.next_code >= 0))
+        graph = _follows(edges, edges.code, edges.next_code, "gap_us")
+        graph = graph.mutate(source=_decode(graph.source, steps.values),
+                             target=_decode(graph.target, steps.values))
+    else:
+        steps, target = _successor(steps, activity, next_activity, account=account, ts=ts,
+                                   order=order)
+        edges = steps.filter(steps[target].notnull() & steps[activity].notnull())
+        graph = _follows(edges, edges[activity], edges[target], gap)
+    return graph.order_by([ibis.desc("frequency"), "source", "target"])
 
 
 def variants(
-    steps: ir.Table,
+    steps: ir.Table | CodedSteps,
     *,
     activity: str = "activity",
     account: str = "account_id",
-    ts: str = "ts",
     step: str = "step",
+    gap: str = "gap_us",
     top: int | None = None,
     values: list[str] | None = None,
 ) -> ir.Table:
@@ -90,30 +175,25 @@ def variants(
     accounts' paths in days (`mean_days`, `median_days`, `min_days`, `max_days`), most
     frequent first; `top` keeps the first n.
 
-    The paths are grouped as lists of small integer codes (`values`, the dictionary of the
-    activity column; looked up with `activity_codes` when not given) and decoded at the end,
-    because grouping millions of lists of strings is what makes variants slow.
+    `steps` is a table with `step` and `gap_us` (`base.with_steps`, `base.journey_steps`) or
+    the `CodedSteps` of `coded_steps`. Paths are grouped as lists of small integer codes
+    (`values`, the dictionary of the activity column, looked up when not given) and decoded at
+    the end, because grouping millions of lists of strings is what makes variants slow.
     """
-    if values is None:
-        values = activity_codes(steps, activity)
-    dictionary = ibis.memtable(pa.table({
-        "__value": pa.array(values, pa.string()),
-        "__code": pa.array(range(len(values)), pa.int16()),
-    }))
-    coded = steps.left_join(dictionary, steps[activity] == dictionary["__value"])
-    code = coded["__code"].fill_null(-1)
-    # Ordered aggregation is not portable (PySpark), so collect (step, code) and sort.
-    per_account = coded.group_by(coded[account].name("__account")).aggregate(
-        path=ibis.struct({"s": coded[step], "c": code}).collect(),
-        first=coded[ts].min(),
-        last=coded[ts].max(),
+    if isinstance(steps, CodedSteps):
+        values = list(steps.values)
+        t, account, code = steps.table, steps.account, steps.table.code
+        step, gap = "step", "gap_us"
+    else:
+        if values is None:
+            values = activity_codes(steps, activity)
+        t = _encode(steps, activity, values)
+        code = t["__code"].fill_null(-1)
+    # The gaps add up to the time from the first to the last event of the path.
+    per_account = t.group_by(t[account].name("__account")).aggregate(
+        path=_ordered_list(t, code, t[step]), us=t[gap].sum(),
     )
-    per_account = per_account.mutate(
-        path=per_account.path.sort().map(lambda s: s.c),
-        days=per_account["last"].delta(per_account["first"], unit="microsecond").cast("float64")
-        / US_PER_DAY,
-    )
-    total = per_account.count().as_scalar()
+    per_account = per_account.mutate(days=per_account.us.fill_null(0).cast("float64") / US_PER_DAY)
     grouped = per_account.group_by("path").aggregate(
         accounts=per_account.count(),
         mean_days=per_account.days.mean(),
@@ -121,14 +201,17 @@ def variants(
         min_days=per_account.days.min(),
         max_days=per_account.days.max(),
     )
+    # The total over a window of the small grouped table: a scalar subquery would group the
+    # accounts' paths a second time.
+    grouped = grouped.mutate(total=grouped.accounts.sum().over(ibis.window()))
     grouped = grouped.order_by([ibis.desc("accounts"), "path"])
     if top is not None:
         grouped = grouped.limit(top)
-    names = ibis.literal(values + [None], type="array<string>")
+    vals = tuple(values)
     return grouped.select(
-        variant=grouped.path.map(lambda c: names[ibis.ifelse(c < 0, len(values), c)]),
+        variant=grouped.path.map(lambda c: _decode(c, vals)),
         accounts=grouped.accounts,
-        share=grouped.accounts.cast("float64") / total,
+        share=grouped.accounts.cast("float64") / grouped.total,
         length=grouped.path.length(),
         mean_days=grouped.mean_days,
         median_days=grouped.median_days,
