@@ -59,6 +59,13 @@ MEMORY_LIMIT = register(
     "analyses spill to a temporary folder next to the workspace file.",
 )
 
+SPARK_CORES = register(
+    "spark_cores", "2", "Cores of the local Spark session of `--engine spark`.",
+)
+SPARK_MEMORY = register(
+    "spark_memory", "2g", "Driver memory of the local Spark session of `--engine spark` (e.g. 4g).",
+)
+
 # --- web app (journeyscope serve) -----------------------------------------------------------
 DATA_DIR = register(
     "data_dir", "journeyscope-data",

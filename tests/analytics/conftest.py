@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from journeyscope.analytics.base import (
-    account_dimensions, account_outcomes, journey_steps, prepare,
+    account_dimensions,
+    account_outcomes,
+    journey_steps,
+    prepare,
 )
 from journeyscope.analytics.painpoints import _higher, rank_painpoints
 

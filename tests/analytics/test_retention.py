@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 
 from journeyscope.analytics.base import (
-    AnalysisError, account_dimensions, account_outcomes, journey_steps, prepare,
+    AnalysisError,
+    account_dimensions,
+    account_outcomes,
+    journey_steps,
+    prepare,
 )
 from journeyscope.analytics.retention import (
-    regressed_accounts, retention, retention_by_stage_history, time_to_first_value,
+    regressed_accounts,
+    retention,
+    retention_by_stage_history,
+    time_to_first_value,
 )
 from journeyscope.analytics.stages import stage_progress
 

@@ -27,6 +27,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from journeyscope import settings
 from journeyscope.errors import JourneyscopeError, MissingDependencyError
 from journeyscope.events.errors import WorkspaceError
 
@@ -110,7 +111,7 @@ def spark_session() -> Any:
                 raise EngineError(
                     "the spark engine needs PySpark: pip install 'journeyscope[spark]'"
                 ) from None
-            cores = os.environ.get("JOURNEYSCOPE_SPARK_CORES", "2")
+            cores = settings.SPARK_CORES.get()
             try:
                 session = (
                     SparkSession.builder.master(f"local[{cores}]")
@@ -119,8 +120,7 @@ def spark_session() -> Any:
                     .config("spark.ui.enabled", "false")
                     .config("spark.ui.showConsoleProgress", "false")
                     .config("spark.sql.shuffle.partitions", str(max(2, int(cores) * 2)))
-                    .config("spark.driver.memory", os.environ.get("JOURNEYSCOPE_SPARK_MEMORY",
-                                                                  "2g"))
+                    .config("spark.driver.memory", settings.SPARK_MEMORY.get())
                     .getOrCreate()
                 )
             except Exception as exc:  # Java missing or broken: say so instead of a traceback
@@ -183,7 +183,10 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
         raise WorkspaceError(f"{path}: no such workspace file; create it with `journeyscope "
                              "import` or `journeyscope demo-data`")
     try:
-        con = ibis.duckdb.connect(str(path), read_only=True)
+        # The workspace's memory limit, spilling beside it, as its own connections do.
+        con = ibis.duckdb.connect(str(path), read_only=True,
+                                  memory_limit=settings.MEMORY_LIMIT.get(),
+                                  temp_directory=str(path.with_name(path.name + ".tmp")))
     except Exception as exc:
         raise WorkspaceError(f"{path}: cannot be opened as a DuckDB workspace: {exc}") from None
     # Not `con.list_tables()`: Ibis 12 calls a method DuckDB 2 no longer has there.

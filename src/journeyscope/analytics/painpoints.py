@@ -1,7 +1,7 @@
 """Pain points: one list of the map's touchpoints ranked by the revenue they put at risk, each
 with the evidence behind it and the pain points and opportunities the map names there.
 
-For every account that met a touchpoint, five signals are read (docs/analytics.md says the
+For every account that met a touchpoint, five signals are read (docs/pain-points.md says the
 same for users):
 
 - **negative feedback**: the account's measured emotion at the touchpoint (scores and the
@@ -9,15 +9,17 @@ same for users):
 - **delay**: its time at the touchpoint (first to last event there) is over the touchpoint's
   time standard, or the wait from its last event there to its first event at a linked
   touchpoint after it is over the link's time standard;
-- **back-and-forth**: its next step after the touchpoint went back to an earlier stage;
+- **back-and-forth**: it went back to an earlier stage from the touchpoint, or while there
+  (a step back during several touchpoints' spans belongs to the shortest of them);
 - **drop-off**: the touchpoint was its last one and it was then lost or churned;
 - **churn**: it churned, at a touchpoint whose customers churn more often than the customers
-  who did not meet it.
+  who did not meet it, beyond chance (`_higher`).
 
 An account with any signal is **affected**. The **revenue at risk** of a touchpoint is the
-value of its affected accounts: a customer's (won) account value in full, a prospect's value
-times the win rate of all decided deals (its expected value), since a deal not yet won is not
-yet revenue. Touchpoints rank by revenue at risk.
+account value of the affected customers that met it after their win: revenue they pay. The
+**pipeline at risk** is the expected value of the affected prospects (value times the win rate
+of all decided deals), since a deal not yet won is not yet revenue. Touchpoints rank by
+revenue at risk, then pipeline at risk.
 """
 
 from __future__ import annotations

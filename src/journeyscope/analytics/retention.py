@@ -1,7 +1,7 @@
 """Retention: how customers (won accounts) renew, churn and expand, by cohort, segment or stage
 history, and how long they wait for first value after the win.
 
-Definitions (docs/analytics.md says the same for users):
+Definitions (docs/retention.md says the same for users):
 
 - a **customer** is a won account; it has **renewed**, **churned** or **expanded** when it has
   that outcome at any time after the win. A customer is **decided** once it renewed or churned:

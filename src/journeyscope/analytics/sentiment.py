@@ -65,10 +65,8 @@ def text_sentiment(
     where it holds the text, scored now where it does not."""
     texts = events.filter(events[text].notnull() & (events[text].strip() != ""))
     distinct = texts.select(text=texts[text]).distinct()
-    if cache is None:
-        missing = distinct
-    else:
-        missing = distinct.anti_join(cache, distinct.text == cache.text)
+    missing = distinct if cache is None else distinct.anti_join(
+        cache, distinct.text == cache.text)
     new = missing.to_pyarrow()["text"].to_pylist()
     scored = ibis.memtable(score_texts(new)) if new else None
     if cache is None:
@@ -104,6 +102,10 @@ def update_cache(workspace: str | os.PathLike[str], *, table: str = "events",
     except duckdb.Error:
         return None  # open elsewhere, or read-only: analyses score on the fly
     try:
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
+        if text not in columns:
+            return 0
         con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE_TABLE} "
                     "(text VARCHAR PRIMARY KEY, sentiment DOUBLE NOT NULL)")
         missing = [row[0] for row in con.execute(
