@@ -76,37 +76,24 @@ def fitness(
     """One row: `accounts` on the journey, `fitting_accounts` whose every move is on the map,
     `fitness` (their share), `moves`, `designed_moves` and `move_fitness` (their share)."""
     moves = _moves(journey, touchpoint=touchpoint, next_touchpoint=next_touchpoint)
-    pairs = moves.group_by(
-        moves[account].name("__account"), moves[touchpoint].name("source"),
-        moves[next_touchpoint].name("target"),
-    ).aggregate(moves=moves.count())
-    links = designed_links(journey_map).select("source", "target", designed=ibis.literal(True))
-    flagged = pairs.left_join(links, ["source", "target"])
-    flagged = flagged.mutate(designed=flagged.designed.fill_null(False))
-    per_account = flagged.group_by("__account").aggregate(
-        moves=flagged.moves.sum(),
-        designed_moves=flagged.moves.sum(where=flagged.designed).fill_null(0),
-    )
-    summary = per_account.aggregate(
-        misfits=(per_account.designed_moves < per_account.moves).cast("int64").sum(),
-        moves=per_account.moves.sum(),
-        designed_moves=per_account.designed_moves.sum(),
-    )
-    accounts = journey.aggregate(accounts=journey[account].nunique())
-    out = accounts.cross_join(summary)
-    misfits = out.misfits.fill_null(0)
-    moves_total = out.moves.fill_null(0)
-    designed_total = out.designed_moves.fill_null(0)
+    links = designed_links(journey_map).select(s="source", t="target")
+    # The few designed links are the small side of an anti-join: what is left are the moves
+    # off the map, and an account misfits when it made one.
+    off = moves.anti_join(links, (moves[touchpoint] == links.s) & (moves[next_touchpoint] == links.t))
+    accounts = journey.select(journey[account].name("a")).distinct().count().as_scalar()
+    counts = moves.aggregate(moves=moves.count()).cross_join(off.aggregate(
+        off_moves=off.count(), misfits=off[account].nunique()))
+    out = counts.mutate(accounts=accounts)
+    fitting = out.accounts - out.misfits
+    designed = out.moves - out.off_moves
     return out.select(
         accounts=out.accounts,
-        fitting_accounts=out.accounts - misfits,
-        fitness=ibis.ifelse(out.accounts > 0,
-                            (out.accounts - misfits).cast("float64") / out.accounts,
+        fitting_accounts=fitting,
+        fitness=ibis.ifelse(out.accounts > 0, fitting.cast("float64") / out.accounts,
                             ibis.null("float64")),
-        moves=moves_total,
-        designed_moves=designed_total,
-        move_fitness=ibis.ifelse(moves_total > 0,
-                                 designed_total.cast("float64") / moves_total,
+        moves=out.moves,
+        designed_moves=designed,
+        move_fitness=ibis.ifelse(out.moves > 0, designed.cast("float64") / out.moves,
                                  ibis.null("float64")),
     )
 
