@@ -48,7 +48,8 @@ def big_map(touchpoints: int = 200):  # type: ignore[no-untyped-def]
                   "channels": ["web", "email"], "personas": personas[: 1 + n % 3],
                   "emotion": {personas[n % len(personas)]: (n % 5) - 2},
                   "kpis": [{"name": "reach", "target": 100, "measure": "reach"}],
-                  "pain_points": [f"pain {n}"]}
+                  "pain_points": [{"id": f"pain-{n}", "text": f"pain {n}"}],
+                  "opportunities": [{"text": f"answer to pain {n}", "addresses": [f"pain-{n}"]}]}
         if previous:
             fields["next"] = [{"to": previous}]
         m = edits.update_touchpoint(m, ident, fields)

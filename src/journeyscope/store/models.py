@@ -188,7 +188,8 @@ class MapVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     map_id: Mapped[int] = mapped_column(ForeignKey("maps.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict[str, Any]]
+    # Deferred: a page that shows a version already parsed (the usual case) never decodes it.
+    document: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # What changed from the previous version, as one line per change (journeyscope.model.diff).

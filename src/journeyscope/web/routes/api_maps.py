@@ -37,10 +37,11 @@ router = APIRouter(prefix="/api", tags=["maps"])
 _MEDIA = {"yaml": "application/yaml", "json": "application/json"}
 
 
-def map_out(loaded: Loaded) -> MapOut:
+def map_out(loaded: Loaded, issues: list[Any] | None = None) -> MapOut:
     row = loaded.row
+    found = check_map(loaded.journey_map) if issues is None else issues
     warnings = [IssueOut(severity=i.severity, code=i.code, message=i.message, path=list(i.path))
-                for i in check_map(loaded.journey_map)]
+                for i in found]
     document = map_to_data(loaded.journey_map)
     return MapOut(id=row.id, workspace_id=row.workspace_id, name=row.name,
                   version=loaded.version.version, base_map_id=row.base_map_id,
@@ -121,8 +122,9 @@ def save_map(map_id: PathId, body: MapSave, user: CurrentUser, db: Db) -> MapOut
     journey_map = maps.parse(body.document)
     with db.write() as s:
         loaded = maps.load(s, user, map_id)
-        maps.save(s, loaded, journey_map, body.base_version, user, body.message)
-        return map_out(maps.load(s, user, map_id))
+        saved = maps.save(s, loaded, journey_map, body.base_version, user, body.message)
+        after = Loaded(loaded.row, loaded.membership, saved, journey_map)
+        return map_out(after, getattr(saved, "issues", None))
 
 
 @router.put("/maps/{map_id}/text", response_model=MapOut)
