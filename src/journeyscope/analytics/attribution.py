@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from journeyscope.analytics.base import account_outcomes, journey_steps
+from journeyscope.analytics.base import account_outcomes, journey_steps, materialise
 from journeyscope.model.types import JourneyMap, parse_duration
 
 NO_TOUCH = "(no touch)"
@@ -103,10 +103,9 @@ def journey_touches(
     won event, every touch of the others (of the won accounts only with `won_only`). Columns
     `account`, `step`, `ts`, `stage_index`, `won`, `win_ts`, `won_value`, the `keys` (a missing
     value reads `UNKNOWN`), and `next_ts` and `next_<key>` where the journey has them."""
-    o = outcomes.select(account=outcomes[account], won=outcomes.won, win_ts=outcomes.won_ts,
-                        won_value=outcomes.won_value)
-    if won_only:
-        o = o.filter(o.won)
+    # Only won accounts need their win joined on: a small table to look every touch up in.
+    won = outcomes.filter(outcomes.won)
+    o = won.select(account=won[account], win_ts=won.won_ts, won_value=won.won_value)
     nexts = {f"next_{k}": events[f"next_{k}"].cast("string").fill_null(UNKNOWN)
              for k in keys if f"next_{k}" in events.columns}
     t = events.select(
@@ -116,7 +115,11 @@ def journey_touches(
         **({"next_ts": events.next_ts} if "next_ts" in events.columns else {}),
         **nexts,
     )
-    t = t.join(o, "account")
+    if won_only:
+        t = t.join(o, "account").mutate(won=ibis.literal(True))
+        return t.filter(t.ts <= t.win_ts)
+    t = t.left_join(o, "account").drop("account_right")
+    t = t.mutate(won=t.win_ts.notnull(), won_value=t.won_value.fill_null(0.0))
     return t.filter(~t.won | (t.ts <= t.win_ts))
 
 
@@ -389,12 +392,16 @@ def attribution(
     transitions = markov_transitions(
         journey_touches(events, outcomes, **names), keys=keys
     ).to_pyarrow().to_pylist()
-    won_touches = journey_touches(events, outcomes, won_only=True, **names)
-    positional = positional_credits(
-        won_touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
-        opportunity_stage=opportunity_stage,
-    ).to_pyarrow().to_pylist()
-    sets = coalitions(won_touches, keys=keys).to_pyarrow().to_pylist()
+    # The won journeys are a small part of the touches; kept once for the two queries on them.
+    won_touches = materialise(journey_touches(events, outcomes, won_only=True, **names))
+    try:
+        positional = positional_credits(
+            won_touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
+            opportunity_stage=opportunity_stage,
+        ).to_pyarrow().to_pylist()
+        sets = coalitions(won_touches, keys=keys).to_pyarrow().to_pylist()
+    finally:
+        release(won_touches)
     won = outcomes.filter(outcomes.won)
     totals = won.aggregate(value=won.won_value.sum(), n=won.count()).to_pyarrow().to_pylist()[0]
     total, won_accounts = float(totals["value"] or 0.0), int(totals["n"] or 0)
@@ -408,6 +415,16 @@ def attribution(
             [r for r in sets if r["by"] == k],
         )
     return results
+
+
+def release(table: ir.Table) -> None:
+    """Drop a table `base.materialise` kept, once nothing reads it any more."""
+    backend = table._find_backend()
+    if backend.name == "duckdb":
+        # Ibis 12 writes DROP statements DuckDB 2 does not parse; DuckDB's own is plain.
+        backend.con.execute(f'DROP TABLE IF EXISTS temp.main."{table.op().name}"')
+    else:
+        table.release()
 
 
 def _has_other_events(events: ir.Table, touchpoint: str) -> bool:

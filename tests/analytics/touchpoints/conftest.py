@@ -171,3 +171,9 @@ def rows_by(table: ibis.Table, *key: str) -> dict:
 @pytest.fixture
 def by():
     return rows_by
+
+
+@pytest.fixture
+def arrow_events():
+    """Compact journeys to an Arrow events table (for tests that open their own engine)."""
+    return events_table

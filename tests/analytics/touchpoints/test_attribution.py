@@ -196,3 +196,17 @@ def test_attribution_by_channel_follows_the_events_channels(journeys, tiny_map):
         {"web": 40, "phone": 10, "video": 10, "email": 40})
     row = next(r for r in result["channel"].rows if r["key"] == "web")
     assert (row["touches"], row["journeys"]) == (1, 1)
+
+
+def test_attribution_leaves_no_table_of_its_own_behind(tiny_map, arrow_events):
+    from journeyscope.analytics.base import with_steps
+    from journeyscope.analytics.engine import from_arrow
+
+    source = from_arrow({"events": arrow_events(FOUR_TOUCHES)})
+    try:
+        attribution(with_steps(source.table("events")), tiny_map)
+        kept = source.backend.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+        assert kept == []
+    finally:
+        source.close()
