@@ -158,7 +158,6 @@ def designed_handovers(
              for h in handovers], pa.float64()),
     }))
     sources = sorted({h.source for h in handovers})
-    targets = sorted({h.target for h in handovers})
     tps = map_touchpoints(journey_map).select(target="touchpoint", target_index="tp_stage_index")
 
     if per_account is None:
