@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from journeyscope.model.files import dumps
-from journeyscope.model.types import JourneyMap
+from journeyscope.model.types import JourneyMap, State
 from journeyscope.store import comments, edits, maps
 from journeyscope.store.errors import Forbidden, Invalid
 from journeyscope.store.maps import Loaded
@@ -263,9 +263,9 @@ def create_future(request: Request, map_id: PathId, user: CurrentUser, db: Db) -
     with db.write() as s:
         current = maps.load(s, user, map_id)
         jm = current.journey_map
-        future = jm.model_copy(update={"name": f"{jm.name} (future state)", "state": "future",
+        future = jm.model_copy(update={"name": f"{jm.name} (future state)",
+                                       "state": State.future,
                                        "meta": {**jm.meta, "current_state_map": current.row.id}})
-        future = JourneyMap.model_validate(future.model_dump(mode="json"))
         row = maps.create(s, current.membership, future, user, message="future state of "
                           f"{current.row.name}")
     return _go(request, f"/maps/{row.id}/compare?with={map_id}")
