@@ -31,6 +31,7 @@ NO_TOUCH = "(no touch)"
 UNKNOWN = "(unknown)"
 SEPARATOR = "\x1f"  # joins a coalition's keys into one string; never in an id or channel
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+FIRST_STEP = 0  # the journey's first touch: `base.with_steps` counts steps as Ibis does, from 0
 
 # Position-based models: the share of each key touch and the share of the other touches.
 # A missing key touch's share, and the others' share when there are no other touches, go to
@@ -182,7 +183,7 @@ def positional_credits(
     ]
     out = parts[0]
     for part in parts[1:]:
-        out = out.union(part)
+        out = out.union(part, distinct=False)
     return out.select("by", "key", "touches", *ENGINE_MODELS)
 
 
@@ -233,7 +234,7 @@ def markov_transitions(
             first=t.step.lag().over(w).isnull(),
         )
     else:
-        t = t.mutate(first=t.step == 1)  # the journey's steps count touches from 1
+        t = t.mutate(first=t.step == FIRST_STEP)
     # The journey goes on when there is a next touch, and for a won account it came no later
     # than the win; otherwise this is the last touch.
     t = t.mutate(goes_on=t.next_ts.notnull() & (~t.won | (t.next_ts <= t.win_ts)))

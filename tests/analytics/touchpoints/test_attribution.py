@@ -124,6 +124,16 @@ def test_markov_removal_effect_by_hand(journeys, tiny_map):
         {"web": 200 / 3, "phone": 400 / 3})
 
 
+def test_markov_from_the_journeys_next_touch_equals_the_window(journeys, tiny_map):
+    from journeyscope.analytics.base import account_outcomes, journey_steps
+
+    events = journeys(MARKOV)
+    journey = journey_steps(events)  # has next_touchpoint: no window of attribution's own
+    result = attribution(journey, tiny_map, keys=("touchpoint",),
+                         outcomes=account_outcomes(events))["touchpoint"]
+    assert credits(result, "markov") == pytest.approx({"ad": 200 / 3, "call": 400 / 3})
+
+
 def test_shapley_value_by_hand(journeys, tiny_map):
     # v({call}) = 100, v({ad, call}) = 200, v({ad}) = 0:
     # ad = (0 + 100) / 2, call = (100 + 200) / 2
