@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -99,7 +100,15 @@ class Uploads:
         from journeyscope.events.importer import import_sources
         from journeyscope.events.workspace import Workspace as EventWorkspace
 
+        last = {"at": 0.0, "step": ""}
+
         def progress(step: str, done: float, total: float | None) -> None:
+            # A write per call would cost a synced transaction per batch: record a new step
+            # at once, and the same step's progress at most twice a second.
+            now = time.monotonic()
+            if step == last["step"] and now - last["at"] < 0.5:
+                return
+            last.update(at=now, step=step)
             share = done / total if total else 0.0
             with self.db.write() as s:
                 store_data.set_progress(s, import_id, share, step)
