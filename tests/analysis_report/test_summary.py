@@ -149,10 +149,15 @@ def test_pain_point_finding_gives_revenue_evidence_and_opportunity() -> None:
                                 "reference programme.")
 
 
-def test_pain_point_without_deal_values_counts_accounts() -> None:
-    finding = summary.top_painpoint(result(painpoints=[pain(revenue_at_risk=0.0)]), MAP)
-    assert finding is not None and finding.figure == "120 accounts"
-    assert "(the data holds no deal values to put a revenue on it)" in finding.sentence
+def test_without_deal_values_the_pain_point_hurting_most_accounts_leads() -> None:
+    rows = [pain(revenue_at_risk=0.0), pain(rank=2, touchpoint="call", revenue_at_risk=0.0,
+                                             touchpoint_name="Discovery call",
+                                             stage="consideration", affected_accounts=150)]
+    finding = summary.top_painpoint(result(painpoints=rows), MAP)
+    assert finding is not None and finding.figure == "150 accounts"
+    assert finding.sentence.startswith(
+        "Discovery call (Consideration) hurts the most accounts: 150 of 300 accounts that met "
+        "it were hurt there (the data holds no deal values to put a revenue on it).")
 
 
 def test_summary_keeps_the_first_five_findings_in_order() -> None:

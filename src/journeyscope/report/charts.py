@@ -310,7 +310,7 @@ def emotion(result: Result, journey_map: JourneyMap) -> go.Figure | None:
                     hovertemplate="%{x}<br>designed %{y:+.2f}<extra></extra>")
     measured = [r.get("measured") if fmt.is_number(r.get("measured")) else None for r in data]
     fig.add_scatter(
-        x=xs, y=measured, name="measured", mode="lines+markers", connectgaps=True,
+        x=xs, y=measured, name="measured", mode="lines+markers", connectgaps=False,
         line={"color": MAIN, "width": 3, "shape": "spline"},
         marker={"size": 10, "color": [STATUS_COLOURS["good"] if (m or 0) >= 0
                                       else STATUS_COLOURS["bad"] for m in measured]},

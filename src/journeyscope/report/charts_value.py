@@ -34,6 +34,7 @@ MODELS = {
     "j_shaped": "J-shaped", "inverse_j": "inverse J", "markov": "Markov", "shapley": "Shapley",
 }
 ATTRIBUTION_ROWS = 15
+MATRIX_OWNERS = 12
 BLUES = [[0.0, "#F4F7FB"], [0.25, "#CFDDF1"], [0.6, "#6F97CF"], [1.0, "#1D3F73"]]
 
 
@@ -156,8 +157,8 @@ def handover_conversion(result: Result, journey_map: JourneyMap) -> go.Figure | 
     data = [r for r in rows(result, "handovers.designed")
             if fmt.is_number(r.get("conversion_within"))
             and fmt.is_number(r.get("conversion_breach"))]
-    if not data:
-        return None
+    if not any(r["conversion_within"] or r["conversion_breach"] for r in data):
+        return None  # nothing moves on after any handover: nothing to compare
     titles = names(journey_map)
     ys = [_handover_name(r, titles) for r in data]
     fig = go.Figure()
@@ -175,32 +176,51 @@ def handover_conversion(result: Result, journey_map: JourneyMap) -> go.Figure | 
                         "title": {"text": "accounts that moved on after the handover"}})
 
 
-def handover_matrix(result: Result, journey_map: JourneyMap) -> go.Figure | None:
-    """Every change of owner along the journeys, owner to owner."""
+def _short(text: str, width: int = 22) -> str:
+    """A long name (an owner id from a CRM, say) cut to `width` characters."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def handover_matrix(result: Result, journey_map: JourneyMap,
+                    top: int = MATRIX_OWNERS) -> go.Figure | None:
+    """Every change of owner along the journeys, owner to owner: the `top` owners most
+    involved, the rest summed up as "other owners"."""
     data = [r for r in rows(result, "handovers.matrix") if r.get("handovers")]
     if not data:
         return None
-    owners = list(dict.fromkeys(journey_map.owners()))
+    involved: dict[Any, int] = {}
     for r in data:
         for o in (r["from_owner"], r["to_owner"]):
-            if o not in owners:
-                owners.append(o)
+            involved[o] = involved.get(o, 0) + r["handovers"]
+    designed = [o for o in journey_map.owners() if o in involved]
+    busiest = sorted(involved, key=lambda o: -involved[o])
+    owners = list(dict.fromkeys(designed + busiest))[:top]
+    rest = len(involved) - len(owners)
+    other = f"other owners ({rest})"
+    if rest:
+        owners.append(other)
     at = {o: i for i, o in enumerate(owners)}
+    counts: dict[tuple[int, int], list[Any]] = {}
+    for r in data:
+        key = (at.get(r["from_owner"], at.get(other, 0)), at.get(r["to_owner"], at.get(other, 0)))
+        cell = counts.setdefault(key, [0, 0, r.get("gap_median_days"), r.get("designed")])
+        cell[0] += r["handovers"]
+        cell[1] += r.get("accounts") or 0
     z: list[list[Any]] = [[None] * len(owners) for _ in owners]
     text: list[list[str]] = [[""] * len(owners) for _ in owners]
-    for r in data:
-        z[at[r["from_owner"]]][at[r["to_owner"]]] = r["handovers"]
-        text[at[r["from_owner"]]][at[r["to_owner"]]] = (
-            f"{fmt.count(r['handovers'])} handovers of {fmt.count(r.get('accounts'))} accounts, "
-            f"median gap {fmt.days(r.get('gap_median_days'))}"
-            + ("" if r.get("designed") else "; not designed on the map"))
-    shown = [label(o or "no owner") for o in owners]
+    for (i, j), (n, accounts, gap, designed_pair) in counts.items():
+        z[i][j] = n
+        grouped = rest and other in (owners[i], owners[j])
+        text[i][j] = (f"{fmt.plural(n, 'handover')}" + ("" if grouped else
+                      f" of {fmt.plural(accounts, 'account')}, median gap {fmt.days(gap)}"
+                      + ("" if designed_pair else "; not designed on the map")))
+    shown = [label(_short(o or "no owner")) for o in owners]
     fig = go.Figure(go.Heatmap(z=z, x=shown, y=shown, colorscale=BLUES, showscale=False,
                                text=text, xgap=2, ygap=2, hoverongaps=False,
                                hovertemplate="%{y} to %{x}<br>%{text}<extra></extra>"))
-    return style(fig, height=120 + 34 * len(owners), yaxis={"autorange": "reversed",
+    return style(fig, height=140 + 30 * len(owners), yaxis={"autorange": "reversed",
                                                              "title": {"text": "from"}},
-                 xaxis={"side": "top", "title": {"text": "to"}})
+                 xaxis={"side": "top", "title": {"text": "to"}, "tickangle": -30})
 
 
 def committee_coverage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
@@ -251,8 +271,8 @@ def persona_reach(result: Result, journey_map: JourneyMap) -> go.Figure | None:
 def retention_cohorts(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     """Renewal, churn and expansion rates by the month the customer was won."""
     data = [r for r in rows(result, "retention.by_win_cohort") if r.get("customers")]
-    if not data:
-        return None
+    if not any(fmt.is_number(r.get("renewal_rate")) for r in data):
+        return None  # no customer's renewal has been decided yet
     xs = [str(r["win_cohort"]) for r in data]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=xs, y=[r["customers"] for r in data], name="customers won",

@@ -100,7 +100,8 @@ CHARTS: tuple[Chart, ...] = (
           "No scores or comments in this view."),
     Chart("retention", charts_value.retention_cohorts, "Retention by the month won",
           "Of the customers whose renewal was decided, the share renewed, churned and "
-          "expanded, by the month they were won.", "No customer in this view."),
+          "expanded, by the month they were won.",
+          "No customer in this view whose renewal has been decided."),
     Chart("dfg", charts.dfg, "Directly-follows graph",
           f"The {charts.DFG_EDGES} most frequent moves from one touchpoint to the next; width "
           "by frequency, hover for the time between them. Orange moves go back to an earlier "

@@ -3,8 +3,8 @@ figures of one analysis run, never canned.
 
 Candidates, in the order they are offered (the first five the data supports are kept):
 
-1. the pain point with the most revenue at risk, its first piece of evidence and the map's
-   opportunity there;
+1. the pain point with the most revenue at risk (without deal values: the most accounts hurt),
+   its first piece of evidence and the map's opportunity there;
 2. the biggest drop-off between two consecutive stages (leaving for an exit stage such as
    cessation is not a drop-off);
 3. the handover that loses most: accounts handed over later than the link's standard that did
@@ -93,16 +93,18 @@ def top_painpoint(result: Result, journey_map: JourneyMap) -> Finding | None:
               if (r.get("affected_accounts") or 0) >= MIN_GROUP]
     if not ranked:
         return None
-    r = ranked[0]
+    valued = any((r.get("revenue_at_risk") or 0) > 0 for r in ranked)
+    # Without deal values the ranking has nothing to weigh: the most accounts hurt lead.
+    r = ranked[0] if valued else max(ranked, key=lambda x: x["affected_accounts"])
     names = _names(journey_map)
     where = f"{r['touchpoint_name']} ({names.get(r.get('stage'), r.get('stage'))})"
     affected = f"{fmt.count(r['affected_accounts'])} of {fmt.count(r.get('accounts'))} accounts"
-    if (r.get("revenue_at_risk") or 0) > 0:
+    if valued:
         sentence = (f"{where} puts {fmt.money(r['revenue_at_risk'])} of revenue at risk: "
                     f"{affected} that met it were hurt there.")
         figure = fmt.money(r["revenue_at_risk"])
     else:
-        sentence = (f"{where} is the first pain point: {affected} that met it were hurt there "
+        sentence = (f"{where} hurts the most accounts: {affected} that met it were hurt there "
                     "(the data holds no deal values to put a revenue on it).")
         figure = fmt.plural(r["affected_accounts"], "account")
     evidence = r.get("evidence") or []
@@ -111,7 +113,8 @@ def top_painpoint(result: Result, journey_map: JourneyMap) -> Finding | None:
     opportunities = r.get("opportunities") or []
     if opportunities:
         sentence += f" The map's opportunity here: {opportunities[0]}."
-    return Finding("painpoint", "Most revenue at risk", figure, sentence, "painpoints")
+    title = "Most revenue at risk" if valued else "Pain point that hurts most accounts"
+    return Finding("painpoint", title, figure, sentence, "painpoints")
 
 
 def biggest_drop_off(result: Result, journey_map: JourneyMap) -> Finding | None:
