@@ -17,16 +17,20 @@ Definitions (docs/touchpoints.md says the same for users):
 - **Time to next step** is the time from an event at the touchpoint to the account's next event
   in the table given (with `base.journey_steps`, its next touchpoint event), so a ticket opened
   and then resolved gives the resolution time.
+- **Time at the touchpoint** is, per account, the time from its first to its last event there,
+  judged against the touchpoint's own time standard (share of accounts over it).
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, with_steps
-from journeyscope.model.types import JourneyMap
+from journeyscope.model.types import JourneyMap, parse_duration
 
 US_PER_DAY = 86_400_000_000
 # Stage ids that end the relationship: reaching them is not progress.
@@ -35,7 +39,8 @@ POSITIVE_OUTCOMES = ("won", "renewed", "expanded")
 
 
 def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
-    """The map's touchpoints as a small table: id, stage, stage position, owner, main channel."""
+    """The map's touchpoints as a small table: id, position, stage, stage position, owner, time
+    standard (microseconds), main channel."""
     index = journey_map.stage_index()
     tps = journey_map.touchpoints
     data = pa.table(
@@ -45,6 +50,9 @@ def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
             "tp_stage": pa.array([t.stage for t in tps], pa.string()),
             "tp_stage_index": pa.array([index.get(t.stage) for t in tps], pa.int16()),
             "tp_owner": pa.array([t.owner for t in tps], pa.string()),
+            "tp_standard_us": pa.array(
+                [parse_duration(t.time_standard) / dt.timedelta(microseconds=1)
+                 if t.time_standard else None for t in tps], pa.float64()),
             "tp_channel": pa.array(
                 [t.main_channel or (t.channels[0] if t.channels else None) for t in tps],
                 pa.string(),
@@ -187,7 +195,8 @@ def touchpoint_stats(
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
     marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
                            account=account, ts=ts, outcome=outcome)
-    first = per_account.join(tps.select("touchpoint", "tp_stage_index"), "touchpoint")
+    first = per_account.join(tps.select("touchpoint", "tp_stage_index", "tp_standard_us"),
+                             "touchpoint")
     o = outcomes.select(
         account=outcomes[account], won=outcomes.won,
         decided_ts=ibis.coalesce(outcomes.won_ts, outcomes.lost_ts),
@@ -198,6 +207,7 @@ def touchpoint_stats(
         before=before,
         won_before=before & j.won,
         converted=progressed_after(j, j.tp_stage_index, j.first_ts, n_stages),
+        span_us=j.last_ts.delta(j.first_ts, unit="microsecond"),
     )
     per_touchpoint = j.group_by("touchpoint").aggregate(
         accounts=j.count(),
@@ -205,6 +215,8 @@ def touchpoint_stats(
         met_before=j.before.sum(),
         won_met=j.won_before.sum(),
         converted=j.converted.sum(),
+        span_q=j.span_us.quantile([0.5, 0.9]),
+        over_standard=(j.span_us > j.tp_standard_us).sum(),
     )
     # The comparison group of a touchpoint: accounts that reached its stage before their
     # decision, so that a decision-stage touchpoint is not credited with reaching decision.
@@ -261,6 +273,12 @@ def touchpoint_stats(
         time_to_next_median_days=t.next_q[0] / US_PER_DAY,
         time_to_next_p75_days=t.next_q[1] / US_PER_DAY,
         time_to_next_p90_days=t.next_q[2] / US_PER_DAY,
+        time_at_median_days=t.span_q[0] / US_PER_DAY,
+        time_at_p90_days=t.span_q[1] / US_PER_DAY,
+        time_standard_days=t.tp_standard_us / US_PER_DAY,
+        over_standard_share=ibis.ifelse(t.tp_standard_us.notnull(),
+                                        safe_ratio(t.over_standard.fill_null(0), accounts),
+                                        ibis.null().cast("float64")),
         scored=t.scored.fill_null(0),
         score_mean=t.score_mean,
         nps=ibis.ifelse(
@@ -319,11 +337,12 @@ def touchpoint_kpis(
         for kpi in tp.kpis:
             column, factor, measured_by = _kpi_source(kpi.measure, kpi.unit)
             rows.append({
-                "touchpoint": tp.id, "kpi": kpi.name, "measure": kpi.measure, "unit": kpi.unit,
+                "position": len(rows), "touchpoint": tp.id, "kpi": kpi.name, "measure": kpi.measure, "unit": kpi.unit,
                 "target": kpi.target, "direction": kpi.direction.value, "source_column": column,
                 "factor": factor, "measured_by": measured_by,
             })
     schema = pa.schema([
+        ("position", pa.int32()),
         ("touchpoint", pa.string()), ("kpi", pa.string()), ("measure", pa.string()),
         ("unit", pa.string()), ("target", pa.float64()), ("direction", pa.string()),
         ("source_column", pa.string()), ("factor", pa.float64()), ("measured_by", pa.string()),
@@ -347,10 +366,11 @@ def touchpoint_kpis(
         (j.direction == "higher", actual >= j.target),
         else_=actual <= j.target,
     )
-    return j.select(
-        "touchpoint", "kpi", "measure", "unit", "target", "direction",
+    out = j.select(
+        "position", "touchpoint", "kpi", "measure", "unit", "target", "direction",
         actual=actual, met=met, measured_by=j.measured_by,
     )
+    return out.order_by("position").drop("position")
 
 
 def _kpi_source(measure: str | None, unit: str | None) -> tuple[str | None, float, str | None]:

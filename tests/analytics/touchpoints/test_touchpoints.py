@@ -139,3 +139,24 @@ def test_precomputed_intermediates_give_the_same_stats(events, tiny_map):
     shared = touchpoint_stats(events, tiny_map, outcomes=account_outcomes(events),
                               per_account=account_touchpoints(events)).to_pyarrow()
     assert shared.to_pylist() == alone.to_pylist()
+
+
+def test_time_at_the_touchpoint_against_its_own_time_standard(journeys, tiny_map, by):
+    tiny_map.touchpoint("demo").time_standard = "P3D"
+    events = journeys({
+        "A": [(0, "demo"), (2, "ad"), (4, "demo")],  # 4 days at the demo: over P3D
+        "B": [(0, "demo"), (1, "demo")],  # 1 day
+        "C": [(0, "demo")],  # one event: no time at all
+    })
+    demo = by(touchpoint_stats(events, tiny_map), "touchpoint")["demo"]
+    assert demo["time_at_median_days"] == pytest.approx(1.0)
+    assert demo["time_at_p90_days"] == pytest.approx(3.4)
+    assert demo["time_standard_days"] == pytest.approx(3.0)
+    assert demo["over_standard_share"] == pytest.approx(1 / 3)
+    assert by(touchpoint_stats(events, tiny_map), "touchpoint")["ad"]["over_standard_share"] is None
+
+
+def test_kpis_come_in_the_maps_order(events, tiny_map):
+    table = touchpoint_kpis(touchpoint_stats(events, tiny_map), tiny_map).to_pyarrow()
+    assert table.column("kpi").to_pylist() == [
+        k.name for tp in tiny_map.touchpoints for k in tp.kpis]
