@@ -4,6 +4,7 @@ a broken file refused all or nothing, and the map measured on it, cached per ver
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import duckdb
@@ -100,3 +101,37 @@ def test_analysis_without_data_says_so(owner, map_id: int) -> None:
     bad = owner.get(f"/api/maps/{map_id}/analysis", params={"since": "yesterday"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "since"]
+
+
+def _meta_events(html: str) -> int:
+    found = re.search(r'id="dashboard-meta">([\d,]+) events', html)
+    assert found, html[:2000]
+    return int(found.group(1).replace(",", ""))
+
+
+def test_dashboard_filters_by_segment_persona_and_period(app, owner, workspace: int,
+                                                         map_id: int, tmp_path: Path) -> None:
+    from tests.web.conftest import browser_client
+
+    from journeyscope.events.demo import generate
+    from journeyscope.model.templates import new_map
+
+    files = generate(150, seed=3, out_dir=tmp_path / "demo", journey_map=new_map("x", "b2b"))
+    answer = owner.post(f"/api/workspaces/{workspace}/imports", data={"map_id": str(map_id)},
+                        files=[("files", (name, files.files[name].read_bytes()))
+                               for name in ("events.parquet", "accounts.csv", "contacts.csv")])
+    app.state.uploads.wait(answer.json()["id"], timeout=300)
+    web = browser_client(app, "owner@example.com")
+    page = web.get(f"/maps/{map_id}/dashboard").text
+    total = _meta_events(page)
+    segments = re.findall(r'<option>([^<]+)</option>', page.split('name="segment"')[1]
+                          .split("</select>")[0])
+    assert len(segments) >= 2
+    one = _meta_events(web.get(f"/maps/{map_id}/dashboard", params={"segment": segments[0]}).text)
+    persona = _meta_events(web.get(f"/maps/{map_id}/dashboard",
+                                   params={"persona": "champion"}).text)
+    recent = _meta_events(web.get(f"/maps/{map_id}/dashboard",
+                                  params={"since": "2026-01-01"}).text)
+    assert 0 < one < total and 0 < persona < total and 0 < recent < total
+    unknown = web.get(f"/maps/{map_id}/dashboard", params={"segment": "<nobody>"}).text
+    assert "no account has it" in unknown and "<nobody>" not in unknown

@@ -20,14 +20,13 @@ from typing import Any
 
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
-from journeyscope.report.layout import Figure
 from journeyscope.store import Database, Invalid
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Map, Workspace
 from journeyscope.web.grid import MapFigures
 
 log = logging.getLogger("journeyscope.web")
-MAX_ROWS = 500  # per result table kept in the cache: pages show tops, not every account
+MAX_ROWS = 2000  # per result table kept in the cache: pages show tops, not every account
 QUIET_SECONDS = 10.0  # a new version is measured after this long without another save
 
 
@@ -220,60 +219,15 @@ def _table(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return result.get("tables", {}).get(name) or []
 
 
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def _days(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.1f} d"
-
-
 def figures_of(result: dict[str, Any], jm: JourneyMap) -> MapFigures:
-    """The measured figures on each touchpoint and stage card: reach, conversion, win lift,
-    time to next step, KPIs against their targets; accounts, conversion and time in stage
-    against the standard."""
-    measures: dict[str, list[Figure]] = {}
-    measured: set[str] = set()
-    kpis: dict[str, list[dict[str, Any]]] = {}
-    for k in _table(result, "touchpoints.kpis"):
-        kpis.setdefault(str(k["touchpoint"]), []).append(k)
-    for t in _table(result, "touchpoints.stats"):
-        tid = str(t["touchpoint"])
-        if not t.get("accounts"):
-            continue
-        measured.add(tid)
-        met = [k.get("met") for k in kpis.get(tid, []) if k.get("met") is not None]
-        status = None if not met else ("good" if all(met) else "bad" if not any(met) else "warn")
-        figures = [Figure("reach", f"{t['accounts']:,} accounts ({_pct(t.get('reach_share'))})",
-                          status),
-                   Figure("conversion", _pct(t.get("conversion")))]
-        if t.get("win_lift") is not None:
-            figures.append(Figure("win lift", f"x{t['win_lift']:.2f}"))
-        if t.get("time_to_next_median_days") is not None:
-            figures.append(Figure("next step", _days(t["time_to_next_median_days"])))
-        for k in kpis.get(tid, []):
-            if k.get("actual") is not None:
-                figures.append(Figure(str(k["kpi"])[:40], f"{k['actual']:.3g} (target "
-                                      f"{k['target']:.3g})" if k.get("target") is not None
-                                      else f"{k['actual']:.3g}",
-                                      "good" if k.get("met") else "bad" if k.get("met") is False
-                                      else None))
-        measures[tid] = figures
-    times = {str(r["stage"]): r for r in _table(result, "stages.time_in_stage")}
-    for f in _table(result, "stages.funnel"):
-        sid = str(f["stage"])
-        figures = [Figure("accounts", f"{f['accounts']:,} ({_pct(f.get('share'))})")]
-        if f.get("conversion") is not None:
-            figures.append(Figure("from previous", _pct(f["conversion"])))
-        time = times.get(sid)
-        if time and time.get("median_days") is not None:
-            share = time.get("breach_share")
-            status = None if share is None else ("bad" if share > 0.5 else "warn" if share > 0.25
-                                                 else "good")
-            figures.append(Figure("median time", _days(time["median_days"]) + (
-                f", {_pct(share)} over standard" if share is not None else ""), status))
-        measures[sid] = figures
+    """The measured figures on each touchpoint and stage card, as the analysis report lays
+    them (`journeyscope.report.measures.map_measures`); touchpoints that events back are
+    `measured`."""
+    from journeyscope.report.measures import map_measures
+
+    measured = {str(t["touchpoint"]) for t in _table(result, "touchpoints.stats")
+                if t.get("accounts")}
     meta = result.get("meta", {})
     note = f"{meta.get('events', 0):,} events of {meta.get('accounts', 0):,} accounts"
-    return MapFigures(data_version=int(result.get("data_version", 0)), measures=measures,
-                      measured=measured, note=note)
+    return MapFigures(data_version=int(result.get("data_version", 0)),
+                      measures=dict(map_measures(result, jm)), measured=measured, note=note)
