@@ -107,8 +107,15 @@ def with_steps(
     tools do. `gap_us` is the time to the next event in microseconds (null for the last).
     `activity=None` leaves `next_activity` out.
     """
+    return _stepped(events, [events[account]], account=account, ts=ts, order=order,
+                    touchpoint=touchpoint, stage=stage, owner=owner, activity=activity)
+
+
+def _stepped(events: ir.Table, partition: list[ir.Value], *, account: str, ts: str,
+             order: str | None, touchpoint: str, stage: str, owner: str,
+             activity: str | None) -> ir.Table:
     order_by = [events[ts]] + ([events[order]] if order and order in events.columns else [])
-    w = ibis.window(group_by=events[account], order_by=order_by)
+    w = ibis.window(group_by=partition, order_by=order_by)
 
     def lead(column: str) -> ir.Column:
         # The last event has no next one: nullable even when the column is NOT NULL (Ibis
@@ -155,6 +162,40 @@ def journey_steps(
     matched = matched.drop(*[c for c in JOURNEY_LEAVES_OUT if c in matched.columns])
     return with_steps(matched, account=account, ts=ts, order=order, touchpoint=touchpoint,
                       stage=stage, owner=owner, activity=None)
+
+
+def events_with_journey(
+    events: ir.Table,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+    touchpoint: str = "touchpoint",
+    stage: str = "stage",
+    owner: str = "owner",
+) -> ir.Table:
+    """All events (without the bulky columns `journey_steps` leaves out) with the columns of
+    `journey_steps` on the events matched to a touchpoint, from one sort: keep this one table
+    and read the journey as `journey_of(table)`, instead of keeping the events and their
+    journey as two tables of millions of rows.
+
+    The events are sorted by account and, within it, touchpoint events apart from the others,
+    so that the next step of a touchpoint event is the next touchpoint event. On the other
+    events `step` and the `next_*` columns mean nothing and are null.
+    """
+    slim = events.drop(*[c for c in JOURNEY_LEAVES_OUT if c in events.columns])
+    on = slim[touchpoint].notnull()
+    stepped = _stepped(slim, [slim[account], on], account=account, ts=ts, order=order,
+                       touchpoint=touchpoint, stage=stage, owner=owner, activity=None)
+    added = [c for c in stepped.columns if c not in slim.columns]
+    masked = {c: ibis.ifelse(stepped[touchpoint].notnull(), stepped[c], ibis.null(stepped[c].type()))
+              for c in added}
+    return stepped.mutate(**masked)
+
+
+def journey_of(events: ir.Table, *, touchpoint: str = "touchpoint") -> ir.Table:
+    """The journey (`journey_steps`) within a table of `events_with_journey`."""
+    return events.filter(events[touchpoint].notnull())
 
 
 def stage_table(journey_map: JourneyMap) -> ir.Table:
