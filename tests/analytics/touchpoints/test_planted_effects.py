@@ -52,6 +52,20 @@ def test_the_reference_check_doubles_the_win_rate(demo, by):
     assert max(lifts, key=lifts.get) == planted["touchpoint"]
 
 
+def test_data_migration_runs_over_its_time_standard(demo, by):
+    events, outcomes, journey_map, truth = demo
+    planted = truth["pain_point"]
+    rows = by(touchpoint_stats(events, journey_map, outcomes=outcomes), "touchpoint")
+    migration = rows[planted["touchpoint"]]
+    assert migration["time_standard_days"] == pytest.approx(planted["time_standard_days"])
+    assert migration["over_standard_share"] == pytest.approx(
+        planted["observed"]["late_share"], abs=0.1)
+    assert migration["score_mean"] == pytest.approx(planted["observed"]["mean_csat"], abs=0.05)
+    shares = {tp: r["over_standard_share"] for tp, r in rows.items()
+              if r["over_standard_share"] is not None}
+    assert max(shares, key=shares.get) == planted["touchpoint"]
+
+
 def test_the_late_sdr_handover_halves_conversion(demo, by):
     events, _, journey_map, truth = demo
     planted = truth["handover_delay"]
