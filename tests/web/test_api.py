@@ -182,3 +182,25 @@ def test_only_admins_create_users(app, owner) -> None:
     assert answer.status_code == 201
     assert admin.post("/api/users", json={"email": "x@example.com", "password": "password-x"}
                       ).json()["detail"][0]["loc"] == ["body", "email"]
+
+
+def test_a_map_with_variants_is_kept_until_they_are_deleted(owner, workspace: int,
+                                                            map_id: int) -> None:
+    variant = owner.post(f"/api/workspaces/{workspace}/maps", json={
+        "document": {**owner.get(f"/api/maps/{map_id}").json()["document"], "name": "V"},
+        "base_map_id": map_id}).json()["id"]
+    refused = owner.delete(f"/api/maps/{map_id}")
+    assert refused.status_code == 422
+    assert "delete them first" in refused.json()["detail"][0]["msg"]
+    assert owner.delete(f"/api/maps/{variant}").status_code == 204
+    assert owner.delete(f"/api/maps/{map_id}").status_code == 204
+    assert owner.get(f"/api/maps/{map_id}").status_code == 404
+
+
+def test_deleting_a_workspace_removes_its_data_folder(app, owner, workspace: int) -> None:
+    folder = app.state.settings.data_dir / "workspaces" / str(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "events.duckdb").write_bytes(b"")
+    assert owner.delete(f"/api/workspaces/{workspace}").status_code == 204
+    assert not folder.exists()
+    assert owner.get(f"/api/workspaces/{workspace}").status_code == 404

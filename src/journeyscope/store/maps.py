@@ -365,5 +365,11 @@ def restore(db: DbSession, loaded: Loaded, version: int, base_version: int,
 
 
 def delete(db: DbSession, loaded: Loaded) -> None:
+    """Delete a map with its versions and comments (editors); a map that variants extend
+    stays until they are deleted, since they store only their differences from it."""
     require(loaded.membership, "editor")
+    variants = list(db.scalars(select(Map.name).where(Map.base_map_id == loaded.row.id)))
+    if variants:
+        raise Invalid("the map has variants", [(("map_id",), (
+            f"variants extend this map ({', '.join(variants[:5])}): delete them first"))])
     db.delete(loaded.row)

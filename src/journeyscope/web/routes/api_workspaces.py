@@ -3,6 +3,8 @@ invitations."""
 
 from __future__ import annotations
 
+import shutil
+
 from fastapi import APIRouter, Request, Response
 
 from journeyscope.store import users, workspaces
@@ -111,10 +113,14 @@ def rename_workspace(workspace_id: PathId, body: WorkspaceIn, user: CurrentUser,
 
 
 @router.delete("/workspaces/{workspace_id}", status_code=204)
-def delete_workspace(workspace_id: PathId, user: CurrentUser, db: Db) -> Response:
-    """Delete a workspace with its maps, comments and imports (owners)."""
+def delete_workspace(workspace_id: PathId, request: Request, user: CurrentUser,
+                     db: Db) -> Response:
+    """Delete a workspace with its maps, comments, imports and event data (owners)."""
     with db.write() as s:
         workspaces.delete_workspace(s, workspaces.access(s, user, workspace_id))
+    folder = request.app.state.settings.data_dir / "workspaces" / str(workspace_id)
+    with request.app.state.uploads.lock(workspace_id):
+        shutil.rmtree(folder, ignore_errors=True)
     return Response(status_code=204)
 
 
