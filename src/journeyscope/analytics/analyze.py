@@ -197,8 +197,10 @@ class _Run:
         prepared = base.prepare(self.events_in, m, match=True if self.rematch else None)
         # The analyses never read these; leaving them out keeps the one sort narrow.
         wide = [c for c in WIDE_COLUMNS if c in prepared.columns]
-        self.events = materialize(prepared.drop(*wide))
-        self.journey = materialize(base.journey_steps(self.events))
+        # One sort and one kept table for both: the events, and their journey (touchpoint
+        # events with their next touchpoint event) within them.
+        self.events = materialize(base.events_with_journey(prepared.drop(*wide)))
+        self.journey = base.journey_of(self.events)
         accounts = self.accounts
         self.outcomes = materialize(base.account_outcomes(self.events))
         self.dims = materialize(base.account_dimensions(self.outcomes, accounts))
