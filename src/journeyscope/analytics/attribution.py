@@ -373,7 +373,8 @@ def attribution(
     """Every attribution model for each of `keys` (event columns: touchpoint, channel, ...):
     rule-based credits from the engine, Markov and Shapley in Python on the counts it returns.
 
-    `events` is best the journey (`base.journey_steps`); other events are made into one.
+    `events` is best the journey (`base.journey_steps`, or `base.events_with_journey`); other
+    events are made into one.
     `outcomes` is `base.account_outcomes` of all the events (the journey has no outcome
     events, so it is needed with a journey).
 
@@ -387,8 +388,7 @@ def attribution(
         raise ValueError("attribution needs at least one key column (touchpoint, channel, ...)")
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
-    if step not in events.columns or _has_other_events(events, touchpoint):
-        events = journey_steps(events, account=account, ts=ts, touchpoint=touchpoint)
+    events = _journey(events, account=account, ts=ts, touchpoint=touchpoint, step=step)
     names = dict(keys=keys, account=account, ts=ts, step=step, stage_index=stage_index)
     transitions = markov_transitions(
         journey_touches(events, outcomes, **names), keys=keys
@@ -428,9 +428,22 @@ def release(table: ir.Table) -> None:
         table.release()
 
 
-def _has_other_events(events: ir.Table, touchpoint: str) -> bool:
-    """Whether `events` holds events that are not touches: then it is not a journey table."""
-    return bool(events.filter(events[touchpoint].isnull()).limit(1).count().to_pyarrow().as_py())
+def _journey(events: ir.Table, *, account: str, ts: str, touchpoint: str,
+             step: str) -> ir.Table:
+    """The journey in `events`: itself when it is one (`base.journey_steps`), its touchpoint
+    events when it comes from `base.events_with_journey` (whose other events have no step),
+    and else made from the events (another sort)."""
+    if step in events.columns:
+        others = events.filter(events[touchpoint].isnull())
+        if not _any(others):
+            return events
+        if not _any(others.filter(others[step].notnull())):
+            return events.filter(events[touchpoint].notnull())
+    return journey_steps(events, account=account, ts=ts, touchpoint=touchpoint)
+
+
+def _any(table: ir.Table) -> bool:
+    return bool(table.limit(1).count().to_pyarrow().as_py())
 
 
 def _assemble(key: str, total: float, won_accounts: int, positional: list[dict],

@@ -337,7 +337,8 @@ def touchpoint_kpis(
         for kpi in tp.kpis:
             column, factor, measured_by = _kpi_source(kpi.measure, kpi.unit)
             rows.append({
-                "position": len(rows), "touchpoint": tp.id, "kpi": kpi.name, "measure": kpi.measure, "unit": kpi.unit,
+                "position": len(rows), "touchpoint": tp.id, "kpi": kpi.name,
+                "measure": kpi.measure, "unit": kpi.unit,
                 "target": kpi.target, "direction": kpi.direction.value, "source_column": column,
                 "factor": factor, "measured_by": measured_by,
             })

@@ -220,3 +220,16 @@ def test_attribution_leaves_no_table_of_its_own_behind(tiny_map, arrow_events):
         assert kept == []
     finally:
         source.close()
+
+
+def test_the_journey_is_read_from_events_with_journey(journeys, tiny_map):
+    from journeyscope.analytics.base import account_outcomes, events_with_journey
+
+    events = journeys(MARKOV)
+    both = events_with_journey(events.drop("step", "next_ts", "next_touchpoint", "next_stage",
+                                           "next_stage_index", "next_owner", "next_activity",
+                                           "gap_us"))
+    results = attribution(both, tiny_map, outcomes=account_outcomes(events))
+    assert credits(results["touchpoint"], "markov") == pytest.approx(
+        {"ad": 200 / 3, "call": 400 / 3})
+    assert credits(results["touchpoint"], "shapley") == pytest.approx({"ad": 50, "call": 150})
