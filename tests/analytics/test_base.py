@@ -9,8 +9,16 @@ import datetime as dt
 import pytest
 
 from journeyscope.analytics.base import (
-    JOURNEY_LEAVES_OUT, account_dimensions, account_outcomes, events_with_journey, journey_of,
-    journey_steps, materialise, prepare, stage_table, with_steps,
+    JOURNEY_LEAVES_OUT,
+    account_dimensions,
+    account_outcomes,
+    events_with_journey,
+    journey_of,
+    journey_steps,
+    materialise,
+    prepare,
+    stage_table,
+    with_steps,
 )
 from journeyscope.model.types import JourneyMap
 

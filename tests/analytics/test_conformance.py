@@ -7,7 +7,11 @@ import pytest
 
 from journeyscope.analytics.base import journey_steps, prepare
 from journeyscope.analytics.conformance import (
-    designed_links, fitness, undesigned_moves, unmet_touchpoints, untravelled_links,
+    designed_links,
+    fitness,
+    undesigned_moves,
+    unmet_touchpoints,
+    untravelled_links,
 )
 from journeyscope.model.types import JourneyMap
 

@@ -7,10 +7,18 @@ from __future__ import annotations
 import pytest
 
 from journeyscope.analytics.base import (
-    AnalysisError, account_outcomes, journey_steps, prepare, with_steps,
+    AnalysisError,
+    account_outcomes,
+    journey_steps,
+    prepare,
+    with_steps,
 )
 from journeyscope.analytics.paths import (
-    coded_steps, compare_paths, directly_follows, sankey, variants,
+    coded_steps,
+    compare_paths,
+    directly_follows,
+    sankey,
+    variants,
 )
 from journeyscope.model.types import JourneyMap
 

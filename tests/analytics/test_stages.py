@@ -9,10 +9,18 @@ import datetime as dt
 import pytest
 
 from journeyscope.analytics.base import (
-    AnalysisError, account_dimensions, account_outcomes, journey_steps, prepare,
+    AnalysisError,
+    account_dimensions,
+    account_outcomes,
+    journey_steps,
+    prepare,
 )
 from journeyscope.analytics.stages import (
-    funnel, regressions, stage_progress, stalled, time_in_stage,
+    funnel,
+    regressions,
+    stage_progress,
+    stalled,
+    time_in_stage,
 )
 from journeyscope.model.types import JourneyMap
 

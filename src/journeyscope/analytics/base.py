@@ -25,6 +25,7 @@ import pyarrow as pa
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import OUTCOMES, JourneyMap, parse_duration
 
+
 class AnalysisError(JourneyscopeError):
     """An analysis was asked for something its input cannot give (an unknown column)."""
 
@@ -85,7 +86,8 @@ def prepare(
     if needs_match:
         from journeyscope.events.matching import match_table
 
-        events = events.drop(*[c for c in ("touchpoint", "stage", "outcome") if c in events.columns])
+        matched = ("touchpoint", "stage", "outcome")
+        events = events.drop(*[c for c in matched if c in events.columns])
         events = match_table(events, journey_map)
     return events.mutate(stage_index=stage_index(journey_map, events[stage]))
 
@@ -188,8 +190,8 @@ def events_with_journey(
     stepped = _stepped(slim, [slim[account], on], account=account, ts=ts, order=order,
                        touchpoint=touchpoint, stage=stage, owner=owner, activity=None)
     added = [c for c in stepped.columns if c not in slim.columns]
-    masked = {c: ibis.ifelse(stepped[touchpoint].notnull(), stepped[c], ibis.null(stepped[c].type()))
-              for c in added}
+    on_journey = stepped[touchpoint].notnull()
+    masked = {c: ibis.ifelse(on_journey, stepped[c], ibis.null(stepped[c].type())) for c in added}
     return stepped.mutate(**masked)
 
 

@@ -79,7 +79,8 @@ def fitness(
     links = designed_links(journey_map).select(s="source", t="target")
     # The few designed links are the small side of an anti-join: what is left are the moves
     # off the map, and an account misfits when it made one.
-    off = moves.anti_join(links, (moves[touchpoint] == links.s) & (moves[next_touchpoint] == links.t))
+    on_map = (moves[touchpoint] == links.s) & (moves[next_touchpoint] == links.t)
+    off = moves.anti_join(links, on_map)
     accounts = journey.select(journey[account].name("a")).distinct().count().as_scalar()
     counts = moves.aggregate(moves=moves.count()).cross_join(off.aggregate(
         off_moves=off.count(), misfits=off[account].nunique()))

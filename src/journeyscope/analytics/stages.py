@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 from journeyscope.analytics.base import US_PER_DAY, AnalysisError, stage_table
 from journeyscope.model.types import JourneyMap
 
+
 def stage_progress(
     journey: ir.Table,
     journey_map: JourneyMap,
