@@ -60,6 +60,8 @@ def materialise(table: ir.Table) -> ir.Table:
         from ibis import util
 
         return backend.create_table(util.gen_name("js_kept"), nullable, temp=True)
+    # Ibis's PySpark cache runs the SQL without registering the in-memory tables it reads.
+    backend._run_pre_execute_hooks(nullable)
     return nullable.cache()
 
 

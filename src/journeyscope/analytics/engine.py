@@ -83,6 +83,9 @@ def materialize(expr: ir.Table) -> ir.Table:
     Not Ibis's `.cache()` on DuckDB: its clean-up emits a DROP statement DuckDB 2 rejects
     (with sqlglot 30). Temporary tables go when the connection closes.
     """
+    # Nullable throughout: Ibis infers NOT NULL for some derived columns (lead, filtered
+    # aggregates of NOT NULL columns) and the kept table would reject their nulls.
+    expr = expr.cast({n: t.copy(nullable=True) for n, t in expr.schema().items()})
     backend = expr._find_backend(use_default=True)
     name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
     if backend.name == "duckdb":
