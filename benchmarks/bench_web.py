@@ -223,6 +223,13 @@ def concurrent(base: str, map_id: int, n_users: int, rounds: int = 10) -> None:
     barrier = threading.Barrier(n_users)
 
     def user(i: int) -> None:
+        try:
+            session(i)
+        except httpx.HTTPError as exc:  # a dropped connection is an error too
+            with lock:
+                errors.append(f"user {i}: {exc.__class__.__name__}: {exc}")
+
+    def session(i: int) -> None:
         with httpx.Client(base_url=base, timeout=120, follow_redirects=True) as c:
             csrf = login(c, f"user{i}@example.com")
             barrier.wait()

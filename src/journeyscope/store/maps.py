@@ -148,33 +148,43 @@ def version_row(db: DbSession, row: Map, version: int | None = None) -> MapVersi
 
 
 class _Parsed:
-    """Parsed versions by (map id, version, saved at): a version never changes, and parsing a
-    large map costs more than a page's whole database work. Callers must not mutate them."""
+    """Parsed versions and their documents by (map id, version, saved at): a version never
+    changes, and decoding and parsing a large map costs more than a page's whole database
+    work. Callers must not mutate what they get."""
 
     def __init__(self, size: int = 64):
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], JourneyMap] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], tuple[JourneyMap, dict[str, Any]]] = \
+            OrderedDict()
         self.lock = threading.Lock()
 
-    def put(self, version: MapVersion, journey_map: JourneyMap) -> None:
+    @staticmethod
+    def key(version: MapVersion) -> tuple[Any, ...]:
+        return (version.map_id, version.version, version.created_at)
+
+    def put(self, version: MapVersion, journey_map: JourneyMap,
+            document: dict[str, Any]) -> None:
         with self.lock:
-            self.items[(version.map_id, version.version, version.created_at)] = journey_map
+            self.items[self.key(version)] = (journey_map, document)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
 
-    def get(self, version: MapVersion) -> JourneyMap:
-        key = (version.map_id, version.version, version.created_at)
+    def _entry(self, version: MapVersion) -> tuple[JourneyMap, dict[str, Any]]:
         with self.lock:
-            found = self.items.get(key)
+            found = self.items.get(self.key(version))
             if found is not None:
-                self.items.move_to_end(key)
+                self.items.move_to_end(self.key(version))
                 return found
-        parsed = build_map(version.document)
-        with self.lock:
-            self.items[key] = parsed
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return parsed
+        document = version.document
+        entry = (build_map(document), document)
+        self.put(version, *entry)
+        return entry
+
+    def get(self, version: MapVersion) -> JourneyMap:
+        return self._entry(version)[0]
+
+    def document(self, version: MapVersion) -> dict[str, Any]:
+        return self._entry(version)[1]
 
 
 _parsed = _Parsed()
@@ -243,6 +253,11 @@ def variant_document(base: JourneyMap, target: JourneyMap, base_map_id: int) -> 
     if removals:
         out["remove"] = removals
     return out
+
+
+def document_of(row: Map, version: MapVersion) -> dict[str, Any]:
+    """What a version stores (from memory when it was read or saved before)."""
+    return _parsed.document(version) if row.base_map_id is None else version.document
 
 
 def load(db: DbSession, user: User, map_id: int, version: int | None = None) -> Loaded:
@@ -317,13 +332,15 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
         document = variant_document(base, journey_map, base_row.id)
     else:
         document = map_to_data(journey_map)
-    if document == current.document:
+    if document == (_parsed.document(current) if row.base_map_id is None
+                    else current.document):
         current.issues = issues  # type: ignore[attr-defined]
         return current
     before = effective(db, row, current)
     full = row.base_map_id is None
     change = change_of(before, journey_map, f"version {row.version}", "saved",
-                       current.document if full else None, document if full else None)
+                       _parsed.document(current) if full else None,
+                       document if full else None)
     now = utcnow()
     done = db.execute(update(Map).where(Map.id == row.id, Map.version == base_version).values(
         version=Map.version + 1, name=journey_map.name[:300], updated_at=now))
@@ -338,7 +355,7 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
     db.flush()
     db.refresh(row)
     if row.base_map_id is None:
-        _parsed.put(new, journey_map)
+        _parsed.put(new, journey_map, document)
     new.issues = issues  # type: ignore[attr-defined]  # the warnings, for the answer
     return new
 

@@ -123,8 +123,9 @@ class MapOut(MapSummary):
     can_edit: bool
     document: dict[str, Any] = Field(description="The effective map (a variant merged onto "
                                      "its base), in the map file format.")
-    own_document: dict[str, Any] = Field(description="What this version stores (a variant: "
-                                         "only its differences).")
+    own_document: dict[str, Any] | None = Field(
+        description="For a variant, what its version stores: only its differences from the "
+        "base map (null for a map that is not a variant: it stores `document`).")
     warnings: list[IssueOut] = []
 
 

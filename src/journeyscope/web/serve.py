@@ -31,7 +31,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: Path | None = Non
         say(f"demo login: {login.email} / {login.password}" + (f"  (demo map: {target})"
                                                                if target else ""))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # Keep idle connections open longer than clients wait between requests, so a client
+        # never sends on a connection the server is closing (a reset under load).
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=65)
     finally:
         app.state.uploads.shutdown()
         app.state.measurements.shutdown()

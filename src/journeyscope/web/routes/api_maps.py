@@ -42,11 +42,14 @@ def map_out(loaded: Loaded, issues: list[Any] | None = None) -> MapOut:
     found = check_map(loaded.journey_map) if issues is None else issues
     warnings = [IssueOut(severity=i.severity, code=i.code, message=i.message, path=list(i.path))
                 for i in found]
-    document = map_to_data(loaded.journey_map)
+    # A map that is not a variant stores exactly its file form: no need to dump it again.
+    document = maps.document_of(row, loaded.version) if row.base_map_id is None else \
+        map_to_data(loaded.journey_map)
     return MapOut(id=row.id, workspace_id=row.workspace_id, name=row.name,
                   version=loaded.version.version, base_map_id=row.base_map_id,
                   updated_at=row.updated_at, can_edit=loaded.can_edit, document=document,
-                  own_document=loaded.version.document, warnings=warnings)
+                  own_document=loaded.version.document if row.base_map_id else None,
+                  warnings=warnings)
 
 
 def parse_map_text(text: str, fmt: str) -> JourneyMap:
