@@ -4,7 +4,9 @@ filter, laid on the editor's grid as figures and shown as dashboards.
 
 The first view after a save or an import computes; every later view reads the cache (and a
 small in-memory cache of what pages derive from it). An analysis and an import of the same
-workspace never run at once: both hold the workspace's lock.
+workspace never run at once: both hold the workspace's lock. The dashboards draw the analysis
+report's own charts (`journeyscope.report.report_data.CHARTS`), which escape every label that
+comes from the map or the data; plotly.js is served from the `plotly` package, no CDN.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from markupsafe import escape
+
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
+from journeyscope.report.report_data import CHARTS
 from journeyscope.store import Database, Invalid
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Map, Workspace
@@ -191,8 +196,6 @@ class Measurements:
                     "segments": []}
         if not result.get("data_version"):
             return {"result": result, "html": "", "segments": []}
-        from journeyscope.web.dashboard import charts_html
-
         key = ("dashboard", row.id, version, result["data_version"], filters.key())
         html = self._remember(key, lambda: charts_html(result, jm))
         base = self.results(s, row, version, jm, Filters()) if filters.key() else result
@@ -231,3 +234,28 @@ def figures_of(result: dict[str, Any], jm: JourneyMap) -> MapFigures:
     note = f"{meta.get('events', 0):,} events of {meta.get('accounts', 0):,} accounts"
     return MapFigures(data_version=int(result.get("data_version", 0)),
                       measures=dict(map_measures(result, jm)), measured=measured, note=note)
+
+
+# -- dashboards: the analysis report's own charts ----------------------------------------------
+
+
+def _card(chart_id: str, title: str, caption: str, body: str) -> str:
+    return (f'<section class="card chart" id="card-{escape(chart_id)}"><h2>{escape(title)}</h2>'
+            f'<p class="muted">{escape(caption)}</p>{body}</section>')
+
+
+def charts_html(result: dict[str, Any], jm: JourneyMap) -> str:
+    """Every chart of the dashboard as HTML (plotly.js must be on the page)."""
+    meta = result.get("meta", {})
+    parts = [f'<p class="muted wide" id="dashboard-meta">{meta.get("events", 0):,} events of '
+             f'{meta.get("accounts", 0):,} accounts, data version {result.get("data_version")}'
+             f', computed in {meta.get("seconds", 0):.1f} s.</p>']
+    for chart in CHARTS:
+        fig = chart.build(result, jm)
+        if fig is None:
+            body = f'<p class="empty">{escape(chart.empty)}</p>'
+        else:
+            body = fig.to_html(full_html=False, include_plotlyjs=False, div_id=chart.id,
+                               config={"displaylogo": False, "responsive": True})
+        parts.append(_card(chart.id, chart.title, chart.caption, body))
+    return "".join(parts)
