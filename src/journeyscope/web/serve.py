@@ -21,7 +21,7 @@ from sqlalchemy import select
 from journeyscope.model.templates import new_map
 from journeyscope.store import data as store_data
 from journeyscope.store import maps, users, workspaces
-from journeyscope.store.models import Workspace
+from journeyscope.store.models import User, Workspace
 from journeyscope.web.app import create_app
 from journeyscope.web.config import WebSettings
 
@@ -114,6 +114,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: Path | None = Non
         target = f"http://{shown}:{port}/maps/{login.map_id}" if login.map_id else ""
         say(f"demo login: {login.email} / {login.password}" + (f"  (demo map: {target})"
                                                                if target else ""))
+    with app.state.db.read() as s:
+        admins = s.scalar(select(User.id).where(User.is_admin.is_(True)).limit(1))
+    if admins is None:
+        say("create your own admin user with: journeyscope users create EMAIL "
+            "--password-stdin --admin")
     try:
         # Keep idle connections open longer than clients wait between requests, so a client
         # never sends on a connection the server is closing (a reset under load).
