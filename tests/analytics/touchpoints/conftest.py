@@ -116,7 +116,7 @@ def event_rows(journeys: dict[str, list[tuple]]) -> list[dict]:
 def events_table(journeys: dict[str, list[tuple]]) -> pa.Table:
     schema = pa.schema(
         [f for f in EVENTS_SCHEMA if f.name not in ("attributes", "event_key", "text",
-                                                    "source")]
+                                                    "source", "seq", "stage_index")]
         + [pa.field("seq", pa.int64()), pa.field("stage_index", pa.int16())]
     )
     rows = event_rows(journeys)
