@@ -160,6 +160,23 @@ def schema() -> None:
     out.print(json.dumps(json_schema(), indent=2), markup=False)
 
 
+@app.command("settings")
+def show_settings(
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="Print the reference as "
+                                              "Markdown (docs/settings.md).")] = False,
+) -> None:
+    """List every setting: its environment variable, default, value in effect and meaning."""
+    from journeyscope import settings as registry
+
+    if as_markdown:
+        out.print(registry.markdown(), markup=False, end="")
+        return
+    for setting in sorted(registry.SETTINGS.values(), key=lambda s: s.name):
+        value = setting.get()
+        shown = "(secret)" if "secret" in setting.name and value else value
+        out.print(f"{setting.env}={shown}\n    {setting.help}", markup=False)
+
+
 # --- report: render a map to HTML, SVG, PNG, PDF, CSV, Markdown or JSON ----------------------
 
 

@@ -37,6 +37,23 @@ def get(name: str) -> str:
     return SETTINGS[name].get()
 
 
+def markdown() -> str:
+    """The settings reference (`docs/settings.md` is exactly this text; a test checks it)."""
+    lines = [
+        "# Settings",
+        "",
+        "Every setting is an environment variable; unset, it takes its default. "
+        "`journeyscope settings` prints this table with the values in effect.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for setting in sorted(SETTINGS.values(), key=lambda s: s.name):
+        default = f"`{setting.default}`" if setting.default else "(empty)"
+        lines.append(f"| `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(lines) + "\n"
+
+
 CHROMIUM = register(
     "chromium", "/usr/bin/chromium",
     "Path of the Chromium executable used for PNG and PDF output and the browser tests.",

@@ -1,0 +1,34 @@
+"""The settings registry feeds the CLI and the docs; an undocumented setting fails here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from journeyscope import settings
+from journeyscope.cli import app
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
+
+
+def test_docs_list_every_setting_exactly() -> None:
+    import journeyscope.web.app  # noqa: F401  (registers the web settings)
+
+    assert DOCS.read_text() == settings.markdown(), (
+        "docs/settings.md is out of date: run `journeyscope settings --markdown > docs/settings.md`"
+    )
+
+
+def test_environment_overrides_the_default(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_ENGINE", "spark")
+    assert settings.get("engine") == "spark"
+    monkeypatch.delenv("JOURNEYSCOPE_ENGINE")
+    assert settings.get("engine") == "duckdb"
+
+
+def test_settings_command_lists_variables_and_hides_secrets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_SECRET_KEY", "hunter2")
+    result = CliRunner().invoke(app, ["settings"])
+    assert result.exit_code == 0
+    assert "JOURNEYSCOPE_CHROMIUM=" in result.output and "hunter2" not in result.output
