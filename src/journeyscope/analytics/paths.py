@@ -25,8 +25,8 @@ from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
 class CodedSteps:
     """The steps of one activity column with the activity as a small integer: `table` has
     `account`, `step`, `code`, `next_code` and `gap_us`; `values[code]` is the activity
-    (`-1` stands for a missing one). Made by `coded_steps`; `directly_follows` and `variants`
-    read it without touching a string until they decode their small results."""
+    (`len(values)` stands for a missing one). Made by `coded_steps`; `directly_follows` and
+    `variants` read it without touching a string until they decode their small results."""
 
     table: ir.Table
     values: tuple[str, ...]
@@ -71,7 +71,7 @@ def coded_steps(
     keep = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
     coded = _encode(events.select(*keep), activity, values)
     coded = coded.select(*[c for c in keep if c != activity],
-                         code=coded["__code"].fill_null(-1).cast("int16"))
+                         code=coded["__code"].fill_null(len(values)).cast("int16"))
     order_by = [coded[ts]] + ([coded[order]] if order and order in coded.columns else [])
     w = ibis.window(group_by=coded[account], order_by=order_by)
     stepped = coded.select(
@@ -94,8 +94,9 @@ def _ordered_list(t: ir.Table, value: ir.Value, order: ir.Value) -> ir.ArrayValu
 
 
 def _decode(codes: ir.IntegerValue, values: tuple[str, ...]) -> ir.StringValue:
+    # Code len(values), a missing activity, indexes the trailing null.
     names = ibis.literal(list(values) + [None], type="array<string>")
-    return names[ibis.ifelse(codes < 0, len(values), codes)]
+    return names[codes]
 
 
 def _successor(steps: ir.Table, activity: str, next_activity: str | None, *, account: str,
@@ -148,7 +149,8 @@ def directly_follows(
     """
     if isinstance(steps, CodedSteps):
         t = steps.table
-        edges = t.filter(t.next_code.notnull() & (t.code >= 0) & (t.next_code >= 0))
+        edges = t.filter(t.next_code.notnull() & (t.code < len(steps.values))
+                         & (t.next_code < len(steps.values)))
         graph = _follows(edges, edges.code, edges.next_code, "gap_us")
         graph = graph.mutate(source=_decode(graph.source, steps.values),
                              target=_decode(graph.target, steps.values))
@@ -188,7 +190,7 @@ def variants(
         if values is None:
             values = activity_codes(steps, activity)
         t = _encode(steps, activity, values)
-        code = t["__code"].fill_null(-1)
+        code = t["__code"].fill_null(len(values))
     # The gaps add up to the time from the first to the last event of the path.
     per_account = t.group_by(t[account].name("__account")).aggregate(
         path=_ordered_list(t, code, t[step]), us=t[gap].sum(),
