@@ -311,14 +311,23 @@ def create(db: DbSession, membership: Membership, journey_map: JourneyMap, autho
     return row
 
 
-def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: int,
-         author: User, message: str = "") -> MapVersion:
-    """Save `journey_map` as the next version, if `base_version` is still the current one.
+@dataclass
+class Prepared:
+    """A save worked out on a read session (`prepare`), to be written by `commit`: the slow
+    part of a save (checking the map, the diff) runs before the write lock is taken."""
 
-    Raises `VersionConflict` (nothing written) when someone saved in between, `Invalid` when the
-    map has errors, `Forbidden` for a viewer. A save that changes nothing returns the current
-    version unchanged. The version returned carries the map's warnings as `issues`.
-    """
+    loaded: Loaded
+    journey_map: JourneyMap
+    base_version: int
+    document: dict[str, Any]
+    summary: str
+    issues: list[Issue]
+    unchanged: bool
+
+
+def prepare(db: DbSession, loaded: Loaded, journey_map: JourneyMap,
+            base_version: int) -> Prepared:
+    """Check and summarise a save of `journey_map` on `base_version` (nothing is written)."""
     row = loaded.row
     require(loaded.membership, "editor")
     issues = check(journey_map)
@@ -332,32 +341,69 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
         document = variant_document(base, journey_map, base_row.id)
     else:
         document = map_to_data(journey_map)
-    if document == (_parsed.document(current) if row.base_map_id is None
-                    else current.document):
-        current.issues = issues  # type: ignore[attr-defined]
-        return current
-    before = effective(db, row, current)
+    if document == document_of(row, current):
+        return Prepared(loaded, journey_map, base_version, document, "", issues, True)
     full = row.base_map_id is None
-    change = change_of(before, journey_map, f"version {row.version}", "saved",
-                       _parsed.document(current) if full else None,
+    change = change_of(effective(db, row, current), journey_map, f"version {row.version}",
+                       "saved", document_of(row, current) if full else None,
                        document if full else None)
+    summary = summary_of(change) if not change.empty else "details changed"
+    return Prepared(loaded, journey_map, base_version, document, summary, issues, False)
+
+
+def commit(db: DbSession, prepared: Prepared, author: User, message: str = "") -> MapVersion:
+    """Write a prepared save as the next version, if its base version is still the current
+    one (a conditional update: `VersionConflict` when someone saved in between)."""
+    row_id = prepared.loaded.row.id
+    row = db.get(Map, row_id)
+    if row is None:
+        raise NotFound("no such map")
+    require(access(db, author, row.workspace_id), "editor")
+    base_version = prepared.base_version
+    if prepared.unchanged and row.version == base_version:
+        current = version_row(db, row)
+        current.issues = prepared.issues  # type: ignore[attr-defined]
+        return current
     now = utcnow()
-    done = db.execute(update(Map).where(Map.id == row.id, Map.version == base_version).values(
-        version=Map.version + 1, name=journey_map.name[:300], updated_at=now))
+    done = db.execute(update(Map).where(Map.id == row_id, Map.version == base_version).values(
+        version=Map.version + 1, name=prepared.journey_map.name[:300], updated_at=now))
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        db.rollback()
         raise _conflict(db, row, base_version)
-    new = MapVersion(map_id=row.id, version=base_version + 1, document=document,
-                     author_id=author.id, created_at=now,
-                     summary=summary_of(change) if not change.empty else "details changed",
+    new = MapVersion(map_id=row_id, version=base_version + 1, document=prepared.document,
+                     author_id=author.id, created_at=now, summary=prepared.summary,
                      message=message[:2000])
     db.add(new)
     db.flush()
     db.refresh(row)
     if row.base_map_id is None:
-        _parsed.put(new, journey_map, document)
-    new.issues = issues  # type: ignore[attr-defined]  # the warnings, for the answer
+        _parsed.put(new, prepared.journey_map, prepared.document)
+    new.issues = prepared.issues  # type: ignore[attr-defined]  # the warnings, for the answer
     return new
+
+
+def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: int,
+         author: User, message: str = "") -> MapVersion:
+    """Save `journey_map` as the next version, if `base_version` is still the current one.
+
+    Raises `VersionConflict` (nothing written) when someone saved in between, `Invalid` when the
+    map has errors, `Forbidden` for a viewer. A save that changes nothing returns the current
+    version unchanged. The version returned carries the map's warnings as `issues`. (The web
+    app runs `prepare` on a read session and `commit` on a short write session instead.)
+    """
+    return commit(db, prepare(db, loaded, journey_map, base_version), author, message)
+
+
+def save_in(database: Any, user: User, map_id: int,
+            change: Any, base_version: int, message: str = "") -> tuple[Loaded, MapVersion]:
+    """Load the map on a read session, apply `change` (a function of the current map giving the
+    new one), prepare the save there, and commit it on a short write session; returns the
+    loaded map and the saved version. `database` is a `journeyscope.store.Database`."""
+    with database.read() as s:
+        loaded = load(s, user, map_id)
+        prepared = prepare(s, loaded, change(loaded.journey_map), base_version)
+    with database.write() as s:
+        saved = commit(s, prepared, user, message)
+    return loaded, saved
 
 
 def _conflict(db: DbSession, row: Map, base_version: int) -> VersionConflict:

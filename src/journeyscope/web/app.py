@@ -8,12 +8,15 @@ bad input), as JSON `{"detail": ...}` under `/api/` and as a page or an htmx fla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -32,6 +35,7 @@ from journeyscope.web.config import WebSettings
 from journeyscope.web.render import flash, is_htmx, page
 
 log = logging.getLogger("journeyscope.web")
+WORKER_THREADS = 8
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -43,7 +47,15 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     db = Database(settings.db_url)
     db.upgrade()
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Requests run in worker threads; a few keep the GIL and SQLite's write lock from
+        # being handed round dozens of threads at once under load (they queue instead).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="journeyscope",
         version=__version__,
         description="Design, measure and keep B2B customer journey maps alive together. "

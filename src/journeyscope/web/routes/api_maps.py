@@ -123,11 +123,10 @@ def save_map(map_id: PathId, body: MapSave, user: CurrentUser, db: Db) -> MapOut
     holds the other person's change as `diff`); 422 with a message per field for a map with
     errors; 403 for viewers."""
     journey_map = maps.parse(body.document)
-    with db.write() as s:
-        loaded = maps.load(s, user, map_id)
-        saved = maps.save(s, loaded, journey_map, body.base_version, user, body.message)
-        after = Loaded(loaded.row, loaded.membership, saved, journey_map)
-        return map_out(after, getattr(saved, "issues", None))
+    loaded, saved = maps.save_in(db, user, map_id, lambda _: journey_map, body.base_version,
+                                 body.message)
+    return map_out(Loaded(loaded.row, loaded.membership, saved, journey_map),
+                   getattr(saved, "issues", None))
 
 
 @router.put("/maps/{map_id}/text", response_model=MapOut)
@@ -137,11 +136,10 @@ def save_map_text(map_id: PathId, body: MapText, user: CurrentUser, db: Db) -> M
         raise Invalid("base_version missing", [(("base_version",), "give the version you "
                                                 "edited")])
     journey_map = parse_map_text(body.text, body.format)
-    with db.write() as s:
-        loaded = maps.load(s, user, map_id)
-        maps.save(s, loaded, journey_map, body.base_version, user, body.message or "edited as "
-                  + body.format.upper())
-        return map_out(maps.load(s, user, map_id))
+    loaded, saved = maps.save_in(db, user, map_id, lambda _: journey_map, body.base_version,
+                                 body.message or "edited as " + body.format.upper())
+    return map_out(Loaded(loaded.row, loaded.membership, saved, journey_map),
+                   getattr(saved, "issues", None))
 
 
 @router.delete("/maps/{map_id}", status_code=204)
@@ -189,9 +187,14 @@ def diff_versions(map_id: PathId, user: CurrentUser, db: Db,
 @router.post("/maps/{map_id}/restore", response_model=MapOut)
 def restore(map_id: PathId, body: RestoreIn, user: CurrentUser, db: Db) -> MapOut:
     """Save an old version's content as the newest version (guarded by `base_version`)."""
+    with db.read() as s:
+        loaded = maps.load(s, user, map_id)
+        old = maps.effective(s, loaded.row, maps.version_row(s, loaded.row, body.version))
+        prepared = maps.prepare(s, loaded, old, body.base_version)
     with db.write() as s:
-        maps.restore(s, maps.load(s, user, map_id), body.version, body.base_version, user)
-        return map_out(maps.load(s, user, map_id))
+        saved = maps.commit(s, prepared, user, f"restored version {body.version}")
+    return map_out(Loaded(loaded.row, loaded.membership, saved, old),
+                   getattr(saved, "issues", None))
 
 
 @router.get("/maps/{map_id}/validation", response_model=list[IssueOut])
@@ -214,9 +217,10 @@ def list_comments(map_id: PathId, user: CurrentUser, db: Db,
 @router.post("/maps/{map_id}/comments", response_model=CommentOut, status_code=201)
 def add_comment(map_id: PathId, body: CommentIn, user: CurrentUser, db: Db) -> CommentOut:
     """Comment on the map or on one of its touchpoints (every member, viewers too)."""
+    with db.read() as s:
+        loaded = maps.load(s, user, map_id)
     with db.write() as s:
-        return _comment_out(comments.add(s, maps.load(s, user, map_id), user, body.body,
-                                         body.touchpoint))
+        return _comment_out(comments.add(s, loaded, user, body.body, body.touchpoint))
 
 
 @router.delete("/maps/{map_id}/comments/{comment_id}", status_code=204)

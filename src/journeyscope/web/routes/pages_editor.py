@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from journeyscope.model.files import dumps
 from journeyscope.model.types import JourneyMap, State
@@ -100,13 +101,23 @@ async def _edit(request: Request, db: Any, user: Any, map_id: int,
     """Apply `change` to the current map and save it on the form's base version."""
     form = await request.form()
     base_version = _base_version(form)
-    with db.write() as s:
+    return await run_in_threadpool(_edit_sync, request, db, user, map_id, change, form,
+                                   base_version, panel, message)
+
+
+def _edit_sync(request: Request, db: Any, user: Any, map_id: int, change: Any, form: Any,
+               base_version: int, panel: Any, message: str) -> Response:
+    # The map is changed and checked on a read session; only the write itself holds the
+    # database's write lock (see `maps.prepare` and `maps.commit`).
+    with db.read() as s:
         loaded = maps.load(s, user, map_id)
         if loaded.journey_map.persona_view:
             raise Forbidden("a persona view is read only: edit its base map")
         result = change(loaded.journey_map, form)
         new_map, new_id = result if isinstance(result, tuple) else (result, "")
-        maps.save(s, loaded, new_map, base_version, user, message)
+        prepared = maps.prepare(s, loaded, new_map, base_version)
+    with db.write() as s:
+        maps.commit(s, prepared, user, message)
     chosen = panel(new_id) if callable(panel) else panel
     persona = request.query_params.get("persona")
     return _editor(request, db, user, map_id, persona, chosen, "_editor.html")
@@ -227,11 +238,17 @@ async def save_yaml(request: Request, map_id: PathId, user: CurrentUser, db: Db)
 @router.post("/maps/{map_id}/comments")
 async def add_comment(request: Request, map_id: PathId, user: CurrentUser, db: Db) -> Response:
     form = await request.form()
-    with db.write() as s:
-        comments.add(s, maps.load(s, user, map_id), user, str(form.get("body") or ""),
-                     forms.text(form, "touchpoint", 120))
-    panel = forms.text(form, "panel", 200) or "comments"
-    return _editor(request, db, user, map_id, None, panel, "_editor.html")
+
+    def work() -> Response:
+        with db.read() as s:
+            loaded = maps.load(s, user, map_id)
+        with db.write() as s:
+            comments.add(s, loaded, user, str(form.get("body") or ""),
+                         forms.text(form, "touchpoint", 120))
+        panel = forms.text(form, "panel", 200) or "comments"
+        return _editor(request, db, user, map_id, None, panel, "_editor.html")
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/maps/{map_id}/variants")
@@ -239,6 +256,10 @@ async def create_variant(request: Request, map_id: PathId, user: CurrentUser,
                          db: Db) -> Response:
     """A variant for a segment or an account, or a persona view, of this map."""
     form = await request.form()
+    return await run_in_threadpool(_create_variant, request, db, user, map_id, form)
+
+
+def _create_variant(request: Request, db: Any, user: Any, map_id: int, form: Any) -> Response:
     with db.write() as s:
         base = maps.load(s, user, map_id)
         name = forms.text(form, "name", 200)

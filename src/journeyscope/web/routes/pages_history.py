@@ -51,8 +51,12 @@ def version_page(request: Request, map_id: PathId, version: PathId, user: Curren
 def restore(request: Request, map_id: PathId, version: Annotated[int, Form(ge=1, le=2**31 - 1)],
             base_version: Annotated[int, Form(ge=1, le=2**31 - 1)], user: CurrentUser,
             db: Db) -> Response:
+    with db.read() as s:
+        loaded = maps.load(s, user, map_id)
+        old = maps.effective(s, loaded.row, maps.version_row(s, loaded.row, version))
+        prepared = maps.prepare(s, loaded, old, base_version)
     with db.write() as s:
-        maps.restore(s, maps.load(s, user, map_id), version, base_version, user)
+        maps.commit(s, prepared, user, f"restored version {version}")
     return _go(request, f"/maps/{map_id}/history")
 
 
