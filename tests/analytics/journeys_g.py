@@ -41,6 +41,8 @@ MAP = JourneyMap.model_validate({
          "next": ["renew"], "match": {"activity": ["care"]}},
         {"id": "renew", "stage": "renewal", "name": "Renewal talk", "owner": "success",
          "match": {"activity": ["renew"]}},
+        {"id": "goodbye", "stage": "renewal", "name": "Offboarding", "owner": "success",
+         "match": {"activity": ["goodbye"]}},
     ],
     "outcomes": {"won": {"activity": ["deal_won"]}, "lost": {"activity": ["deal_lost"]},
                  "churned": {"activity": ["cancelled"]}, "renewed": {"activity": ["renewed"]},
@@ -48,7 +50,7 @@ MAP = JourneyMap.model_validate({
 })
 
 _STAGE = {"demo": "buy", "contract": "buy", "kickoff": "onboard", "care": "care",
-          "renew": "renewal"}
+          "renew": "renewal", "goodbye": "renewal"}
 _OUTCOME = {"deal_won": "won", "deal_lost": "lost", "cancelled": "churned",
             "renewed": "renewed", "expanded": "expanded"}
 

@@ -12,7 +12,7 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.painpoints import _higher, rank_painpoints
 
-from .journeys_g import ACCOUNTS, EVENTS, MAP
+from .journeys_g import ACCOUNTS, EVENTS, MAP, ev
 
 
 @pytest.fixture
@@ -57,6 +57,17 @@ def test_drop_off_and_late_handover_are_found(ranked):
     assert rows["demo"]["drop_off"] == 1 and rows["demo"]["pipeline_at_risk"] == 30.0
     assert rows["renew"]["drop_off"] == 1 and rows["renew"]["revenue_at_risk"] == 100.0
     assert rows["contract"]["delay"] == 1 and rows["contract"]["revenue_at_risk"] == 0.0
+
+
+def test_offboarding_that_churned_customers_end_with_is_no_drop_off(load):
+    src = load(events=[*EVENTS, ev("A", "goodbye", 31)], accounts=ACCOUNTS)
+    events = prepare(src.table("events"), MAP)
+    dims = account_dimensions(account_outcomes(events), src.table("accounts"))
+    rows = {r["touchpoint"]: r for r in rank_painpoints(journey_steps(events), MAP, dims)
+            .to_pylist()}
+    assert "goodbye" not in rows  # A, the only customer there, churned: that is leaving
+    assert "renew" not in rows  # and renewal talks are no longer where A ended
+    assert list(rows)[:2] == ["kickoff", "demo"]
 
 
 def test_churn_lift_needs_a_real_difference_and_customers_who_stayed():

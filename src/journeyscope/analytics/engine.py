@@ -190,6 +190,8 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
         con = ibis.duckdb.connect(str(path), read_only=True,
                                   memory_limit=settings.MEMORY_LIMIT.get(),
                                   temp_directory=str(path.with_name(path.name + ".tmp")))
+        # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
+        con.con.execute("SET enable_progress_bar = false")
     except Exception as exc:
         raise WorkspaceError(f"{path}: cannot be opened as a DuckDB workspace: {exc}") from None
     # Not `con.list_tables()`: Ibis 12 calls a method DuckDB 2 no longer has there.

@@ -11,7 +11,9 @@ same for users):
   touchpoint after it is over the link's time standard;
 - **back-and-forth**: it went back to an earlier stage from the touchpoint, or while there
   (a step back during several touchpoints' spans belongs to the shortest of them);
-- **drop-off**: the touchpoint was its last one and it was then lost or churned;
+- **drop-off**: the touchpoint was its last one and it was then lost or churned (a churn is
+  not counted where most customers who meet the touchpoint churn: offboarding is how leaving
+  goes, not a cause of it);
 - **churn**: it churned, at a touchpoint whose customers churn more often than the customers
   who did not meet it, beyond chance (`_higher`).
 
@@ -160,13 +162,15 @@ def _churn_lift(t: ir.Table) -> ir.Table:
     decided = t.won & (t.renewed | t.churned)
     per = t.group_by("touchpoint").aggregate(
         customers=decided.cast("int64").sum(), churned=(decided & t.churned).cast("int64").sum(),
+        won_met=t.won.cast("int64").sum(), churned_met=(t.won & t.churned).cast("int64").sum(),
     ).to_pyarrow().to_pylist()
     customers_churned = t.filter(decided).select("account", "churned").distinct()
     totals = customers_churned.aggregate(
         n=customers_churned.count(), c=customers_churned.churned.cast("int64").sum()
     ).to_pyarrow().to_pylist()[0]
     n_all, c_all = totals["n"] or 0, totals["c"] or 0
-    rows: dict[str, list] = {"_tp2": [], "churn_with": [], "churn_without": [], "churn_lift": []}
+    rows: dict[str, list] = {"_tp2": [], "churn_with": [], "churn_without": [], "churn_lift": [],
+                             "leaving": []}
     for r in per:
         n1, c1 = r["customers"] or 0, r["churned"] or 0
         n2, c2 = n_all - n1, c_all - c1
@@ -176,9 +180,12 @@ def _churn_lift(t: ir.Table) -> ir.Table:
         rows["churn_with"].append(p1)
         rows["churn_without"].append(p2)
         rows["churn_lift"].append(_higher(c1, n1, c2, n2))
+        # Where most customers who meet it churn (offboarding, an exit interview), ending
+        # there is how leaving goes, not a drop-off the touchpoint causes.
+        rows["leaving"].append((r["churned_met"] or 0) > (r["won_met"] or 0) / 2)
     return ibis.memtable(pa.table(rows, schema=pa.schema([
         ("_tp2", pa.string()), ("churn_with", pa.float64()), ("churn_without", pa.float64()),
-        ("churn_lift", pa.bool_())])))
+        ("churn_lift", pa.bool_()), ("leaving", pa.bool_())])))
 
 
 def _higher(c1: int, n1: int, c2: int, n2: int, *, z_crit: float = 1.645) -> bool:
@@ -224,7 +231,8 @@ def rank_painpoints(
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
     lift = _churn_lift(t)
     t = t.join(lift, t.touchpoint == lift._tp2).drop("_tp2")
-    t = t.mutate(churn=t.won & t.churned & t.churn_lift)
+    t = t.mutate(churn=t.won & t.churned & t.churn_lift,
+                 drop_off=t.drop_off & ~(t.churned & t.leaving.fill_null(False)))
     affected = t.negative_feedback | t.delay | t.back_and_forth | t.drop_off | t.churn
     # A customer's revenue is at risk where it met the touchpoint after the win; before it,
     # the deal was only pipeline, and it was won all the same.
