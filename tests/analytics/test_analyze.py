@@ -137,3 +137,24 @@ def test_analysis_never_writes_events_and_caches_sentiment_once(demo_workspace, 
     con.close()
     assert after == before
     assert cached == distinct > 0
+
+
+def test_in_memory_tables_give_the_same_results_as_the_imported_workspace(tmp_path):
+    from journeyscope.analytics.engine import from_arrow
+    from journeyscope.events.demo import generate_tables
+
+    from .conftest import build_demo_workspace
+
+    ws = build_demo_workspace(tmp_path, 300, 7)
+    tables = generate_tables(300, seed=7)
+    memory = analyze(B2B, from_arrow({"events": tables.events, "accounts": tables.accounts}))
+    imported = analyze(B2B, ws)
+    assert memory.meta["rematched"] and not imported.meta["rematched"]
+    assert memory.meta["events"] == imported.meta["events"]
+    for name in ("stages.funnel", "retention.overall", "paths.dfg_touchpoints", "painpoints"):
+        assert _sorted(memory[name]) == _sorted(imported[name]), name
+
+
+def _sorted(table) -> list:
+    return sorted(repr([round(v, 6) if isinstance(v, float) else v for v in row.values()])
+                   for row in table.to_pylist())
