@@ -53,19 +53,29 @@ def wrap(text: str, width: int = 16) -> str:
     return "<br>".join(lines)
 
 
+def figure(*traces: Any) -> go.Figure:
+    """A new figure without Plotly's default template: the page applies one shared template,
+    and copying the default into each of a report's hundred figures takes seconds."""
+    return go.Figure(data=list(traces), layout={"template": {}})
+
+
 def style(fig: go.Figure, height: int = 360, **layout: Any) -> go.Figure:
     """The report's look: white, quiet grid, readable fonts, room for long labels."""
     base: dict[str, Any] = {
-        "height": height, "template": "plotly_white", "paper_bgcolor": "#FFFFFF",
+        "height": height, "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF", "margin": {"l": 10, "r": 20, "t": 30, "b": 10},
         "font": {"family": "Inter, Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 12,
                  "color": INK},
         "hoverlabel": {"font": {"size": 12}},
         "legend": {"orientation": "h", "y": 1.08, "x": 0},
     }
+    axis = {"automargin": True, "gridcolor": GRID, "zeroline": False}
+    # One update with every axis spelled out: Plotly's update_xaxes validates axis by axis,
+    # which costs seconds over a report's hundred figures.
+    for name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))] \
+            or ["xaxis", "yaxis"]:
+        base[name] = {**axis, **layout.pop(name, {})}
     fig.update_layout(**{**base, **layout})
-    fig.update_xaxes(automargin=True, gridcolor=GRID, zeroline=False)
-    fig.update_yaxes(automargin=True, gridcolor=GRID, zeroline=False)
     return fig
 
 
@@ -100,7 +110,7 @@ def funnel(result: Result, journey_map: JourneyMap) -> go.Figure | None:
         if r["stage"] in strict:
             text += f"<br>{fmt.count(strict[r['stage']])} in strict stage order"
         hover.append(text)
-    fig = go.Figure(go.Funnel(
+    fig = figure(go.Funnel(
         y=ys, x=[r["accounts"] for r in data],
         texttemplate="%{value:,}<br>%{percentPrevious:.0%}", textposition="auto",
         marker={"color": [colours.get(r["stage"], MAIN) for r in data]},
@@ -147,7 +157,7 @@ def sankey(result: Result, journey_map: JourneyMap, level: str = "stage"
         inside = [n for n in nodes if column(n) == col]
         ys.update(zip(inside, _spread(len(inside)), strict=True))
     colours = stage_colours(journey_map)
-    fig = go.Figure(go.Sankey(
+    fig = figure(go.Sankey(
         arrangement="snap",
         node={"label": [wrap(label(titles.get(n, n))) for n in nodes],
               "color": [colours.get(n if level == "stage" else stage_of.get(n, ""), MUTED)
@@ -171,7 +181,8 @@ def time_in_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     if not data:
         return None
     height = 60 + 64 * len(data)
-    fig = make_subplots(rows=len(data), cols=1,
+    axes: dict[str, Any] = {}
+    fig = make_subplots(figure=figure(), rows=len(data), cols=1,
                         vertical_spacing=min(0.2, 26 / max(1, height - 60)))
     for i, r in enumerate(data, start=1):
         median, p75 = r["median_days"], r.get("p75_days") or r["median_days"]
@@ -200,9 +211,9 @@ def time_in_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
                                     "line": {"width": 3, "color": STATUS_COLOURS["bad"]}},
                             hovertext=[hover], hoverinfo="text", showlegend=i == 1,
                             legendgroup="standard", row=i, col=1)
-        fig.update_xaxes(range=[0, top], ticksuffix=" d", row=i, col=1)
+        axes[f"xaxis{i if i > 1 else ''}"] = {"range": [0, top], "ticksuffix": " d"}
     return style(fig, height=height, barmode="overlay", bargap=0.3,
-                 legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+                 legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, **axes)
 
 
 def regressions(result: Result, journey_map: JourneyMap) -> go.Figure | None:
@@ -214,7 +225,7 @@ def regressions(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     data = sorted(data, key=lambda r: r["moves"])[-12:]
     ys = [f"{label(titles.get(r['from_stage'], r['from_stage']))} → "
           f"{label(titles.get(r['to_stage'], r['to_stage']))}" for r in data]
-    fig = go.Figure(go.Bar(
+    fig = figure(go.Bar(
         y=ys, x=[r["moves"] for r in data], orientation="h",
         marker={"color": HANDOVER_COLOUR},
         text=[f"{fmt.plural(r['accounts'], 'account')} · {fmt.pct(r.get('share'))} of the stage"
@@ -252,16 +263,23 @@ def dfg(result: Result, journey_map: JourneyMap, top: int = DFG_EDGES) -> go.Fig
     colours = stage_colours(journey_map)
     stage_of = {t.id: t.stage for t in journey_map.touchpoints}
     most = max(r["frequency"] for r in edges)
-    fig = go.Figure()
+    fig = figure()
+    # Edges of one width and direction share a trace (a None breaks the line between them):
+    # a few traces instead of one annotation per edge keeps a report's build fast.
+    lines: dict[tuple[int, bool], tuple[list[Any], list[Any]]] = {}
+    tips: dict[tuple[int, bool], tuple[list[Any], list[Any]]] = {}
     mid_x, mid_y, mid_text = [], [], []
     for r in edges:
         (x0, y0), (x1, y1) = place[r["source"]], place[r["target"]]
-        width = 1 + 7 * math.sqrt(r["frequency"] / most)
-        back = x1 < x0 - 0.5
-        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowsize=0.6, arrowwidth=width,
-                           standoff=9, startstandoff=9, text="",
-                           arrowcolor="rgba(232,89,12,0.55)" if back else "rgba(59,111,182,0.45)")
+        key = (round(1 + 5 * math.sqrt(r["frequency"] / most)), x1 < x0 - 0.5)
+        xs, ys = lines.setdefault(key, ([], []))
+        # stop short of the target node so that the arrowhead is seen
+        ex, ey = x0 + (x1 - x0) * 0.9, y0 + (y1 - y0) * 0.9
+        xs += [x0, ex, None]
+        ys += [y0, ey, None]
+        tx, ty = tips.setdefault(key, ([], []))
+        tx += [x0 + (x1 - x0) * 0.85, ex, None]
+        ty += [y0 + (y1 - y0) * 0.85, ey, None]
         mid_x.append((x0 + x1) / 2)
         mid_y.append((y0 + y1) / 2)
         mid_text.append(f"<b>{label(titles.get(r['source']))} → {label(titles.get(r['target']))}"
@@ -269,6 +287,15 @@ def dfg(result: Result, journey_map: JourneyMap, top: int = DFG_EDGES) -> go.Fig
                         f"{fmt.days((r.get('median_seconds') or 0) / 86400)}, mean "
                         f"{fmt.days((r.get('mean_seconds') or 0) / 86400)}, max "
                         f"{fmt.days((r.get('max_seconds') or 0) / 86400)}")
+    for (width, back), (xs, ys) in sorted(lines.items()):
+        colour = "rgba(232,89,12,0.55)" if back else "rgba(59,111,182,0.45)"
+        fig.add_scatter(x=xs, y=ys, mode="lines", line={"width": width, "color": colour},
+                        hoverinfo="skip", showlegend=False)
+        tx, ty = tips[(width, back)]
+        fig.add_scatter(x=tx, y=ty, mode="markers", hoverinfo="skip", showlegend=False,
+                        marker={"symbol": ["circle", "arrow", "circle"] * (len(tx) // 3),
+                                "angleref": "previous", "size": [0, 8 + 2 * width, 0]
+                                * (len(tx) // 3), "color": colour})
     fig.add_scatter(x=mid_x, y=mid_y, mode="markers", marker={"size": 10, "opacity": 0},
                     hovertext=mid_text, hoverinfo="text", showlegend=False)
     ordered = sorted(nodes, key=lambda n: place[n])
@@ -303,7 +330,7 @@ def emotion(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     numbers = {v.tp.id: v.number for v in build_view(journey_map).touchpoints}
     xs = [(f"{numbers.get(r[level], '')} · " if level == "touchpoint" else "")
           + label(titles.get(r[level], r[level])) for r in data]
-    fig = go.Figure()
+    fig = figure()
     fig.add_scatter(x=xs, y=[r.get("designed") for r in data], name="designed",
                     mode="lines+markers", line={"dash": "dash", "color": MUTED, "width": 2,
                                                 "shape": "spline"},

@@ -19,6 +19,7 @@ from journeyscope.report.charts import (
     HANDOVER_COLOUR,
     MAIN,
     Result,
+    figure,
     label,
     names,
     stage_colours,
@@ -55,7 +56,7 @@ def attribution(result: Result, journey_map: JourneyMap, by: str = "touchpoint"
     ys = [label(titles.get(r["key"], r["key"])) for r in data]
     z = [[(r.get(m) or 0.0) / totals[m] for m in models] for r in data]
     custom = [[fmt.money(r.get(m)) for m in models] for r in data]
-    fig = go.Figure(go.Heatmap(
+    fig = figure(go.Heatmap(
         z=z, x=[MODELS[m] for m in models], y=ys, colorscale=BLUES, zmin=0,
         text=[[fmt.pct(v) for v in row] for row in z], texttemplate="%{text}",
         textfont={"size": 11}, customdata=custom, showscale=False, xgap=2, ygap=2,
@@ -74,7 +75,7 @@ def win_lift(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     titles = names(journey_map)
     data = sorted(data, key=lambda r: r["win_lift"])
     ys = [label(titles.get(r["touchpoint"], r["touchpoint"])) for r in data]
-    fig = go.Figure()
+    fig = figure()
     fig.add_bar(y=ys, x=[r.get("win_rate_not_met") for r in data], orientation="h",
                 name="did not meet it", marker={"color": "#CBD2DC"},
                 hovertemplate="%{y}: %{x:.0%} won without it<extra></extra>")
@@ -106,7 +107,7 @@ def painpoints(result: Result, journey_map: JourneyMap, top: int = 10) -> go.Fig
         hover.append(f"<b>{label(r['touchpoint_name'])}</b><br>{fmt.money(r['revenue_at_risk'])}"
                      f" at risk, {fmt.count(r.get('affected_accounts'))} of "
                      f"{fmt.count(r.get('accounts'))} accounts affected<br>" + ", ".join(parts))
-    fig = go.Figure(go.Bar(
+    fig = figure(go.Bar(
         y=[f"{r['rank']} · {label(r['touchpoint_name'])}" for r in data],
         x=[r["revenue_at_risk"] for r in data], orientation="h",
         marker={"color": [colours.get(r.get("stage"), MAIN) for r in data]},
@@ -137,7 +138,7 @@ def handover_gaps(result: Result, journey_map: JourneyMap) -> go.Figure | None:
                  f"<br>standard {fmt.days(r['time_standard_days'])}: "
                  f"{fmt.pct(r.get('breach_share'))} late"
                  if fmt.is_number(r.get("time_standard_days")) else "") for r in data]
-    fig = go.Figure()
+    fig = figure()
     fig.add_bar(y=ys, x=[r["gap_median_days"] for r in data], orientation="h", name="median gap",
                 marker={"color": HANDOVER_COLOUR}, hovertext=hover, hoverinfo="text")
     fig.add_bar(y=ys, x=[max(0.0, (r.get("gap_p90_days") or 0) - r["gap_median_days"])
@@ -161,7 +162,7 @@ def handover_conversion(result: Result, journey_map: JourneyMap) -> go.Figure | 
         return None  # nothing moves on after any handover: nothing to compare
     titles = names(journey_map)
     ys = [_handover_name(r, titles) for r in data]
-    fig = go.Figure()
+    fig = figure()
     fig.add_bar(y=ys, x=[r["conversion_within"] for r in data], orientation="h",
                 name="on time", marker={"color": STATUS_COLOURS["good"]},
                 text=[fmt.pct(r["conversion_within"]) for r in data], textposition="auto",
@@ -215,7 +216,7 @@ def handover_matrix(result: Result, journey_map: JourneyMap,
                       f" of {fmt.plural(accounts, 'account')}, median gap {fmt.days(gap)}"
                       + ("" if designed_pair else "; not designed on the map")))
     shown = [label(_short(o or "no owner")) for o in owners]
-    fig = go.Figure(go.Heatmap(z=z, x=shown, y=shown, colorscale=BLUES, showscale=False,
+    fig = figure(go.Heatmap(z=z, x=shown, y=shown, colorscale=BLUES, showscale=False,
                                text=text, xgap=2, ygap=2, hoverongaps=False,
                                hovertemplate="%{y} to %{x}<br>%{text}<extra></extra>"))
     return style(fig, height=140 + 30 * len(owners), yaxis={"autorange": "reversed",
@@ -229,7 +230,7 @@ def committee_coverage(result: Result, journey_map: JourneyMap) -> go.Figure | N
     if not data:
         return None
     total = len(journey_map.personas) or max(r["coverage"] for r in data)
-    fig = go.Figure(go.Bar(
+    fig = figure(go.Bar(
         x=[f"{r['coverage']} of {total}" for r in data], y=[r.get("win_rate") for r in data],
         marker={"color": MAIN}, text=[fmt.pct(r.get("win_rate")) for r in data],
         textposition="outside", customdata=[fmt.count(r["accounts"]) for r in data],
@@ -260,7 +261,7 @@ def persona_reach(result: Result, journey_map: JourneyMap) -> go.Figure | None:
              f"accounts; won {fmt.pct(c.get('win_rate_engaged'))} with, "
              f"{fmt.pct(c.get('win_rate_absent'))} without") if (c := cell.get((s, p))) else ""
             for s in stages])
-    fig = go.Figure(go.Heatmap(
+    fig = figure(go.Heatmap(
         z=z, x=[label(titles.get(s, s)) for s in stages], y=[label(pnames[p]) for p in people],
         colorscale=BLUES, zmin=0, zmax=1, showscale=False, xgap=2, ygap=2, hoverongaps=False,
         text=text, texttemplate="%{z:.0%}", hovertemplate="%{y} in %{x}: %{text}<extra></extra>"))
@@ -274,7 +275,7 @@ def retention_cohorts(result: Result, journey_map: JourneyMap) -> go.Figure | No
     if not any(fmt.is_number(r.get("renewal_rate")) for r in data):
         return None  # no customer's renewal has been decided yet
     xs = [str(r["win_cohort"]) for r in data]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(figure=figure(), specs=[[{"secondary_y": True}]])
     fig.add_bar(x=xs, y=[r["customers"] for r in data], name="customers won",
                 marker={"color": "#DDE3EC"}, secondary_y=True,
                 hovertemplate="%{x}: %{y:,} customers won<extra></extra>")
@@ -284,11 +285,11 @@ def retention_cohorts(result: Result, journey_map: JourneyMap) -> go.Figure | No
         fig.add_scatter(x=xs, y=[r.get(key) for r in data], name=name, mode="lines+markers",
                         line={"color": colour, "width": 2.5}, secondary_y=False,
                         hovertemplate="%{x}: " + name + " %{y:.0%}<extra></extra>")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], secondary_y=False,
-                     title={"text": "share of decided customers"})
-    fig.update_yaxes(showgrid=False, secondary_y=True, title={"text": "customers"},
-                     tickformat=",.0f", rangemode="tozero")
-    return style(fig, height=360, xaxis={"title": {"text": "month won"}})
+    return style(fig, height=360, xaxis={"title": {"text": "month won"}},
+                 yaxis={"tickformat": ".0%", "range": [0, 1.05],
+                        "title": {"text": "share of decided customers"}},
+                 yaxis2={"showgrid": False, "title": {"text": "customers"},
+                         "tickformat": ",.0f", "rangemode": "tozero"})
 
 
 def voice_by_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
@@ -304,7 +305,7 @@ def voice_by_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     titles = names(journey_map)
     xs = [[wrap(label(titles.get(stage_of.get(r["touchpoint"], ""), "")), 24) for r in data],
           [wrap(label(titles.get(r["touchpoint"], r["touchpoint"])), 14) for r in data]]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(figure=figure(), specs=[[{"secondary_y": True}]])
     sentiment = [r.get("sentiment_mean") for r in data]
     fig.add_bar(x=xs, y=sentiment, name="sentiment of comments (−1..+1)",
                 marker={"color": [STATUS_COLOURS["bad"] if (s or 0) < 0 else STATUS_COLOURS["good"]
@@ -320,8 +321,7 @@ def voice_by_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
                         customdata=[fmt.count(r.get("csat_responses")) for r in data],
                         hovertemplate="%{x}: CSAT %{y:.2f} from %{customdata} responses"
                                       "<extra></extra>", secondary_y=True)
-        fig.update_yaxes(range=[1, 5], secondary_y=True, showgrid=False,
-                         title={"text": "CSAT"})
-    fig.update_yaxes(range=[-1, 1], secondary_y=False, title={"text": "sentiment"},
-                     zeroline=True, zerolinecolor="#9AA5B1")
-    return style(fig, height=400, xaxis={"tickangle": 0})
+    return style(fig, height=400, xaxis={"tickangle": 0},
+                 yaxis={"range": [-1, 1], "title": {"text": "sentiment"}, "zeroline": True,
+                        "zerolinecolor": "#9AA5B1"},
+                 yaxis2={"range": [1, 5], "showgrid": False, "title": {"text": "CSAT"}})

@@ -192,7 +192,7 @@ def tables(result: Result, journey_map: JourneyMap) -> dict[str, Any]:
         "stalled": [(names.get(k, k), n) for k, n in sorted(
             stalled.items(), key=lambda kv: journey_map.stage_ids().index(kv[0])
             if kv[0] in journey_map.stage_ids() else 99)],
-        "kpis": [k for k in measured_kpis(result, journey_map)],
+        "kpis": measured_kpis(result, journey_map),
         "retention_by_segment": rows(result, "retention.by_segment"),
     }
 
