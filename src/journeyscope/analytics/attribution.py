@@ -221,11 +221,14 @@ def markov_transitions(
     long form: `by`, `source` (`START` for a journey's first touch), `target` (`CONVERSION` or
     `NULL` after its last touch) and `n`. Reads the journey's `next_<key>` columns; a key
     without one gets its next touch from a window over the touches."""
-    t = touches
-    if "next_ts" not in t.columns:
+    if "next_ts" not in touches.columns:
         missing = list(keys)
     else:
-        missing = [k for k in keys if f"next_{k}" not in t.columns]
+        missing = [k for k in keys if f"next_{k}" not in touches.columns]
+    # Only what the transitions need: a window sorts every column it carries.
+    kept = ["account", "step", "ts", "won", "win_ts", *keys]
+    kept += [c for c in ("next_ts", *(f"next_{k}" for k in keys)) if c in touches.columns]
+    t = touches.select(*dict.fromkeys(kept))
     if missing:
         w = ibis.window(group_by=t.account, order_by=t.step)
         t = t.mutate(

@@ -169,9 +169,11 @@ def designed_handovers(
     # Per account: the first target event and the last source event before it. From the
     # per-account first and last times when the source was never met again after the target
     # (nearly always); from the events for the accounts that came back to the source.
-    src = per_account.select("account", source="touchpoint", src_first="first_ts",
-                             src_last="last_ts")
-    tgt = per_account.select("account", target="touchpoint", first_ts="first_ts")
+    targets = sorted({h.target for h in handovers})
+    src = per_account.filter(per_account.touchpoint.isin(sources or [""]))
+    src = src.select("account", source="touchpoint", src_first="first_ts", src_last="last_ts")
+    tgt = per_account.filter(per_account.touchpoint.isin(targets or [""]))
+    tgt = tgt.select("account", target="touchpoint", first_ts="first_ts")
     x = tgt.join(pairs.select("source", "target"), "target").join(src, ["account", "source"])
     x = x.filter(x.src_first <= x.first_ts)
     simple = x.filter(x.src_last <= x.first_ts).select(
