@@ -84,17 +84,38 @@ def test_truncated_gzip_names_the_last_line_it_reaches(ws, tmp_path):
 
 
 def test_an_error_after_reading_rolls_back_too(filled, tmp_path):
-    # an event whose account cannot be found (no account_id, a free-mail contact) fails in
-    # the transaction, after the good source was already staged
+    # an event whose account cannot be found (no account_id, a contact no export knows) fails
+    # in the transaction, after the good source was already saved, and says which row
     path = tmp_path / "orphans.csv"
-    path.write_text("contact_id,ts,activity\nsomeone@gmail.com,2024-01-01,x\n")
+    path.write_text("contact_id,ts,activity\nc1,2024-01-01,x\nc99,2024-01-02,y\n")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,account_id,email\nc1,acme,ann@acme.com\n")
     good = tmp_path / "more.csv"
     good.write_text("account_id,ts,activity\nnew,2024-05-05,call\n")
     before = snapshot(filled)
     with pytest.raises(SourceError, match="no account") as info:
-        import_sources(filled, [good, path])
-    assert info.value.column == "account_id"
+        import_sources(filled, [good, contacts, path])
+    error = info.value
+    assert (error.file, error.row, error.column, error.value) == (str(path), 2, "account_id",
+                                                                  "c99")
     assert snapshot(filled) == before
+
+
+def test_events_of_free_mail_contacts_are_left_out_and_counted(ws, tmp_path):
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,account_id,email\nc1,acme,ann@acme.com\n"
+                        "c2,,bob@gmail.com\nc3,,cy@outlook.com\n")
+    events = tmp_path / "events.csv"
+    events.write_text("contact_id,ts,activity\nc1,2024-01-01,call\nc2,2024-01-02,call\n"
+                      "c2,2024-01-03,mail\nc3,2024-01-04,call\nx@yahoo.com,2024-01-05,call\n")
+    summary = import_sources(ws, [contacts, events])
+    assert summary.events == 1 and summary.skipped_rows == 0
+    assert (summary.free_mail_events, summary.free_mail_contacts) == (4, 3)
+    assert [s.free_mail for s in summary.sources] == [0, 4]
+    assert ("4 events of 3 contacts at free-mail domains have no account and were not "
+            "imported; give them an account id to keep them") in summary.notes
+    assert ws.con.execute("SELECT account_id, contact_id FROM events").fetchall() == [
+        ("acme", "c1")]
 
 
 def test_skip_bad_rows_imports_the_rest_and_reports(ws, tmp_path):

@@ -105,3 +105,15 @@ def test_import_reading_options(tmp_path, write):
                     "--map-column", "activity=aktion")
     assert result.exit_code == 0, result.output
     assert "2024-01-31 13:05 to 2024-01-31 13:05 UTC" in result.output  # CET is UTC+1
+
+
+def test_import_says_how_many_free_mail_events_were_left_out(tmp_path, write):
+    contacts = write("contacts.csv", "contact_id,account_id,email\nc1,acme,ann@acme.com\n"
+                                     "c2,,bob@gmail.com\n")
+    events = write("events.csv", "contact_id,ts,activity\nc1,2024-01-01,call\n"
+                                 "c2,2024-01-02,call\nc2,2024-01-03,mail\n")
+    result = invoke("import", contacts, events, "-w", tmp_path / "w.duckdb")
+    assert result.exit_code == 0, result.output
+    assert ("2 events of 1 contacts at free-mail domains have no account and were not "
+            "imported; give them an account id to keep them") in " ".join(result.output.split())
+    assert f"{events} (csv): 3 read, 1 added" in result.output

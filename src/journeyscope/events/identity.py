@@ -117,8 +117,6 @@ def assign_accounts(con: duckdb.DuckDBPyConnection, staged: Staged) -> IdentityR
         _place_events(con, staged, report, known, workspace_accounts)
     _report_unassigned(con, staged, report, known)
     con.execute("DROP TABLE IF EXISTS js_identity_domains")
-    if staged.accounts:
-        con.execute(f"DROP TABLE IF EXISTS {staged.accounts}_domains")
     return report
 
 
@@ -150,8 +148,10 @@ def _place_contacts(con: duckdb.DuckDBPyConnection, staged: Staged, report: Iden
                     known: list[str], workspace_accounts: bool) -> None:
     if not staged.contacts:
         return
-    domains = _domain_map(con, staged, known)
     c = staged.contacts
+    if not _count(con, f"SELECT count(*) FROM {c} WHERE account_id IS NULL"):
+        return  # the usual export: every contact has its account id
+    domains = _domain_map(con, staged, known)
     domain = email_domain(c + ".email")
     report.contacts_by_domain = _count(
         con, f"SELECT count(*) FROM {c} JOIN {domains} d ON d.domain = {domain} "
@@ -258,3 +258,27 @@ def _report_unassigned(con: duckdb.DuckDBPyConnection, staged: Staged, report: I
             f"WHERE ev.account_id IS NULL GROUP BY why ORDER BY 2 DESC, 1").fetchall()
         report.unassigned_events = sum(n for _, n in rows)
         report.unassigned.extend(("events", why, n) for why, n in rows)
+
+
+def drop_free_mail_events(con: duckdb.DuckDBPyConnection, events: str) -> tuple[int, int]:
+    """Delete from the staged `events` those without an account whose contact is at a
+    free-mail address (the contact's e-mail in the workspace, or a contact id that is one):
+    such events cannot be attributed to any account. Returns (events, contacts) deleted."""
+    _ensure_freemail(con)
+    emails = "SELECT contact_id, email FROM main.contacts" if _exists(
+        con, "contacts", temporary=False) else \
+        "SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS email"
+    domain = email_domain("coalesce(k.email, e.contact_id)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE js_free_mail_contacts AS SELECT DISTINCT e.contact_id "
+        f"FROM {events} AS e LEFT JOIN ({emails}) AS k ON k.contact_id = e.contact_id "
+        f"WHERE e.account_id IS NULL AND e.contact_id IS NOT NULL "
+        f"AND {domain} IN (SELECT domain FROM {FREEMAIL_TABLE})")
+    contacts = _count(con, "SELECT count(*) FROM js_free_mail_contacts")
+    dropped = 0
+    if contacts:
+        row = con.execute(f"DELETE FROM {events} WHERE account_id IS NULL AND contact_id IN "
+                          "(SELECT contact_id FROM js_free_mail_contacts)").fetchone()
+        dropped = int(row[0]) if row else 0
+    con.execute("DROP TABLE js_free_mail_contacts")
+    return dropped, contacts

@@ -1,18 +1,26 @@
 """Importing sources into a workspace: all or nothing.
 
-`import_sources` reads every source into temp tables first (CRM exports through their adapter,
+`import_sources` reads and checks every source first (CRM exports through their adapter,
 everything else through `journeyscope.events.readers`), so that a broken file stops the import
-before the workspace is touched. Then, in one transaction: identity (accounts for events and
-contacts that lack one), personas (when a map is given), the event key, duplicates dropped
-(within the batch and against the workspace), matching of the new events, insertion, the import
-log, commit. Any error rolls the transaction back and leaves the workspace as it was.
+before the workspace is touched. Then, in one transaction: identity and personas of the
+contacts, which are merged into the workspace first so that events find them; then, source by
+source, identity of the events that lack an account (only when some do), and one insert that
+reads the source once more and gives every event its persona, event key, import order and
+touchpoint (`journeyscope.events.saving`); repeated identical events numbered and events the
+workspace held already dropped, among the new rows only; new accounts; the import log; commit.
+Any error rolls the transaction back and leaves the workspace as it was.
 
 The event key is the MD5 of an event's own values (account, contact, time, activity, channel,
-owner, value, score, text, attributes; not the file name), so the same event read again, from
-the same file or from another export that overlaps it, is recognised and not added twice.
-Identical rows within one source are different events that happen to look alike (a log may
-record the same step twice in a second): each gets its occurrence number in its key, so a
+owner, value, score, text, attributes; not the file name), as a number, so the same event read
+again, from the same file or from another export that overlaps it, is recognised and not added
+twice. Identical rows within one source are different events that happen to look alike (a log
+may record the same step twice in a second): each gets its occurrence number in its key, so a
 re-import still recognises every one of them.
+
+Events without an account whose contact is at a free-mail address cannot be attributed to any
+account: they are left out, and the summary says how many and of how many contacts. Any other
+event without an account stops the import with a located error (or is skipped with
+``skip_bad_rows``).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -29,18 +37,24 @@ import duckdb
 from journeyscope.events import schema
 from journeyscope.events.crm import split_sources
 from journeyscope.events.errors import SourceError
-from journeyscope.events.identity import assign_accounts
+from journeyscope.events.identity import assign_accounts, drop_free_mail_events
 from journeyscope.events.personas import assign_personas
 from journeyscope.events.readers import detect_format, read_source, sniff_format
 from journeyscope.events.readers.mapping import ColumnMapping, MappingFile
-from journeyscope.events.staging import Staged, event_key_sql
+from journeyscope.events.saving import (
+    columns_of,
+    last_seq,
+    persona_lookup,
+    position_sql,
+    save_events,
+)
+from journeyscope.events.staging import POSITION, Staged, event_key_sql
 from journeyscope.events.workspace import Workspace
 from journeyscope.model.types import JourneyMap
 
 # progress(step description, amount done, total or None)
 Progress = Callable[[str, float, float | None], None]
 
-_EVENT_NAMES = tuple(c.name for c in schema.ALL_EVENT_COLUMNS)
 
 
 @dataclass
@@ -53,6 +67,7 @@ class SourceSummary:
     added: int = 0
     duplicates: int = 0
     skipped: int = 0
+    free_mail: int = 0  # events left out: no account, contact at a free-mail address
 
 
 @dataclass
@@ -69,6 +84,8 @@ class ImportSummary:
     matched: int | None = None
     skipped: list[str] = field(default_factory=list)
     skipped_rows: int = 0
+    free_mail_events: int = 0  # left out: no account, contact at a free-mail address
+    free_mail_contacts: int = 0
     notes: list[str] = field(default_factory=list)  # identity and persona reports
 
     @property
@@ -120,8 +137,8 @@ def import_sources(
             raise
     finally:
         for read in reads:
-            for table in read.staged.tables():
-                con.execute(f"DROP TABLE IF EXISTS {table}")
+            read.staged.drop(con)
+        con.execute("DROP TABLE IF EXISTS js_contact_personas")
     return summary
 
 
@@ -231,120 +248,136 @@ def _in_transaction(
 ) -> None:
     con = workspace.con
     report("identifying accounts", 0, None)
+    start = last_seq(con)
     for read in reads:
-        _identity(con, read, summary, matcher, skip_bad_rows=skip_bad_rows)
+        _contacts(con, read, summary, matcher)
+    for read in reads:
+        # Events look their contacts up in the workspace: this import's are merged first.
+        summary.contacts += _merge_entities(con, read.staged.contacts, "contacts")
+    personas = persona_lookup(con) if matcher is not None else None
+    base = start
+    events = [r for r in reads if r.staged.events]
+    for i, read in enumerate(events):
+        report("identifying accounts", i, len(events))
+        _place_events(con, read, summary, skip_bad_rows=skip_bad_rows)
+        report("saving", i, len(events))
+        saved = save_events(con, read.staged, base=base, journey_map=matcher,
+                            personas=personas, known_events=base > 0)
+        read.summary.added, read.summary.duplicates = saved.added, saved.duplicates
+        summary.events += saved.added
+        if matcher is not None:
+            summary.matched = (summary.matched or 0) + saved.matched
+        spans = [t for t in (saved.first_ts, saved.last_ts, summary.first_ts, summary.last_ts)
+                 if t is not None]
+        summary.first_ts, summary.last_ts = (min(spans), max(spans)) if spans else (None, None)
+        base = max(base, saved.top)
+    report("checking for duplicates", 0, None)
+    summary.accounts = _new_accounts(con, reads, start)
+    for read in reads:
         summary.skipped.extend(read.staged.skipped)
         summary.skipped_rows += read.summary.skipped
-    report("checking for duplicates", 0, None)
-    events = [r for r in reads if r.staged.events]
-    for read in events:
-        _prepare_events(con, read.staged.events)
-    _drop_duplicates(con, events)
-    if matcher is not None:
-        report("matching to the map", 0, None)
-        from journeyscope.events.matching import apply_matching
-
-        summary.matched = sum(apply_matching(con, matcher, table=r.staged.events)
-                              for r in events)
-    report("saving", 0, None)
-    summary.accounts = _new_accounts(con, reads)
-    columns = ", ".join(_EVENT_NAMES)
-    spans = []
-    for read in events:
-        table = read.staged.events
-        n, first, last = con.execute(f"SELECT count(*), min(ts), max(ts) FROM {table}"
-                                     ).fetchone()
-        read.summary.added = int(n)
-        spans += [t for t in (first, last) if t is not None]
-        con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM {table}")
-    summary.events = sum(r.summary.added for r in events)
-    summary.first_ts, summary.last_ts = (min(spans), max(spans)) if spans else (None, None)
-    for read in reads:
         _merge_entities(con, read.staged.accounts, "accounts")
-        summary.contacts += _merge_entities(con, read.staged.contacts, "contacts")
         summary.duplicates += read.summary.duplicates
         summary.sources.append(read.summary)
+    if summary.free_mail_events:
+        summary.notes.append(
+            f"{summary.free_mail_events:,} events of {summary.free_mail_contacts:,} contacts at "
+            "free-mail domains have no account and were not imported; give them an account id "
+            "to keep them")
     if journey_map is not None:
         workspace.set_journey_map(journey_map, origin=map_origin)
     _log(con, reads, checksums)
     report("done", 1, 1)
 
 
-def _identity(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary,
-              journey_map: JourneyMap | None, *, skip_bad_rows: bool) -> None:
+def _contacts(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary,
+              journey_map: JourneyMap | None) -> None:
+    """Identity and personas of a source's contacts (its events come later)."""
     staged = read.staged
-    summary.notes.extend(assign_accounts(con, staged).lines())
-    if journey_map is not None:
-        summary.notes.extend(assign_personas(con, staged, journey_map).lines())
-    if not staged.events:
+    if not staged.contacts:
         return
-    missing, example = con.execute(
-        f"SELECT count(*), any_value(coalesce(contact_id, activity)) FROM {staged.events} "
-        "WHERE account_id IS NULL").fetchone()
+    only = replace(staged, events=None)
+    summary.notes.extend(assign_accounts(con, only).lines())
+    staged.accounts = only.accounts  # accounts formed from e-mail domains
+    if journey_map is not None:
+        summary.notes.extend(assign_personas(con, only, journey_map).lines())
+
+
+def _place_events(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary, *,
+                  skip_bad_rows: bool) -> None:
+    """Accounts for the source's events that lack one, by their contact or its e-mail domain
+    (`identity.assign_accounts`): only when some do, on a temp table of the events whose
+    keys are taken first, from the values the source gives. Then events at free-mail
+    addresses are left out and any other event without an account is an error (or skipped)."""
+    staged = read.staged
+    assert staged.events is not None
+    missing = staged.missing_accounts
+    if missing is None:
+        missing = con.execute(f"SELECT count(*) FROM {staged.events} WHERE account_id IS NULL"
+                              ).fetchone()[0]
     if not missing:
         return
-    reason = (f"{missing} event{'s have' if missing > 1 else ' has'} no account and none could "
-              "be found from a contact or an e-mail domain")
+    _materialise(con, staged)
+    only = replace(staged, contacts=None)
+    report = assign_accounts(con, only)
+    staged.accounts = only.accounts
+    # Events the identity report counts as without an account are dropped or fail below.
+    report.unassigned = [u for u in report.unassigned if u[0] != "events"]
+    summary.notes.extend(report.lines())
+    events, contacts = drop_free_mail_events(con, staged.events)
+    read.summary.free_mail += events
+    summary.free_mail_events += events
+    summary.free_mail_contacts += contacts
+    position = position_sql(columns_of(con, staged.events))
+    row = con.execute(
+        f"SELECT count(*) OVER (), {position} AS pos, coalesce(contact_id, activity) "
+        f"FROM {staged.events} WHERE account_id IS NULL ORDER BY pos LIMIT 1").fetchone()
+    if row is None:
+        return
+    left, pos, example = int(row[0]), int(row[1]), row[2]
+    reason = (f"{left} event{'s have' if left > 1 else ' has'} no account and none could be "
+              "found from a contact or an e-mail domain")
     if not skip_bad_rows:
-        raise SourceError(staged.source, reason + "; give the account_id column, or import the "
+        raise SourceError(read.summary.file, reason + "; give the account_id column, or import the "
                           "contacts with their accounts", column="account_id", value=example,
-                          has_value=True)
+                          has_value=True, row=pos if staged.row_positions else None)
     con.execute(f"DELETE FROM {staged.events} WHERE account_id IS NULL")
-    staged.skipped.append(f"{staged.source}: column account_id: {reason}")
-    read.summary.skipped += int(missing)
-    read.summary.rows -= int(missing)
+    staged.skipped.append(f"{read.summary.file}: column account_id: {reason}")
+    read.summary.skipped += left
+    read.summary.rows -= left
 
 
-def _prepare_events(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Give a staged events table every column of the workspace's, the event key included
-    (readers compute it while reading; other stagings get it here), and make keys unique
-    within the source: a repeated identical row gets its occurrence number (``#2``, ``#3``)."""
-    have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    for column in schema.ALL_EVENT_COLUMNS:
-        if column.name not in have and column.name != "event_key":
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {column.sql_type}")
-    if "event_key" not in have:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (event_key), "
-                    f"{event_key_sql()} AS event_key FROM (SELECT *, NULL AS event_key "
-                    f"FROM {table})")
-    # Counting distinct 64-bit hashes is twice as fast as counting the keys; a collision only
-    # sends the table through the exact step below, which then changes nothing.
-    repeated = con.execute(f"SELECT count(*) - count(DISTINCT hash(event_key)) FROM {table}"
-                           ).fetchone()[0]
-    if repeated:
-        con.execute(
-            f"UPDATE {table} SET event_key = {table}.event_key || '#' || d.n FROM (SELECT rowid "
-            f"AS r, row_number() OVER (PARTITION BY event_key ORDER BY rowid) AS n FROM {table}"
-            f") AS d WHERE {table}.rowid = d.r AND d.n > 1")
+def _materialise(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Make the staged events a temp table that identity can update, with each row's event
+    key and position (both from the source's own values and order)."""
+    columns = columns_of(con, staged.events)
+    extra = [] if "event_key" in columns else [f"{event_key_sql()} AS event_key"]
+    if POSITION not in columns:
+        extra.append(f"{position_sql(columns)} AS {POSITION}")
+    if not extra and not staged.events_view:
+        return
+    select = f"SELECT *{''.join(', ' + e for e in extra)} FROM {staged.events}"
+    if staged.events_view:
+        table = staged.events + "_placed"
+        con.execute(f"CREATE TEMP TABLE {table} AS {select}")
+        con.execute(f"DROP VIEW {staged.events}")
+        staged.events, staged.events_view = table, False
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {staged.events} AS {select}")
 
 
-def _drop_duplicates(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> None:
-    """Delete from each staged table the events an earlier source of this import, or the
-    workspace, already holds; count them as duplicates of their source."""
-    workspace_has_events = con.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchone()[0] > 0
-    for i, read in enumerate(reads):
-        table = read.staged.events
-        earlier = [r.staged.events for r in reads[:i]]
-        if workspace_has_events:
-            earlier.append("events")
-        for other in earlier:
-            deleted = con.execute(f"DELETE FROM {table} WHERE event_key IN "
-                                  f"(SELECT event_key FROM {other})").fetchone()[0]
-            read.summary.duplicates += int(deleted)
-
-
-def _new_accounts(con: duckdb.DuckDBPyConnection, reads: list[_Read]) -> int:
-    """Accounts of this import (its events' and its account rows') the workspace lacks."""
-    parts = [f"SELECT account_id FROM {r.staged.events}" for r in reads if r.staged.events]
+def _new_accounts(con: duckdb.DuckDBPyConnection, reads: list[_Read], start: int) -> int:
+    """Accounts of this import (its events', after `seq` `start`, and its account rows') that
+    the workspace lacked: neither older events nor the accounts table (not yet merged) have
+    them."""
+    parts = [f"SELECT account_id FROM events WHERE seq > {int(start)}"]
     parts += [f"SELECT account_id FROM {r.staged.accounts}" for r in reads if r.staged.accounts]
-    if not parts:
-        return 0
+    older = (f" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq <= {int(start)} AND "
+             "e.account_id = n.account_id)") if start > 0 else ""
     row = con.execute(
         f"SELECT count(*) FROM (SELECT DISTINCT account_id FROM ({' UNION ALL '.join(parts)}) "
-        "WHERE account_id IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
-        "e.account_id = n.account_id) AND NOT EXISTS (SELECT 1 FROM accounts a WHERE "
-        "a.account_id = n.account_id)").fetchone()
+        "WHERE account_id IS NOT NULL) n WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE "
+        f"a.account_id = n.account_id){older}").fetchone()
     return int(row[0])
 
 

@@ -238,37 +238,63 @@ def _json_path(key: str) -> str:
     return "'$.\"" + key.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''") + "\"'"
 
 
-def apply_matching(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap,
-                   table: str = "events", *, where: str | None = None) -> int:
-    """Set `touchpoint`, `stage` and `outcome` of every row of `table` (or of the rows the SQL
-    condition `where` selects) from the map's rules, in the caller's transaction. Returns how
-    many of those rows a touchpoint or an outcome matched.
+@dataclass(frozen=True)
+class MatchLookup:
+    """The map's touchpoint, stage and outcome for every distinct combination of the values its
+    rules read, as a small temp table (`table`: the key columns `aliases`, then `touchpoint`,
+    `stage` and `outcome`). `plain` are the event columns the rules read, `json_keys` the
+    keys of the `attributes` JSON they read. Join it to events with `on`."""
 
-    The result of matching depends only on the columns the rules read, so `match_table` runs
-    on their distinct combinations (a small table) and the results are written back by key:
-    per event it is a lookup, not a run through every rule.
+    table: str
+    plain: tuple[str, ...]
+    json_keys: tuple[str, ...]
+    rows: int
+
+    @property
+    def aliases(self) -> list[str]:
+        return [f"__k{i}" for i in range(len(self.plain) + len(self.json_keys))]
+
+    def row_keys(self, prefix: str = "") -> list[str]:
+        """SQL of each key over an events row; `prefix` qualifies the columns (``"e."``)."""
+        return [prefix + _quote(c) for c in self.plain] + [
+            f"CAST(CAST({prefix}attributes AS JSON) -> {_json_path(k)} AS VARCHAR)"
+            for k in self.json_keys]
+
+    def on(self, prefix: str, alias: str = "m") -> str:
+        """The join condition of events (columns qualified by `prefix`) to the lookup
+        (`alias`); NULL keys join NULL keys."""
+        return " AND ".join(f"({e}) IS NOT DISTINCT FROM {alias}.{a}"
+                            for e, a in zip(self.row_keys(prefix), self.aliases, strict=True))
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
+def match_lookup(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap, relation: str, *,
+                 columns: Iterable[str], where: str | None = None, matched_only: bool = True,
+                 name: str = "js_match_result") -> MatchLookup | None:
+    """Run the map's rules (`match_table`) on the distinct values of `relation` (rows
+    selected by `where`) that the rules read, into temp table `name`. None when no rule reads
+    a column `relation` has (then nothing matches). With `matched_only`, combinations that
+    match nothing are left out (a LEFT JOIN gives them NULLs).
+
+    Matching depends only on the columns the rules read, so per event it is a lookup in this
+    small table, not a run through every rule.
     """
     check_rules(con, journey_map)
-    columns = _schema(con, table)
-    for name in ("touchpoint", "stage", "outcome"):
-        if name not in columns:
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR")
-    scope = f" WHERE ({where})" if where else ""
+    have = set(columns)
     fields, keys, regex = _used(journey_map)
-    plain = [f for f in _FIELDS if (f in fields or (f == "activity" and regex)) and f in columns]
-    plain += [k for k in sorted(keys) if k in columns and k != "attributes" and k not in plain]
-    json_keys = [k for k in sorted(keys) if k not in plain] if "attributes" in columns else []
+    plain = [f for f in _FIELDS if (f in fields or (f == "activity" and regex)) and f in have]
+    plain += [k for k in sorted(keys) if k in have and k != "attributes" and k not in plain]
+    json_keys = [k for k in sorted(keys) if k not in plain] if "attributes" in have else []
     if not plain and not json_keys:
-        con.execute(f"UPDATE {table} SET touchpoint = NULL, stage = NULL, outcome = NULL{scope}")
-        return 0
-
-    row_keys = [_quote(c) for c in plain] + [
-        f"CAST(CAST(attributes AS JSON) -> {_json_path(k)} AS VARCHAR)" for k in json_keys]
-    aliases = [f"__k{i}" for i in range(len(row_keys))]
-    con.execute("DROP TABLE IF EXISTS js_match_keys; DROP TABLE IF EXISTS js_match_result")
-    con.execute(f"CREATE TEMP TABLE js_match_keys AS SELECT DISTINCT "
-                f"{', '.join(f'{e} AS {a}' for e, a in zip(row_keys, aliases, strict=True))} "
-                f"FROM {table}{scope}")
+        return None
+    lookup = MatchLookup(name, tuple(plain), tuple(json_keys), 0)
+    aliases = lookup.aliases
+    scope = f" WHERE ({where})" if where else ""
+    con.execute(f"DROP TABLE IF EXISTS {name}_keys; DROP TABLE IF EXISTS {name}")
+    pairs = ", ".join(f"{e} AS {a}" for e, a in zip(lookup.row_keys(), aliases, strict=True))
+    con.execute(f"CREATE TEMP TABLE {name}_keys AS SELECT DISTINCT {pairs} FROM {relation}{scope}")
     # The keys as an events-like table: the plain columns under their names, the attribute
     # keys rebuilt into an `attributes` JSON object holding only them.
     select = [f"{a} AS {_quote(c)}" for a, c in zip(aliases, plain, strict=False)]
@@ -277,26 +303,46 @@ def apply_matching(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap,
                           zip(json_keys, aliases[len(plain):], strict=True))
         select.append(f"json_merge_patch('{{}}', json_object({pairs}))::VARCHAR AS attributes")
     select += aliases
-    con.execute(f"CREATE OR REPLACE TEMP VIEW js_match_key_view AS SELECT {', '.join(select)} "
-                f"FROM js_match_keys")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_view AS SELECT {', '.join(select)} "
+                f"FROM {name}_keys")
     typed = {c: "string" for c in (*plain, *(["attributes"] if json_keys else []), *aliases)}
-    matched = match_table(ibis.table(typed, name="js_match_key_view"), journey_map)
-    matched = matched.filter(matched.touchpoint.notnull() | matched.outcome.notnull())
+    matched = match_table(ibis.table(typed, name=f"{name}_view"), journey_map)
+    if matched_only:
+        matched = matched.filter(matched.touchpoint.notnull() | matched.outcome.notnull())
     matched = matched.select(*aliases, "touchpoint", "stage", "outcome")
-    con.execute(f"CREATE TEMP TABLE js_match_result AS {ibis.to_sql(matched, dialect='duckdb')}")
-    con.execute("DROP VIEW js_match_key_view; DROP TABLE js_match_keys")
-    found = con.execute("SELECT count(*) FROM js_match_result").fetchone()[0]
+    con.execute(f"CREATE TEMP TABLE {name} AS {ibis.to_sql(matched, dialect='duckdb')}")
+    con.execute(f"DROP VIEW {name}_view; DROP TABLE {name}_keys")
+    rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return MatchLookup(name, tuple(plain), tuple(json_keys), int(rows))
 
+
+def apply_matching(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap,
+                   table: str = "events", *, where: str | None = None) -> int:
+    """Set `touchpoint`, `stage` and `outcome` of every row of `table` (or of the rows the SQL
+    condition `where` selects) from the map's rules, in the caller's transaction. Returns how
+    many of those rows a touchpoint or an outcome matched.
+
+    The rules run on the distinct values they read (`match_lookup`); one UPDATE then writes
+    only the rows whose result changes, so matching again with the same map writes nothing.
+    """
+    columns = _schema(con, table)
+    for name in ("touchpoint", "stage", "outcome"):
+        if name not in columns:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR")
     also = f" AND ({where})" if where else ""
-    con.execute(f"UPDATE {table} SET touchpoint = NULL, stage = NULL, outcome = NULL "
-                f"WHERE (touchpoint IS NOT NULL OR stage IS NOT NULL OR outcome IS NOT NULL)"
-                f"{also}")
-    if found:
-        on = " AND ".join(f"({e}) IS NOT DISTINCT FROM m.{a}"
-                          for e, a in zip(row_keys, aliases, strict=True))
-        con.execute(f"UPDATE {table} SET touchpoint = m.touchpoint, stage = m.stage, "
-                    f"outcome = m.outcome FROM js_match_result AS m WHERE {on}{also}")
-    con.execute("DROP TABLE js_match_result")
+    lookup = match_lookup(con, journey_map, table, columns=columns, where=where,
+                          matched_only=False)
+    if lookup is None:
+        con.execute(f"UPDATE {table} SET touchpoint = NULL, stage = NULL, outcome = NULL "
+                    f"WHERE (touchpoint IS NOT NULL OR stage IS NOT NULL OR outcome IS NOT NULL)"
+                    f"{also}")
+        return 0
+    changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM m.{c}"
+                          for c in ("touchpoint", "stage", "outcome"))
+    con.execute(f"UPDATE {table} SET touchpoint = m.touchpoint, stage = m.stage, "
+                f"outcome = m.outcome FROM {lookup.table} AS m WHERE {lookup.on(table + '.')} "
+                f"AND ({changed}){also}")
+    lookup.drop(con)
     row = con.execute(f"SELECT count(*) FROM {table} WHERE (touchpoint IS NOT NULL "
                       f"OR outcome IS NOT NULL){also}").fetchone()
     return int(row[0]) if row else 0

@@ -30,7 +30,8 @@ from journeyscope.events import schema
 from journeyscope.events.errors import WorkspaceError
 from journeyscope.model.types import JourneyMap
 
-FORMAT_VERSION = 1
+# 2: event keys are numbers (HUGEINT) and events carry their import order (`seq`).
+FORMAT_VERSION = 2
 
 IMPORTS_SQL = """CREATE TABLE IF NOT EXISTS imports (
   id INTEGER NOT NULL,
@@ -141,6 +142,12 @@ class Workspace:
             self.close()
             raise WorkspaceError(f"{self.path}: workspace format {version} is newer than this "
                                  f"journeyscope understands ({FORMAT_VERSION}); upgrade it")
+        if int(version) < FORMAT_VERSION:
+            self.close()
+            raise WorkspaceError(
+                f"{self.path}: workspace format {version} is older than this journeyscope's "
+                f"({FORMAT_VERSION}: numeric event keys and import order) and cannot be "
+                "upgraded in place; import your sources again into a new workspace")
 
     # -- meta --------------------------------------------------------------------------------
 
@@ -186,10 +193,8 @@ class Workspace:
 
 
 def _events_table_sql() -> str:
-    """The events table. Event keys are random hex (MD5): compressing them costs most of the
-    time of an insert and saves half their 32 bytes, so they are stored uncompressed."""
-    sql = schema.create_table_sql("events", schema.ALL_EVENT_COLUMNS)
-    return sql.replace("event_key VARCHAR", "event_key VARCHAR USING COMPRESSION uncompressed", 1)
+    """The events table (`schema.ALL_EVENT_COLUMNS`)."""
+    return schema.create_table_sql("events", schema.ALL_EVENT_COLUMNS)
 
 
 @contextmanager

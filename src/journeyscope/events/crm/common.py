@@ -457,7 +457,7 @@ class CrmAdapter:
                  else ", ".join(str(p) for p in expanded))
         return Staged(events=events, accounts=accounts, contacts=contacts,
                       source=f"{self.label} export {where}", rows=rows, skipped=skipped,
-                      skipped_rows=len(skipped))
+                      skipped_rows=len(skipped), row_positions=False)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str | None) -> int:

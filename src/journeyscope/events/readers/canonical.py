@@ -1,4 +1,4 @@
-"""From any source relation to canonical staged tables, in one SQL pass.
+"""From any source relation to canonical staged relations.
 
 A reader describes its source as a DuckDB relation (`Source`: the SQL of a FROM item, its
 column names and types, and where known the SQL of each row's position). `stage_source` maps its
@@ -6,9 +6,13 @@ columns onto the canonical ones (`ColumnMapping`), converts timestamps and numbe
 keeps unmapped columns as a JSON `attributes` object, and flags rows that break a rule (no
 account, no timestamp or one that does not parse, no activity, a number that is not one).
 
-The fast path is one ``CREATE TEMP TABLE ... AS SELECT``. Only when some row is bad does a second
-pass find the rows' positions and reasons: to raise a located `SourceError`, or, with
-``skip_bad_rows``, to report what was skipped.
+Sources the engine reads cheaply and in parallel with their positions (`Source.as_view`:
+Parquet) are staged as a view: one aggregate pass checks every rule (reading only the columns
+the rules need) and counts the events without an account, and the importer later reads the view
+once more, straight into the workspace. Other sources are staged by one
+``CREATE TEMP TABLE ... AS SELECT`` that flags bad rows as it copies. Either way, only when some
+row is bad does a further pass find the rows' positions and reasons: to raise a located
+`SourceError`, or, with ``skip_bad_rows``, to report what was skipped.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from journeyscope.events.readers.timestamps import (
     timestamp_sql,
     typed_timestamp_sql,
 )
-from journeyscope.events.staging import Staged, event_key_sql
+from journeyscope.events.staging import POSITION, Staged
 
 MAX_REPORTED_SKIPS = 20
 _NUMERIC = {"value", "score"}
@@ -78,6 +82,8 @@ class Source:
     attribute_types: dict[str, str] = field(default_factory=dict)
     hidden: tuple[str, ...] = ()  # helper columns that are not data (e.g. an XES line number)
     join: Join | None = None
+    # Stage as a view over the source rather than a copy (needs `position_sql`).
+    as_view: bool = False
 
     @property
     def relation(self) -> str:
@@ -124,20 +130,23 @@ def stage_source(
     used: set[str] = set()
     if "events" in tables:
         staged.events = f"_js_stage_{n}_events"
-        rows, skipped, count = _stage_events(con, source, mapping, staged.events, used,
-                                             skip_bad_rows=skip_bad_rows,
-                                             source_name=staged.source)
-        staged.rows, staged.skipped, staged.skipped_rows = rows, skipped, count
+        staged.events_view = source.as_view and source.position_sql is not None
+        settled = _stage_events(con, source, mapping, staged.events, used,
+                                skip_bad_rows=skip_bad_rows, source_name=staged.source,
+                                as_view=staged.events_view)
+        staged.rows, staged.skipped, staged.skipped_rows = settled.rows, settled.skipped, \
+            settled.bad
+        staged.missing_accounts = settled.missing_accounts
     for table in ("accounts", "contacts"):
         if table in tables:
             name = f"_js_stage_{n}_{table}"
-            rows, skipped, count = _stage_entities(con, source, mapping, table, name,
-                                                   skip_bad_rows=skip_bad_rows)
+            settled = _stage_entities(con, source, mapping, table, name,
+                                      skip_bad_rows=skip_bad_rows)
             setattr(staged, table, name)
-            staged.skipped.extend(skipped)
-            staged.skipped_rows = max(staged.skipped_rows, count)
+            staged.skipped.extend(settled.skipped)
+            staged.skipped_rows = max(staged.skipped_rows, settled.bad)
             if staged.events is None:
-                staged.rows += rows
+                staged.rows += settled.rows
     return staged
 
 
@@ -220,8 +229,8 @@ def _missing(source: Source, canonical: str) -> None:
 
 def _stage_events(
     con: duckdb.DuckDBPyConnection, source: Source, mapping: ColumnMapping, table: str,
-    used: set[str], *, skip_bad_rows: bool, source_name: str,
-) -> tuple[int, list[str], int]:
+    used: set[str], *, skip_bad_rows: bool, source_name: str, as_view: bool,
+) -> _Settled:
     tm = mapping.events
     names = source.names
     timezone = mapping.timezone or "UTC"
@@ -243,11 +252,31 @@ def _stage_events(
     exprs["attributes"] = _attributes_expr(source, rest, own="attributes" in names)
     checks[:0] = _required_checks(source, exprs, mapping, names)
     select = ",\n  ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
+    if source.position_sql is not None:
+        select += f",\n  {source.position_sql} AS {POSITION}"
     bad = " OR ".join(f"({c.bad_sql})" for c in checks) or "false"
-    # The event key is computed in the same pass, over the canonical values.
-    con.execute(f"CREATE TEMP TABLE {table} AS SELECT *, {event_key_sql()} AS event_key FROM "
-                f"(SELECT {select},\n  ({bad}) AS _js_bad\nFROM {source.relation} AS src)")
-    return _settle(con, source, table, checks, skip_bad_rows=skip_bad_rows)
+    if as_view:
+        return _stage_view(con, source, table, select, bad, exprs["account_id"], checks,
+                           skip_bad_rows=skip_bad_rows)
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {select},\n  ({bad}) AS _js_bad\n"
+                f"FROM {source.relation} AS src")
+    return _settle(con, source, table, checks, skip_bad_rows=skip_bad_rows,
+                   account="account_id")
+
+
+def _stage_view(con: duckdb.DuckDBPyConnection, source: Source, view: str, select: str,
+                bad: str, account: str, checks: list[_Check], *,
+                skip_bad_rows: bool) -> _Settled:
+    """The events as a view over the source, after one aggregate pass that checks every rule
+    and counts the events without an account (bad rows left out when skipping)."""
+    total, bad_rows, missing = con.execute(
+        f"SELECT count(*), count(*) FILTER (b), count(*) FILTER (NOT b AND a) FROM (SELECT "
+        f"({bad}) AS b, {account} IS NULL AS a FROM {source.relation} AS src)").fetchone()
+    skipped = _handle_bad(con, source, checks, int(bad_rows), skip_bad_rows=skip_bad_rows)
+    keep = f"\nWHERE NOT ({bad})" if bad_rows else ""
+    con.execute(f"CREATE TEMP VIEW {view} AS SELECT {select}\nFROM {source.relation} AS src"
+                f"{keep}")
+    return _Settled(int(total) - int(bad_rows), skipped, int(bad_rows), int(missing))
 
 
 def _column_expr(
@@ -279,7 +308,19 @@ def _column_expr(
                              "is not a number", f"CAST({raw} AS VARCHAR)"))
         return expr
     # Text: empty or blank strings mean 'not given', as they do in CSV exports.
-    return f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+    return given_text(f"CAST({raw} AS VARCHAR)")
+
+
+def given_text(text: str) -> str:
+    """SQL: the text without surrounding spaces, NULL when empty or blank. Only values that
+    start or end with a space are trimmed (DuckDB's trim removes spaces alone): telling is
+    cheaper than trimming every value.
+
+    >>> given_text("x").startswith("CASE WHEN x = '' OR prefix(x, ' ')")
+    True
+    """
+    return (f"CASE WHEN {text} = '' OR prefix({text}, ' ') OR suffix({text}, ' ') "
+            f"THEN NULLIF(trim({text}), '') ELSE {text} END")
 
 
 def _detect(con: duckdb.DuckDBPyConnection, source: Source, text: str, src: str | None,
@@ -337,7 +378,7 @@ def _attributes_expr(source: Source, columns: list[str], *, own: bool = False) -
 def _stage_entities(
     con: duckdb.DuckDBPyConnection, source: Source, mapping: ColumnMapping, table: str,
     name: str, *, skip_bad_rows: bool,
-) -> tuple[int, list[str], int]:
+) -> _Settled:
     columns = schema.ACCOUNT_COLUMNS if table == "accounts" else schema.CONTACT_COLUMNS
     key = columns[0].name
     tm = mapping.table(table) or TableMapping()
@@ -359,46 +400,70 @@ def _stage_entities(
             checks.append(_Check(col.name, f"{raw} IS NOT NULL AND {exprs[col.name]} IS NULL",
                                  "is not a number", f"CAST({raw} AS VARCHAR)"))
         else:
-            exprs[col.name] = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+            exprs[col.name] = given_text(f"CAST({raw} AS VARCHAR)")
     checks.insert(0, _Check(key, f"{exprs[key]} IS NULL",
                             f"is empty: every row of {table} needs a {key}", None))
     select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, ({bad}) AS _js_bad "
                 f"FROM {source.relation} AS src")
-    rows, skipped, count = _settle(con, source, name, checks, skip_bad_rows=skip_bad_rows)
+    settled = _settle(con, source, name, checks, skip_bad_rows=skip_bad_rows)
     # One row per key: a later row of the same account or contact fills what earlier ones lack.
     others = ", ".join(f"max({q(c.name)}) AS {q(c.name)}" for c in columns[1:])
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {q(key)}, {others} "
                 f"FROM {name} GROUP BY {q(key)}")
-    return rows, skipped, count
+    return settled
 
 
 # ---------------------------------------------------------------------------------------------
 # Bad rows
 
 
+@dataclass
+class _Settled:
+    """A staged relation's good rows, the skipped ones (reported, and counted) and the events
+    among the good rows without an account (None: not counted)."""
+
+    rows: int
+    skipped: list[str]
+    bad: int
+    missing_accounts: int | None = None
+
+
 def _settle(con: duckdb.DuckDBPyConnection, source: Source, table: str, checks: list[_Check],
-            *, skip_bad_rows: bool) -> tuple[int, list[str], int]:
-    """Count rows; raise on bad rows, or drop and report them with ``skip_bad_rows``."""
-    total, bad = con.execute(f"SELECT count(*), count(*) FILTER (_js_bad) FROM {table}").fetchone()
-    skipped: list[str] = []
+            *, skip_bad_rows: bool, account: str | None = None) -> _Settled:
+    """Count rows; raise on bad rows, or drop and report them with ``skip_bad_rows``. The
+    `_js_bad` flag stays (dropping a column would copy the table): readers of the table
+    ignore it, and a deleted row keeps the `rowid`s of the others, which are positions."""
+    missing_sql = f"count(*) FILTER (NOT _js_bad AND {account} IS NULL)" if account else "NULL"
+    total, bad, missing = con.execute(
+        f"SELECT count(*), count(*) FILTER (_js_bad), {missing_sql} FROM {table}").fetchone()
+    skipped = _handle_bad(con, source, checks, int(bad), skip_bad_rows=skip_bad_rows)
     if bad:
-        located = _locate_bad_rows(con, source, checks, limit=1 if not skip_bad_rows
-                                   else MAX_REPORTED_SKIPS)
-        if not skip_bad_rows:
-            first = located[0]
-            if bad > 1:
-                first.reason += (f" ({bad - 1} more bad row{'s' if bad > 2 else ''} after it; "
-                                 "--skip-bad-rows skips them and reports each)")
-                first.args = (first._render(),)
-            raise first
-        skipped = [str(e) for e in located]
-        if bad > len(located):
-            skipped.append(f"{source.file}: and {bad - len(located)} more bad rows skipped")
         con.execute(f"DELETE FROM {table} WHERE _js_bad")
-    con.execute(f"ALTER TABLE {table} DROP COLUMN _js_bad")
-    return total - bad, skipped, int(bad)
+    return _Settled(int(total) - int(bad), skipped, int(bad),
+                    None if missing is None else int(missing))
+
+
+def _handle_bad(con: duckdb.DuckDBPyConnection, source: Source, checks: list[_Check], bad: int,
+                *, skip_bad_rows: bool) -> list[str]:
+    """Nothing when no row is bad; else raise the first bad row, located, or (skipping)
+    the located reasons of the first few and a count of the rest."""
+    if not bad:
+        return []
+    located = _locate_bad_rows(con, source, checks, limit=1 if not skip_bad_rows
+                               else MAX_REPORTED_SKIPS)
+    if not skip_bad_rows:
+        first = located[0]
+        if bad > 1:
+            first.reason += (f" ({bad - 1} more bad row{'s' if bad > 2 else ''} after it; "
+                             "--skip-bad-rows skips them and reports each)")
+            first.args = (first._render(),)
+        raise first
+    skipped = [str(e) for e in located]
+    if bad > len(located):
+        skipped.append(f"{source.file}: and {bad - len(located)} more bad rows skipped")
+    return skipped
 
 
 def _locate_bad_rows(con: duckdb.DuckDBPyConnection, source: Source, checks: list[_Check],

@@ -39,9 +39,11 @@ def read_parquet(
                    .fetchall()]
     except duckdb.Error as exc:
         raise SourceError(file, f"not a readable Parquet file: {_first_line(exc)}") from None
+    # Parquet is read in parallel with each row's number: staged as a view and read again
+    # straight into the workspace, never copied.
     source = Source(file=file, from_sql=from_sql, columns=columns,
                     position_sql="src.file_row_number + 1", hidden=("file_row_number",),
-                    join=join)
+                    join=join, as_view=True)
     try:
         return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
                             source_name=source_name)
