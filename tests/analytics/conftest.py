@@ -66,7 +66,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 def events_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Canonical events from a few hand-written rows (missing columns are null; `ts` may be a
     date string like '2024-01-05' or '2024-01-05 10:00')."""
-    names = EVENTS_SCHEMA.names
+    names = [n for n in EVENTS_SCHEMA.names if n != "seq"]  # `seq` is appended below
     cols: dict[str, list[Any]] = {n: [] for n in names}
     for i, row in enumerate(rows):
         for n in names:
