@@ -4,6 +4,7 @@ equal the analysis, nothing fetched from the network, user text escaped, clear e
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,19 @@ def test_a_filtered_report_has_no_switch_and_names_its_filters(demo, tmp_path: P
     assert data["views"]["smb"]["accounts"] == fresh.meta["accounts"]
     # the map greys out what the end user never meets
     assert 'data-selected="end-user"' in html
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_report_on_spark_shows_the_figures_of_duckdb(demo, demo_views: list[View]) -> None:  # noqa: ANN001
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if os.environ.get("JOURNEYSCOPE_CI") == "1":  # CI installs .[spark]: missing is a failure
+            pytest.fail("PySpark is not installed")
+        pytest.skip("PySpark is not installed (pip install -e .[spark])")
+    from journeyscope.report.analysis_report import compute_views
+
+    on_spark = compute_views(demo.map, demo.workspace, engine="spark", max_segments=0)[0]
+    assert on_spark.result["meta"]["engine"] == "spark"
+    assert on_spark.data(demo.map)["figures"] == demo_views[0].data(demo.map)["figures"]
