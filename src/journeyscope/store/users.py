@@ -76,7 +76,8 @@ def user_by_email(db: DbSession, email: str) -> User | None:
 
 def authenticate(db: DbSession, email: str, password: str) -> User:
     """The user with this e-mail and password; `Unauthorized` otherwise (same message for an
-    unknown e-mail and a wrong password)."""
+    unknown e-mail and a wrong password). Only reads: run it outside a write transaction,
+    since checking an argon2 hash takes tens of milliseconds on purpose."""
     user = user_by_email(db, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -84,9 +85,12 @@ def authenticate(db: DbSession, email: str, password: str) -> User:
         user = None
     if user is None:
         raise Unauthorized("wrong e-mail or password")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
     return user
+
+
+def needs_rehash(user: User) -> bool:
+    """Whether the password hash was made with older argon2 parameters."""
+    return _hasher.check_needs_rehash(user.password_hash)
 
 
 # -- browser sessions ---------------------------------------------------------------------------

@@ -65,8 +65,11 @@ def log_in(request: Request, response: Response, email: str, password: str) -> U
     """Check the password and set a new session cookie on `response`."""
     db: Database = request.app.state.db
     settings: WebSettings = request.app.state.settings
-    with db.write() as s:
+    with db.read() as s:
         user = store_users.authenticate(s, email, password)
+    with db.write() as s:
+        if store_users.needs_rehash(user):
+            store_users.set_password(s, s.merge(user), password)
         token = store_users.start_session(s, user, days=settings.session_days)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
                         secure=settings.cookie_secure, max_age=int(settings.session_days * 86400),
