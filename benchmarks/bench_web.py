@@ -214,7 +214,7 @@ def timed(call, *args, **kwargs) -> float:  # type: ignore[no-untyped-def]
 
 
 def concurrent(base: str, map_id: int, n_users: int, rounds: int = 10) -> None:
-    """`n_users` signed-in users at once, each opening the map page and its API view,
+    """`n_users` users signing in at once, then each opening the map page and its API view,
     commenting, and saving a change on the version it read (409 when beaten to it)."""
     errors: list[str] = []
     latencies: list[float] = []
@@ -222,43 +222,53 @@ def concurrent(base: str, map_id: int, n_users: int, rounds: int = 10) -> None:
     lock = threading.Lock()
     barrier = threading.Barrier(n_users)
 
-    def user(i: int) -> None:
-        try:
-            session(i)
-        except httpx.HTTPError as exc:  # a dropped connection is an error too
-            with lock:
-                errors.append(f"user {i}: {exc.__class__.__name__}: {exc}")
+    def note(method: str, path: str, answer: httpx.Response, elapsed: float) -> None:
+        with lock:
+            latencies.append(elapsed)
+            if answer.status_code == 409 and method == "PUT":
+                outcomes["conflict"] += 1
+            elif answer.status_code >= 400:
+                errors.append(f"{method} {path}: {answer.status_code} {answer.text[:200]}")
+            elif method == "PUT":
+                outcomes["saved"] += 1
 
-    def session(i: int) -> None:
-        with httpx.Client(base_url=base, timeout=120, follow_redirects=True) as c:
-            csrf = login(c, f"user{i}@example.com")
-            barrier.wait()
-            for r in range(rounds):
-                for method, path, data in (
-                        ("GET", f"/maps/{map_id}", None), ("GET", f"/api/maps/{map_id}", None),
-                        ("POST", f"/api/maps/{map_id}/comments", {"body": f"u{i} r{r}"})):
-                    t = time.perf_counter()
-                    answer = c.request(method, path, json=data, headers={"X-CSRF-Token": csrf})
-                    with lock:
-                        latencies.append(time.perf_counter() - t)
-                        if answer.status_code >= 400:
-                            errors.append(f"{method} {path}: {answer.status_code}")
-                    if path == f"/api/maps/{map_id}":
-                        body = answer.json()
-                doc = body["document"]
-                doc["touchpoints"][i % len(doc["touchpoints"])]["description"] = f"u{i} r{r}"
+    def session(c: httpx.Client, i: int, csrf: str) -> None:
+        headers = {"X-CSRF-Token": csrf}
+        for r in range(rounds):
+            body: dict = {}
+            for method, path, data in (
+                    ("GET", f"/maps/{map_id}", None), ("GET", f"/api/maps/{map_id}", None),
+                    ("POST", f"/api/maps/{map_id}/comments", {"body": f"u{i} r{r}"})):
                 t = time.perf_counter()
-                answer = c.put(f"/api/maps/{map_id}", json={"base_version": body["version"],
-                                                            "document": doc},
-                               headers={"X-CSRF-Token": csrf})
+                answer = c.request(method, path, json=data, headers=headers)
+                note(method, path, answer, time.perf_counter() - t)
+                if path == f"/api/maps/{map_id}" and answer.status_code == 200:
+                    body = answer.json()
+            if not body:
+                continue
+            doc = body["document"]
+            doc["touchpoints"][i % len(doc["touchpoints"])]["description"] = f"u{i} r{r}"
+            t = time.perf_counter()
+            answer = c.put(f"/api/maps/{map_id}", json={"base_version": body["version"],
+                                                        "document": doc}, headers=headers)
+            note("PUT", f"/api/maps/{map_id}", answer, time.perf_counter() - t)
+
+    def user(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=120, follow_redirects=True) as c:
+            try:
+                csrf: str | None = login(c, f"user{i}@example.com")
+            except (httpx.HTTPError, AssertionError) as exc:
                 with lock:
-                    latencies.append(time.perf_counter() - t)
-                    if answer.status_code == 200:
-                        outcomes["saved"] += 1
-                    elif answer.status_code == 409:
-                        outcomes["conflict"] += 1
-                    else:
-                        errors.append(f"PUT: {answer.status_code} {answer.text[:200]}")
+                    errors.append(f"user {i} login: {exc!r}")
+                csrf = None
+            barrier.wait()
+            if csrf is None:
+                return
+            try:
+                session(c, i, csrf)
+            except httpx.HTTPError as exc:  # a dropped connection is an error too
+                with lock:
+                    errors.append(f"user {i}: {exc.__class__.__name__}: {exc}")
 
     started = time.perf_counter()
     threads = [threading.Thread(target=user, args=(i,)) for i in range(n_users)]
