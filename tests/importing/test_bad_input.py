@@ -150,3 +150,15 @@ def test_cli_error_has_no_traceback_and_leaves_workspace(tmp_path):
     assert skipped.exit_code == 0, skipped.output
     assert "row 2: column ts: value '31/31/2024'" in skipped.output
     assert "events added" in skipped.output
+
+
+def test_accounts_file_bad_rows_are_located_or_skipped(ws, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("account_id,name,value\nacme,Acme,100\nacme,,lots\n,Nobody,5\nhooli,Hooli,7\n")
+    with pytest.raises(SourceError) as info:
+        import_sources(ws, [path])
+    assert (info.value.row, info.value.column, info.value.value) == (2, "value", "lots")
+    summary = import_sources(ws, [path], skip_bad_rows=True)
+    assert summary.skipped_rows == 2 and summary.sources[0].rows == 2
+    assert ws.con.execute("SELECT account_id, name, value FROM accounts ORDER BY 1").fetchall() \
+        == [("acme", "Acme", 100.0), ("hooli", "Hooli", 7.0)]

@@ -388,11 +388,16 @@ def _merge_entities(con: duckdb.DuckDBPyConnection, staged: str | None, table: s
     columns = schema.ACCOUNT_COLUMNS if table == "accounts" else schema.CONTACT_COLUMNS
     key = columns[0].name
     names = [c.name for c in columns]
+    select = (f"SELECT {', '.join('s.' + n for n in names)} FROM {staged} s "
+              f"WHERE s.{key} IS NOT NULL")
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:
+        # An empty table (a first import) has nothing to fill in or to skip.
+        return int(con.execute(f"INSERT INTO {table} ({', '.join(names)}) {select}"
+                               ).fetchone()[0])
     sets = ", ".join(f"{c} = coalesce(s.{c}, {table}.{c})" for c in names[1:])
     con.execute(f"UPDATE {table} SET {sets} FROM {staged} s WHERE {table}.{key} = s.{key}")
     added = con.execute(
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join('s.' + n for n in names)} "
-        f"FROM {staged} s WHERE s.{key} IS NOT NULL AND NOT EXISTS "
+        f"INSERT INTO {table} ({', '.join(names)}) {select} AND NOT EXISTS "
         f"(SELECT 1 FROM {table} t WHERE t.{key} = s.{key})").fetchone()[0]
     return int(added)
 

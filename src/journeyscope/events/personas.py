@@ -97,8 +97,14 @@ def assign_personas(con: duckdb.DuckDBPyConnection, staged: Staged,
     if staged.contacts:
         c = staged.contacts
         if case is not None:
-            con.execute(f"UPDATE {c} SET persona = {case} WHERE persona IS NULL "
-                        f"AND NULLIF(TRIM(title), '') IS NOT NULL")
+            # The rules run once per distinct title (a few hundred), not once per contact.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE js_title_personas AS SELECT title, "
+                        f"{case} AS persona FROM (SELECT DISTINCT title FROM {c} WHERE persona "
+                        f"IS NULL AND NULLIF(TRIM(title), '') IS NOT NULL)")
+            con.execute(f"UPDATE {c} SET persona = t.persona FROM js_title_personas AS t "
+                        f"WHERE {c}.persona IS NULL AND {c}.title = t.title "
+                        f"AND t.persona IS NOT NULL")
+            con.execute("DROP TABLE js_title_personas")
         row = con.execute(
             f"SELECT count(*) FILTER (WHERE persona IS NOT NULL AND NULLIF(TRIM(title), '') "
             f"IS NOT NULL), count(*) FILTER (WHERE NULLIF(TRIM(title), '') IS NULL) "

@@ -220,6 +220,9 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     config = {
         "memory_limit": settings.MEMORY_LIMIT.get(),
         "temp_directory": str(path.with_name(path.name + ".tmp")),
+        # Imports rely on it: a temp table keeps its source's row order (row ids are positions),
+        # and an INSERT ... SELECT writes the rows in the order read.
+        "preserve_insertion_order": True,
     }
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=config)
@@ -229,4 +232,6 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
             raise WorkspaceError(f"{path}: in use by another journeyscope process") from None
         raise WorkspaceError(f"{path}: not a workspace file ({message})") from None
     con.execute("SET TimeZone = 'UTC'")
+    # An import shows its own progress; DuckDB's own bar would print over it.
+    con.execute("SET enable_progress_bar = false")
     return con

@@ -236,12 +236,15 @@ def _stage_events(
     timezone = mapping.timezone or "UTC"
     exprs: dict[str, str] = {}
     checks: list[_Check] = []
+    texts: dict[str, str] = {}  # text columns read from a source column: their raw text
     for col in schema.EVENT_COLUMNS:
         src = mapping.source_column(col.name, names, table="events")
         if src is not None:
             used.add(src)
         exprs[col.name] = _column_expr(con, source, col.name, src, tm, timezone, mapping,
                                        checks)
+        if src is not None and exprs[col.name] == given_text(f"CAST(src.{q(src)} AS VARCHAR)"):
+            texts[col.name] = f"CAST(src.{q(src)} AS VARCHAR)"
     if "source" not in tm.constants and mapping.source_column("source", names) is None:
         exprs["source"] = quote_literal(source_name)
     # Derived columns (a journeyscope export read back) are recomputed, not kept; a source's
@@ -251,32 +254,44 @@ def _stage_events(
     rest = sorted(n for n in names if n not in used and n not in derived)
     exprs["attributes"] = _attributes_expr(source, rest, own="attributes" in names)
     checks[:0] = _required_checks(source, exprs, mapping, names)
-    select = ",\n  ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
-    if source.position_sql is not None:
-        select += f",\n  {source.position_sql} AS {POSITION}"
     bad = " OR ".join(f"({c.bad_sql})" for c in checks) or "false"
     if as_view:
-        return _stage_view(con, source, table, select, bad, exprs["account_id"], checks,
+        return _stage_view(con, source, table, exprs, texts, bad, checks,
                            skip_bad_rows=skip_bad_rows)
-    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {select},\n  ({bad}) AS _js_bad\n"
-                f"FROM {source.relation} AS src")
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {_select(source, exprs)},\n  "
+                f"({bad}) AS _js_bad\nFROM {source.relation} AS src")
     return _settle(con, source, table, checks, skip_bad_rows=skip_bad_rows,
                    account="account_id")
 
 
-def _stage_view(con: duckdb.DuckDBPyConnection, source: Source, view: str, select: str,
-                bad: str, account: str, checks: list[_Check], *,
-                skip_bad_rows: bool) -> _Settled:
-    """The events as a view over the source, after one aggregate pass that checks every rule
-    and counts the events without an account (bad rows left out when skipping)."""
-    total, bad_rows, missing = con.execute(
-        f"SELECT count(*), count(*) FILTER (b), count(*) FILTER (NOT b AND a) FROM (SELECT "
-        f"({bad}) AS b, {account} IS NULL AS a FROM {source.relation} AS src)").fetchone()
-    skipped = _handle_bad(con, source, checks, int(bad_rows), skip_bad_rows=skip_bad_rows)
+def _select(source: Source, exprs: dict[str, str]) -> str:
+    select = ",\n  ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
+    if source.position_sql is not None:
+        select += f",\n  {source.position_sql} AS {POSITION}"
+    return select
+
+
+def _stage_view(con: duckdb.DuckDBPyConnection, source: Source, view: str,
+                exprs: dict[str, str], texts: dict[str, str], bad: str, checks: list[_Check],
+                *, skip_bad_rows: bool) -> _Settled:
+    """The events as a view over the source, after one aggregate pass that checks every rule,
+    counts the events without an account and tells which text columns hold a value to trim or
+    blank out: the others are read as they are (bad rows left out when skipping)."""
+    needs = [f"bool_or({t} = '' OR prefix({t}, ' ') OR suffix({t}, ' '))" for t in texts.values()]
+    row = con.execute(
+        f"SELECT count(*), count(*) FILTER (b), count(*) FILTER (NOT b AND a)"
+        f"{''.join(', ' + n for n in needs)} FROM (SELECT *, ({bad}) AS b, "
+        f"{exprs['account_id']} IS NULL AS a FROM {source.relation} AS src) AS src").fetchone()
+    total, bad_rows, missing = (int(v) for v in row[:3])
+    skipped = _handle_bad(con, source, checks, bad_rows, skip_bad_rows=skip_bad_rows)
+    exprs = dict(exprs)
+    for (column, text), needed in zip(texts.items(), row[3:], strict=True):
+        if not needed:
+            exprs[column] = text
     keep = f"\nWHERE NOT ({bad})" if bad_rows else ""
-    con.execute(f"CREATE TEMP VIEW {view} AS SELECT {select}\nFROM {source.relation} AS src"
-                f"{keep}")
-    return _Settled(int(total) - int(bad_rows), skipped, int(bad_rows), int(missing))
+    con.execute(f"CREATE TEMP VIEW {view} AS SELECT {_select(source, exprs)}\n"
+                f"FROM {source.relation} AS src{keep}")
+    return _Settled(total - bad_rows, skipped, bad_rows, missing)
 
 
 def _column_expr(
@@ -405,14 +420,19 @@ def _stage_entities(
                             f"is empty: every row of {table} needs a {key}", None))
     select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
-    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, ({bad}) AS _js_bad "
-                f"FROM {source.relation} AS src")
-    settled = _settle(con, source, name, checks, skip_bad_rows=skip_bad_rows)
-    # One row per key: a later row of the same account or contact fills what earlier ones lack.
-    others = ", ".join(f"max({q(c.name)}) AS {q(c.name)}" for c in columns[1:])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {q(key)}, {others} "
-                f"FROM {name} GROUP BY {q(key)}")
-    return settled
+    # One row per key, in the same pass: a later row of the same account or contact fills
+    # what earlier ones lack; bad rows are counted per key and give no values.
+    others = ", ".join(f"max({q(c.name)}) FILTER (NOT _js_bad) AS {q(c.name)}"
+                       for c in columns[1:])
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {q(key)}, {others}, count(*) AS _js_rows, "
+                f"count(*) FILTER (_js_bad) AS _js_bad_rows FROM (SELECT {select}, ({bad}) AS "
+                f"_js_bad FROM {source.relation} AS src) GROUP BY {q(key)}")
+    total, bad_rows = (int(v or 0) for v in con.execute(
+        f"SELECT sum(_js_rows), sum(_js_bad_rows) FROM {name}").fetchone())
+    skipped = _handle_bad(con, source, checks, bad_rows, skip_bad_rows=skip_bad_rows)
+    if bad_rows:
+        con.execute(f"DELETE FROM {name} WHERE _js_rows = _js_bad_rows")
+    return _Settled(total - bad_rows, skipped, bad_rows)
 
 
 # ---------------------------------------------------------------------------------------------
