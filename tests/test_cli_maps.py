@@ -52,7 +52,8 @@ def test_validate_strict_fails_on_warnings(tmp_path: Path) -> None:
 def test_commands_report_bad_files_without_traceback(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
-    for command in (["validate", str(path)], ["resolve", str(path)], ["diff", str(path), str(FULL)]):
+    commands = (["validate", str(path)], ["resolve", str(path)], ["diff", str(path), str(FULL)])
+    for command in commands:
         result = runner.invoke(app, command)
         assert result.exit_code == 2, (command, result.output)
         assert "bad.yaml" in result.output and "Traceback" not in result.output

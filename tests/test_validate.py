@@ -127,13 +127,14 @@ def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    text = GOOD.replace("stage: decision\n", "stage: nowhere\n").replace("next: [demo]", "next: [x]")
+    text = GOOD.replace("stage: decision\n", "stage: nowhere\n")
+    text = text.replace("next: [demo]", "next: [x]")
     result = validate(_write(tmp_path, text), today=TODAY)
     assert {"unknown-stage", "dangling-link"} <= {e.code for e in result.errors}
 
 
 def test_validating_a_map_object_needs_no_file() -> None:
-    from journeyscope.model.files import parse_text, build_map
+    from journeyscope.model.files import build_map, parse_text
 
     m = build_map(*parse_text(GOOD.replace("emotion: {cio: 1}", "emotion: {cio: -3}")))
     result = validate(m, today=TODAY)

@@ -77,8 +77,9 @@ def init(
     name: Annotated[str, typer.Argument(help="The new map's name, e.g. 'Mid-market buyers'.")],
     template: Annotated[str, typer.Option("--template", "-t", help="Template to start from "
                                           "(see `journeyscope templates`).")] = "b2b",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (.yaml or "
-                                                ".json); default: the name as a file name.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="File to write (.yaml or .json); default: the name as a file name.",
+    )] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Create a new journey map from a template."""

@@ -185,7 +185,8 @@ def diff(a: JourneyMap, b: JourneyMap, a_name: str = "a", b_name: str = "b") -> 
                 out.emotions.append(EmotionChange(t.id, persona, x, y))
     a_links = {(s.id, link.to) for s, link in a.links()}
     b_links = {(s.id, link.to) for s, link in b.links()}
-    order = {key: i for i, key in enumerate((s.id, link.to) for s, link in [*b.links(), *a.links()])}
+    pairs = [(s.id, link.to) for s, link in [*b.links(), *a.links()]]
+    order = {key: i for i, key in reversed(list(enumerate(pairs)))}
     out.links_added = [LinkChange(*k) for k in sorted(b_links - a_links, key=order.get)]
     out.links_removed = [LinkChange(*k) for k in sorted(a_links - b_links, key=order.get)]
     a_hand = {(h.source, h.target, h.from_owner, h.to_owner) for h in a.handovers()}

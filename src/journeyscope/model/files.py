@@ -130,7 +130,8 @@ class _Builder:
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+                return [self.build(item, (*path, i), depth + 1)
+                        for i, item in enumerate(node.value)]
             assert isinstance(node, yaml.MappingNode)
             self.constructor.flatten_mapping(node)  # YAML merge keys (<<)
             out: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -140,19 +140,19 @@ class _Base(BaseModel):
 # Enumerations
 
 
-class State(str, Enum):
+class State(StrEnum):
     current = "current"
     future = "future"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     journey = "journey"
     day_in_the_life = "day-in-the-life"
     empathy = "empathy"
     blueprint = "blueprint"
 
 
-class Evidence(str, Enum):
+class Evidence(StrEnum):
     """How we know: a workshop guess, customer research, or measured data."""
 
     assumption = "assumption"
@@ -160,12 +160,12 @@ class Evidence(str, Enum):
     data = "data"
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     higher = "higher"
     lower = "lower"
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     pre_purchase = "pre-purchase"
     purchase = "purchase"
     post_purchase = "post-purchase"

@@ -150,7 +150,9 @@ def _removed_ids(merged: dict[str, Any], remove: dict[str, Any]) -> dict[str, se
     return gone
 
 
-def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], MergedSource | SourceMap]:
+def _load_raw(
+    path: Path, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], MergedSource | SourceMap]:
     data, src = read_document(path)
     if not isinstance(data, dict):
         build_map(data, src)  # raises the located "must be a mapping" error
