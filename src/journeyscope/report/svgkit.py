@@ -32,7 +32,7 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     """Approximate rendered width in pixels of `text` at font `size`.
 
     >>> round(text_width("Awareness", 10))
-    47
+    49
     """
     total = 0
     for ch in text:
