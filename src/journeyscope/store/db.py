@@ -102,6 +102,7 @@ class Database:
     >>> with db.read() as s:
     ...     s.execute(__import__("sqlalchemy").text("select 1")).scalar()
     1
+    >>> db.dispose()
     """
 
     def __init__(self, url: str):
