@@ -271,7 +271,7 @@ def _in_transaction(
                  if t is not None]
         summary.first_ts, summary.last_ts = (min(spans), max(spans)) if spans else (None, None)
         base = max(base, saved.top)
-    report("checking for duplicates", 0, None)
+    report("saving accounts", 0, None)
     summary.accounts = _new_accounts(con, reads, start)
     for read in reads:
         summary.skipped.extend(read.staged.skipped)

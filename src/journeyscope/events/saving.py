@@ -99,13 +99,26 @@ def save_events(con: duckdb.DuckDBPyConnection, staged: Staged, *, base: int,
         lookup.drop(con)
     else:
         con.execute(f"INSERT INTO events ({', '.join(names)}) {prepared}")
-    number_repeats(con, base)
+    saved, maybe_repeated = _saved(con, base)
+    if maybe_repeated:
+        number_repeats(con, base)
     duplicates = drop_known(con, base) if known_events else 0
-    added, first, last, matched, top = con.execute(
+    if duplicates:
+        saved, _ = _saved(con, base)
+    saved.duplicates = duplicates
+    return saved
+
+
+def _saved(con: duckdb.DuckDBPyConnection, base: int) -> tuple[Saved, bool]:
+    """What the rows after `base` hold, and whether two of them may share a key: told apart
+    by the upper 63 bits of their keys, counted in the same pass (a shared prefix sends them
+    through the exact check, `number_repeats`)."""
+    added, first, last, matched, top, distinct = con.execute(
         "SELECT count(*), min(ts), max(ts), count(*) FILTER (WHERE touchpoint IS NOT NULL OR "
-        f"outcome IS NOT NULL), coalesce(max(seq), {int(base)}) FROM events "
+        f"outcome IS NOT NULL), coalesce(max(seq), {int(base)}), "
+        f"count(DISTINCT CAST(event_key >> 64 AS BIGINT)) FROM events "
         f"WHERE seq > {int(base)}").fetchone()
-    return Saved(int(added), duplicates, first, last, int(matched), int(top))
+    return Saved(int(added), 0, first, last, int(matched), int(top)), distinct < added
 
 
 def _lookup(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap | None, relation: str,

@@ -420,19 +420,17 @@ def _stage_entities(
                             f"is empty: every row of {table} needs a {key}", None))
     select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
-    # One row per key, in the same pass: a later row of the same account or contact fills
-    # what earlier ones lack; bad rows are counted per key and give no values.
-    others = ", ".join(f"max({q(c.name)}) FILTER (NOT _js_bad) AS {q(c.name)}"
-                       for c in columns[1:])
-    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {q(key)}, {others}, count(*) AS _js_rows, "
-                f"count(*) FILTER (_js_bad) AS _js_bad_rows FROM (SELECT {select}, ({bad}) AS "
-                f"_js_bad FROM {source.relation} AS src) GROUP BY {q(key)}")
-    total, bad_rows = (int(v or 0) for v in con.execute(
-        f"SELECT sum(_js_rows), sum(_js_bad_rows) FROM {name}").fetchone())
-    skipped = _handle_bad(con, source, checks, bad_rows, skip_bad_rows=skip_bad_rows)
-    if bad_rows:
-        con.execute(f"DELETE FROM {name} WHERE _js_rows = _js_bad_rows")
-    return _Settled(total - bad_rows, skipped, bad_rows)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, ({bad}) AS _js_bad "
+                f"FROM {source.relation} AS src")
+    settled = _settle(con, source, name, checks, skip_bad_rows=skip_bad_rows)
+    # One row per key: a later row of the same account or contact fills what earlier ones lack.
+    # Exports hold each once as a rule; counting the distinct keys is cheaper than grouping.
+    rows, keys = con.execute(f"SELECT count(*), count(DISTINCT {q(key)}) FROM {name}").fetchone()
+    if rows != keys:
+        others = ", ".join(f"max({q(c.name)}) AS {q(c.name)}" for c in columns[1:])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {q(key)}, {others} "
+                    f"FROM {name} GROUP BY {q(key)}")
+    return settled
 
 
 # ---------------------------------------------------------------------------------------------
