@@ -2,8 +2,9 @@
 
 Writes a synthetic canonical Parquet file (activities of the template's rules plus some no rule
 names, channels, owners, a JSON attribute on every tenth event), loads it into a workspace
-table, then times `apply_matching` (the workspace path: distinct rule keys, then an UPDATE by
-key) and, for comparison, the plain Ibis `match_table` expression aggregated in DuckDB.
+table, then times `apply_matching` (the workspace path: the rules on the distinct rule keys,
+then one UPDATE of the events whose result changes, here all of them) and, for comparison, the
+plain Ibis `match_table` expression aggregated in DuckDB.
 
     python benchmarks/matching.py --events 10000000
 """
