@@ -9,9 +9,11 @@ position in the source after the workspace's last event) and its touchpoint, sta
 `matching.match_lookup`): no copy of the source, no UPDATE of millions of rows.
 
 Then, among the new rows only: identical events of the source (same key) are numbered, each
-occurrence after the first getting a key of its own (`staging.occurrence_key_sql`), found by
-one GROUP BY and touched only where there are any; and, when the workspace already held events,
-the new rows whose key it holds are deleted again (duplicates). Everything runs in the
+occurrence after the first getting a key of its own (`staging.occurrence_key_sql`). The pass
+that counts the new rows for the summary also tells whether two may share a key (by the upper
+half of their keys); only then does a GROUP BY find them, and only they are touched. When the
+workspace already held events, the new rows whose key it holds are deleted again (duplicates):
+numbering comes first, so this cannot be a filter on the insert. Everything runs in the
 importer's transaction.
 """
 
