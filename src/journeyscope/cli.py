@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from journeyscope import settings
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.issues import MapError
 
@@ -61,6 +62,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 # --- maps: init, templates, validate, resolve, diff, schema ----------------------------------
 
 MapFile = Annotated[Path, typer.Argument(help="A map file (YAML or JSON).", show_default=False)]
+
+# Options several commands share.
+DEFAULT_WORKSPACE = Path(settings.WORKSPACE.default)
+WorkspaceOption = Annotated[Path, typer.Option(
+    "--workspace", "-w", help="The workspace file.", envvar=settings.WORKSPACE.env)]
+EngineOption = Annotated[str, typer.Option(
+    help="duckdb (embedded) or spark (local PySpark).", envvar=settings.ENGINE.env)]
+SinceOption = Annotated[str | None, typer.Option(
+    help="Only events from this date or time on (2025-01-01).")]
+UntilOption = Annotated[str | None, typer.Option(
+    help="Only events up to this date (inclusive) or time.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 @app.command()
@@ -167,12 +180,10 @@ def show_settings(
                                               "Markdown (docs/settings.md).")] = False,
 ) -> None:
     """List every setting: its environment variable, default, value in effect and meaning."""
-    from journeyscope import settings as registry
-
     if as_markdown:
-        out.print(registry.markdown(), markup=False, end="")
+        out.print(settings.markdown(), markup=False, end="")
         return
-    for setting in sorted(registry.SETTINGS.values(), key=lambda s: s.name):
+    for setting in sorted(settings.SETTINGS.values(), key=lambda s: s.name):
         value = setting.get()
         shown = "(secret)" if "secret" in setting.name and value else value
         out.print(f"{setting.env}={shown}\n    {setting.help}", markup=False)
@@ -212,16 +223,14 @@ workspace_app = typer.Typer(cls=_Group, help="Inspect a workspace (the DuckDB fi
                             "write to).", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(workspace_app, name="workspace")
 
-_WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file "
-                             "(created if missing).", envvar="JOURNEYSCOPE_WORKSPACE")]
-
-
 @app.command("import")
 def import_command(
     sources: Annotated[list[Path], typer.Argument(help="Files (CSV, Parquet, JSON Lines, XES, "
                                                   "plain or .gz) or CRM export folders.",
                                                   show_default=False)],
-    workspace: _WorkspaceOption = Path("journeyscope.duckdb"),
+    workspace: Annotated[Path, typer.Option(
+        "--workspace", "-w", help="The workspace file (created if missing).",
+        envvar="JOURNEYSCOPE_WORKSPACE")] = DEFAULT_WORKSPACE,
     map_file: Annotated[Path | None, typer.Option("--map", help="A journey map: personas from "
                                                   "its title rules, touchpoints from its match "
                                                   "rules (remembered for later imports).")] = None,
@@ -338,9 +347,7 @@ def export_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .csv, "
                                          ".parquet or .xes (optionally .gz).",
                                          show_default=False)],
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
-                                            envvar="JOURNEYSCOPE_WORKSPACE")
-                         ] = Path("journeyscope.duckdb"),
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, parquet or xes "
                                             "(default: from the extension).")] = None,
 ) -> None:
@@ -361,9 +368,7 @@ def export_command(
 def match_command(
     map_file: Annotated[Path, typer.Argument(help="The journey map whose match rules to apply.",
                                              show_default=False)],
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
-                                            envvar="JOURNEYSCOPE_WORKSPACE")
-                         ] = Path("journeyscope.duckdb"),
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     top: Annotated[int, typer.Option(help="How many unmatched activities to list (0: all).",
                                      min=0)] = 25,
 ) -> None:
@@ -434,9 +439,7 @@ def demo_data(
 def analyze_command(
     map_file: Annotated[Path, typer.Argument(help="The journey map to measure.",
                                              show_default=False)],
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
-                                            envvar="JOURNEYSCOPE_WORKSPACE")
-                         ] = Path("journeyscope.duckdb"),
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write every result "
                                                 "table as JSON to this file.")] = None,
     segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment.")
@@ -444,13 +447,10 @@ def analyze_command(
     persona: Annotated[str | None, typer.Option(help="Only this persona's events (and those of "
                                                 "no one in particular, such as outcomes).")
                        ] = None,
-    since: Annotated[str | None, typer.Option(help="Only events from this date or time on "
-                                              "(2025-01-01).")] = None,
-    until: Annotated[str | None, typer.Option(help="Only events up to this date (inclusive) or "
-                                              "time.")] = None,
-    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark (local PySpark).",
-                                        envvar="JOURNEYSCOPE_ENGINE")] = "duckdb",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    engine: EngineOption = "duckdb",
+    quiet: QuietOption = False,
 ) -> None:
     """Measure a map against a workspace's events: stages, paths, touchpoints, attribution,
     handovers, committee, voice of the customer, retention, conformance and pain points."""
@@ -503,25 +503,20 @@ def report_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The report to write: .html "
                                          "(self-contained, works offline) or .pdf (A3 "
                                          "landscape, needs Chromium).", show_default=False)],
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="The workspace file.",
-                                            envvar="JOURNEYSCOPE_WORKSPACE")
-                         ] = Path("journeyscope.duckdb"),
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     segment: Annotated[str | None, typer.Option(help="Only the accounts of this segment "
                                                 "(the page then has no segment switch).")
                        ] = None,
     persona: Annotated[str | None, typer.Option(help="Only this persona's events; the map "
                                                 "greys out what the persona never meets.")
                        ] = None,
-    since: Annotated[str | None, typer.Option(help="Only events from this date or time on "
-                                              "(2025-01-01).")] = None,
-    until: Annotated[str | None, typer.Option(help="Only events up to this date (inclusive) "
-                                              "or time.")] = None,
-    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark (local PySpark).",
-                                        envvar="JOURNEYSCOPE_ENGINE")] = "duckdb",
+    since: SinceOption = None,
+    until: UntilOption = None,
+    engine: EngineOption = "duckdb",
     max_segments: Annotated[int, typer.Option("--max-segments", help="How many segments the "
                                               "page can switch to (the largest; 0: none).",
                                               min=0)] = 8,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write the analysis report: the measured map, charts, ranked pain points and an
     executive summary, for all accounts and each segment."""
@@ -554,7 +549,7 @@ def demo_command(
                                           "each).", min=1)] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.",
                                       min=0)] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Generate demo data, import it, analyse it and write the report, in one go."""
     from journeyscope.report.demo_run import run_demo
