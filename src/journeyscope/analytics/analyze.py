@@ -23,18 +23,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics import base, conformance, painpoints, paths, retention, stages, voc
+from journeyscope.analytics import (
+    conformance,
+    journey,
+    painpoints,
+    paths,
+    retention,
+    stages,
+    voc,
+)
 from journeyscope.analytics.base import AnalysisError
 from journeyscope.analytics.engine import Source, materialize, open_workspace
+from journeyscope.analytics.retention import is_regression
 from journeyscope.analytics.sentiment import text_sentiment, update_cache, with_sentiment
 from journeyscope.analytics.themes import negative_themes
+from journeyscope.events.matching import match_table
 from journeyscope.model.types import JourneyMap
-
-# Event columns no analysis reads (text is read from the feedback events only).
-WIDE_COLUMNS = ("text", "attributes", "event_key", "source")
 
 # (done, total, label): called before each section and once at the end.
 Progress = Callable[[int, int, str], None]
@@ -152,7 +160,8 @@ def _match_rules(m: JourneyMap) -> Any:
 
 
 class _Run:
-    """One analysis run: the shared intermediates and the sections that read them."""
+    """One analysis run: the coded journey, the shared intermediates read from it, and the
+    sections that read them."""
 
     def __init__(self, journey_map: JourneyMap, source: Source, progress: Progress | None):
         self.map = journey_map
@@ -160,6 +169,7 @@ class _Run:
         self.progress = progress
         self.tables: dict[str, pa.Table] = {}
         self.seconds: dict[str, float] = {}
+        self._memo: dict[str, Any] = {}
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
         self.tables[name] = table if isinstance(table, pa.Table) else table.to_pyarrow()
@@ -190,82 +200,166 @@ class _Run:
         if self.progress:
             self.progress(len(todo), len(todo), "done")
 
+    def memo(self, name: str, make: Callable[[], Any]) -> Any:
+        """A small result several sections read, computed by the first that asks."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]
+
     # -- the shared intermediates ----------------------------------------------------------
 
     def prepare(self) -> None:
-        src, m = self.source, self.map
-        prepared = base.prepare(self.events_in, m, match=True if self.rematch else None)
-        # The analyses never read these; leaving them out keeps the one sort narrow.
-        wide = [c for c in WIDE_COLUMNS if c in prepared.columns]
-        # One sort and one kept table for both: the events, and their journey (touchpoint
-        # events with their next touchpoint event) within them.
-        self.events = materialize(base.events_with_journey(prepared.drop(*wide)))
-        self.journey = base.journey_of(self.events)
-        accounts = self.accounts
-        self.outcomes = materialize(base.account_outcomes(self.events))
-        self.dims = materialize(base.account_dimensions(self.outcomes, accounts))
-        self.progress_table = materialize(stages.stage_progress(self.journey, m))
-        has_text = "text" in prepared.columns
-        said = prepared.score.notnull() | (prepared.text.notnull() if has_text else False)
-        feedback = prepared.filter(said).drop(*[c for c in wide if c != "text"])
+        m = self.map
+        events = self.events_in
+        if self.rematch:
+            matched = [c for c in ("touchpoint", "stage", "outcome") if c in events.columns]
+            events = match_table(events.drop(*matched), m)
+        codes = journey.dictionaries(events, m)
+        facts = materialize(journey.account_facts(events, self.accounts))
+        steps = materialize(journey.coded_journey(events, facts, codes))
+        self.journey = journey.Journey(m, codes, facts, steps)
+        self.codes = codes
+        self.feedback = self._feedback(events, facts, codes)
+        self.events_matched = events
+        counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
+        self.counts = counts.to_pyarrow().to_pylist()[0]
+
+    def _feedback(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> ir.Table:
+        """The events with a score or text, coded like the journey, with the sentiment of
+        their text and the account's segment: what the voice of the customer reads."""
+        has_text = "text" in events.columns
+        said = events.score.notnull() | (events.text.notnull() if has_text else False)
+        keep = [c for c in ("account_id", "ts", "activity", "touchpoint", "stage", "persona",
+                            "score", "text") if c in events.columns]
+        f = events.filter(said).select(*keep)
+        ids = facts.select(_f_text=facts.account_text, _f_code=facts.account_id,
+                           **({"segment": facts.segment} if "segment" in facts.columns else {}))
+        f = f.join(ids, f.account_id == ids._f_text)
+        f = f.mutate(account_id=f._f_code).drop("_f_text", "_f_code")
+        f = journey.encode(f, codes, {k: k for k in ("touchpoint", "stage", "persona")})
         if has_text:
-            feedback = materialize(feedback)
-            feedback = with_sentiment(feedback, text_sentiment(
-                feedback, cache=src.tables.get("text_sentiment")))
-        if accounts is not None and "segment" in accounts.columns:
-            seg = accounts.select(_seg_acc=accounts.account_id, segment=accounts.segment)
-            feedback = feedback.left_join(seg, feedback.account_id == seg._seg_acc).drop(
-                "_seg_acc")
-        self.feedback = materialize(feedback)
-        counts = self.outcomes.aggregate(accounts=self.outcomes.count(),
-                                         events=self.outcomes.events.sum()).to_pyarrow()
-        self.counts = counts.to_pylist()[0]
+            scores = text_sentiment(f, cache=self.source.tables.get("text_sentiment"))
+            f = with_sentiment(f, scores)
+        return materialize(f)
+
+    def steps(self) -> ir.Table:
+        return self.journey.steps
+
+    def stage_progress(self) -> ir.Table:
+        return self.journey.kept("progress", lambda: stages.stage_progress(self.steps(), self.map))
+
+    def touches(self) -> ir.Table:
+        """One row per account, touchpoint, stage and persona met: events, first and last
+        time, and whether the account stepped back to an earlier stage from there."""
+        def make() -> ir.Table:
+            j = self.steps()
+            back = is_regression(self.map, j.stage_index, j.next_stage_index)
+            return j.group_by(account=j.account_id, touchpoint=j.touchpoint,
+                              stage_index=j.stage_index, persona=j.persona).aggregate(
+                n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(), back_from=back.any())
+        return self.journey.kept("touches", make)
+
+    def per_account(self) -> ir.Table:
+        """One row per account and touchpoint met (`touchpoints.account_touchpoints`, with
+        `back_from`), from `touches`."""
+        def make() -> ir.Table:
+            t = self.touches()
+            return t.group_by("account", "touchpoint").aggregate(
+                n=t.n.sum(), first_ts=t.first_ts.min(), last_ts=t.last_ts.max(),
+                back_from=t.back_from.any())
+        return self.journey.kept("per_account", make)
+
+    def marks(self) -> ir.Table:
+        from journeyscope.analytics.touchpoints import progress_marks
+
+        return self.journey.kept("marks", lambda: progress_marks(
+            self.steps(), self.map, outcomes=self.journey.facts,
+            per_account=self.per_account(), codes=self.codes))
+
+    def edges(self, level: str) -> pa.Table:
+        node, nxt = paths.LEVELS[level]
+        return self.memo(f"edges.{level}", lambda: paths.edge_stats(
+            self.steps(), source=node, target=nxt))
+
+    def patterns(self) -> pa.Table:
+        def make() -> pa.Table:
+            f = self.journey.facts
+            by = [c for c in ("segment", "cohort", "first_channel") if c in f.columns]
+            p = stages.with_dimensions(self.stage_progress(), f, by)
+            return stages.reach_patterns(p, len(self.map.stages), by=by)
+        return self.memo("patterns", make)
 
     # -- the sections ------------------------------------------------------------------------
 
     def stages(self) -> None:
-        j, m, p, d = self.journey, self.map, self.progress_table, self.dims
-        self.put("stages.funnel", stages.funnel(j, m, progress=p))
-        self.put("stages.funnel_strict", stages.funnel(j, m, strict=True, progress=p))
+        m, f, codes = self.map, self.journey.facts, self.codes
+        patterns = self.patterns()
+        self.put("stages.funnel", stages.funnel_table(patterns, m))
+        self.put("stages.funnel_strict", stages.funnel_table(patterns, m, strict=True))
         for by in ("segment", "cohort", "first_channel"):
-            if by in d.columns:
-                self.put(f"stages.funnel_by_{by}", stages.funnel(j, m, by=by, dimensions=d,
-                                                                progress=p))
-        self.put("stages.funnel_by_persona", stages.funnel(j, m, by="persona"))
-        self.put("stages.time_in_stage", stages.time_in_stage(j, m, progress=p))
-        self.put("stages.regressions", stages.regressions(j, m))
-        self.put("stages.stalled", stages.stalled(j, m, self.outcomes, progress=p))
+            if by in f.columns:
+                self.put(f"stages.funnel_by_{by}", stages.funnel_table(patterns, m, by=by))
+        # An account counts in a persona's funnel through that persona's events.
+        t = self.touches()
+        entered = {f"entered_{k}": t.first_ts.min(where=t.stage_index == k)
+                   for k in range(len(m.stages))}
+        by_persona = t.group_by("account", "persona").aggregate(**entered)
+        self.put("stages.funnel_by_persona", stages.funnel_table(
+            stages.reach_patterns(by_persona, len(m.stages), by=["persona"]), m, by="persona",
+            codes=codes))
+        p = self.stage_progress()
+        self.put("stages.time_in_stage", stages.time_in_stage(self.steps(), m, progress=p))
+        entered_counts = stages.entered_from_patterns(patterns, len(m.stages))
+        self.put("stages.regressions", stages.regression_table(self.edges("stage"),
+                                                               entered_counts, m))
+        self.put("stages.stalled", stages.stalled(self.steps(), m, f, progress=p))
 
     def paths(self) -> None:
-        j = self.journey
-        self.put("paths.dfg_touchpoints", paths.directly_follows(j, activity="touchpoint"))
-        self.put("paths.dfg_stages", paths.directly_follows(j, activity="stage"))
-        self.put("paths.variants", paths.variants(j, activity="touchpoint", top=50))
-        self.put("paths.sankey_stages", paths.sankey(j, level="stage"))
-        self.put("paths.sankey_touchpoints", paths.sankey(j, level="touchpoint"))
-        self.put("paths.won_vs_lost", paths.compare_paths(j, self.outcomes))
+        codes, tp, st = self.codes, self.edges("touchpoint"), self.edges("stage")
+        self.put("paths.dfg_touchpoints", paths.graph_table(tp, codes=codes, kind="touchpoint"))
+        self.put("paths.dfg_stages", paths.graph_table(st, codes=codes, kind="stage"))
+        self.put("paths.variants", paths.variants(self.steps(), activity="touchpoint", top=50,
+                                                  codes=codes))
+        self.put("paths.sankey_stages", paths.sankey_table(st, codes=codes, kind="stage"))
+        self.put("paths.sankey_touchpoints", paths.sankey_table(tp, codes=codes,
+                                                                kind="touchpoint"))
+        self.put("paths.won_vs_lost", paths.compare_table(self.steps(), self.journey.facts,
+                                                          codes=codes))
 
     def conformance(self) -> None:
-        j, m = self.journey, self.map
-        self.put("conformance.fitness", conformance.fitness(j, m))
-        self.put("conformance.undesigned_moves", conformance.undesigned_moves(j, m))
-        self.put("conformance.unmet_touchpoints", conformance.unmet_touchpoints(j, m))
-        self.put("conformance.untravelled_links", conformance.untravelled_links(j, m))
+        m, codes, tp = self.map, self.codes, self.edges("touchpoint")
+        counts = conformance.misfits(self.steps(), m, codes=codes)
+        self.put("conformance.fitness", conformance.fitness_table(tp, counts, m, codes=codes))
+        self.put("conformance.undesigned_moves", conformance.undesigned_table(tp, m, codes=codes))
+        self.put("conformance.unmet_touchpoints", conformance.unmet_touchpoints(
+            self.per_account(), m, codes=codes))
+        self.put("conformance.untravelled_links", conformance.untravelled_table(tp, m,
+                                                                               codes=codes))
 
     def touchpoints(self) -> None:
         from journeyscope.analytics import handovers, touchpoints
 
-        stats = materialize(touchpoints.touchpoint_stats(self.journey, self.map,
-                                                         outcomes=self.outcomes))
-        self.handover_table = materialize(handovers.designed_handovers(self.events, self.map))
+        m, codes, f = self.map, self.codes, self.journey.facts
+        contacts = None
+        if "contact_id" in self.events_matched.columns:
+            e = self.events_matched
+            contacts = journey.encode(e.select("touchpoint", "contact_id"), codes,
+                                      {"touchpoint": "touchpoint"})
+        stats = touchpoints.stats_table(
+            self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
+            scores=self.feedback, contacts=contacts, codes=codes)
+        self.handover_table = handovers.designed_table(
+            self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
+            codes=codes)
         self.put("touchpoints.stats", stats)
-        self.put("touchpoints.kpis", touchpoints.touchpoint_kpis(stats, self.map,
-                                                                 handovers=self.handover_table))
+        self.put("touchpoints.kpis", touchpoints.touchpoint_kpis(
+            ibis.memtable(stats), m, handovers=ibis.memtable(self.handover_table)))
 
     def attribution(self) -> None:
         from journeyscope.analytics.attribution import MODELS, attribution
 
-        results = attribution(self.journey, self.map, outcomes=self.outcomes)
+        results = attribution(self.steps(), self.map, outcomes=self.journey.facts,
+                              codes=self.codes)
         for key, result in results.items():
             schema = pa.schema([("key", pa.string()), ("touches", pa.int64()),
                                 ("journeys", pa.int64())]
@@ -275,39 +369,52 @@ class _Run:
     def handovers(self) -> None:
         from journeyscope.analytics import handovers
 
+        m, codes = self.map, self.codes
+        changes = handovers.owner_change_events(self.steps(), m, codes=codes)
         self.put("handovers.designed", self.handover_table)
-        self.put("handovers.matrix", handovers.handover_matrix(self.journey, self.map))
-        self.put("handovers.changes", handovers.owner_changes(self.journey, self.map))
+        self.put("handovers.matrix", handovers.summary_table(
+            changes, m, ["from_owner", "to_owner"], codes=codes))
+        self.put("handovers.changes", handovers.summary_table(
+            changes, m, ["from_owner", "to_owner", "from_touchpoint", "to_touchpoint"],
+            codes=codes))
 
     def committee(self) -> None:
         from journeyscope.analytics import committee
 
-        self.put("committee.by_stage", committee.committee_by_stage(self.events, self.map))
+        m, codes, f, engaged = self.map, self.codes, self.journey.facts, self.touches()
+        j = self.steps()
+        self.put("committee.by_stage", committee.committee_by_stage(j, m, engaged=engaged,
+                                                                    codes=codes))
         self.put("committee.win_rate_by_coverage",
-                 committee.win_rate_by_coverage(self.events, self.map, outcomes=self.outcomes))
+                 committee.win_rate_by_coverage(j, m, outcomes=f, engaged=engaged))
         self.put("committee.persona_reach",
-                 committee.persona_reach(self.events, self.map, outcomes=self.outcomes))
+                 committee.persona_reach(j, m, outcomes=f, engaged=engaged, codes=codes))
 
     def voice(self) -> None:
-        f, m = self.feedback, self.map
+        f, m, codes = self.feedback, self.map, self.codes
         for by in ("touchpoint", "stage", "persona", "segment"):
             if by in f.columns:
-                self.put(f"voc.by_{by}", voc.voice_by(f, m, by=by))
-        self.put("voc.emotion_by_stage", voc.emotion_curve(f, m))
-        self.put("voc.emotion_by_touchpoint", voc.emotion_curve(f, m, level="touchpoint"))
-        self.put("voc.emotion_by_stage_persona", voc.emotion_curve(f, m, by_persona=True))
+                self.put(f"voc.by_{by}", voc.voice_table(f, m, by=by, codes=codes))
+        self.put("voc.emotion_by_stage", voc.emotion_table(f, m, codes=codes))
+        self.put("voc.emotion_by_touchpoint", voc.emotion_table(f, m, level="touchpoint",
+                                                                codes=codes))
+        self.put("voc.emotion_by_stage_persona", voc.emotion_table(f, m, by_persona=True,
+                                                                   codes=codes))
         if "sentiment" in f.columns:
-            self.put("voc.negative_themes", negative_themes(f))
+            self.put("voc.negative_themes", negative_themes(f, codes=codes))
 
     def retention(self) -> None:
-        d, j, m, p = self.dims, self.journey, self.map, self.progress_table
+        d, m, p = self.journey.facts, self.map, self.stage_progress()
         self.put("retention.overall", retention.retention(d))
         for by in ("segment", "win_cohort", "cohort"):
             if by in d.columns or by == "win_cohort":
                 self.put(f"retention.by_{by}", retention.retention(d, by=by))
+        t = self.touches()
+        went_back = t.filter(t.back_from).select(account_id=t.account).distinct()
         self.put("retention.by_stage_history", retention.retention_by_stage_history(
-            p, m, d, went_back=retention.regressed_accounts(j, m)))
+            p, m, d, went_back=went_back))
         if retention.first_value_stage(m) is not None:
+            j = self.steps()
             self.put("retention.time_to_first_value",
                      retention.time_to_first_value(j, m, d, progress=p))
             if "segment" in d.columns:
@@ -315,8 +422,22 @@ class _Run:
                          retention.time_to_first_value(j, m, d, progress=p, by="segment"))
 
     def painpoints(self) -> None:
-        self.put("painpoints", painpoints.rank_painpoints(self.journey, self.map, self.dims,
-                                                          feedback=self.feedback))
+        self.put("painpoints", painpoints.rank_painpoints(
+            self.steps(), self.map, self.journey.facts, feedback=self.feedback,
+            per_account=self.per_account(), codes=self.codes))
+
+
+def _persona_gap(events: ir.Table, contacts: ir.Table | None) -> bool:
+    """Whether an event without a persona has a contact whose persona is known (the importer
+    fills these; events imported before their contacts may still lack it). One small query
+    spares the join of every event with the contacts when nothing is missing."""
+    if contacts is None or not {"contact_id", "persona"} <= set(contacts.columns) \
+            or "contact_id" not in events.columns:
+        return False
+    lacking = events.filter(events.persona.isnull() & events.contact_id.notnull())
+    known = contacts.filter(contacts.persona.notnull())
+    hit = lacking.semi_join(known, lacking.contact_id == known.contact_id)
+    return bool(hit.limit(1).count().to_pyarrow().as_py())
 
 
 def analyze(
@@ -354,7 +475,9 @@ def analyze(
         events = source.table("events")
         run.rematch = _needs_match(source, m, events)
         accounts = source.tables.get("accounts")
-        events = _with_contact_persona(events, source.tables.get("contacts"))
+        contacts = source.tables.get("contacts")
+        if _persona_gap(events, contacts):
+            events = _with_contact_persona(events, contacts)
         if low is not None:
             events = events.filter(events.ts >= low)
         if high is not None:

@@ -20,11 +20,14 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, journey_steps, materialise
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.model.types import JourneyMap, parse_duration
 
 NO_TOUCH = "(no touch)"
@@ -88,6 +91,20 @@ def _key_stages(journey_map: JourneyMap, lead_stage: str | None,
     return (index.get(lead) if lead else None, index.get(opp) if opp else None)
 
 
+def _markers(codes: Codes, kind: str) -> dict[str, Any]:
+    """How a touches table writes the unknown key and the absorbing states: the names
+    themselves in a column of names, negative codes in a coded column."""
+    if codes.coded(kind):
+        return {UNKNOWN: -1, CONVERSION: -2, NULL: -3}
+    return {UNKNOWN: UNKNOWN, CONVERSION: CONVERSION, NULL: NULL}
+
+
+def _decoded(codes: Codes, kind: str, key: Any) -> str | None:
+    if codes.coded(kind) and isinstance(key, int) and key < 0:
+        return {-1: UNKNOWN, -2: CONVERSION, -3: NULL}[key]
+    return codes.name(kind, key)
+
+
 def journey_touches(
     events: ir.Table,
     outcomes: ir.Table,
@@ -98,21 +115,29 @@ def journey_touches(
     ts: str = "ts",
     step: str = "step",
     stage_index: str = "stage_index",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The touches of every journey from the journey table (`base.journey_steps`: touchpoint
     events, `step` counting touches, `next_*` the next touch): a won account's up to its first
     won event, every touch of the others (of the won accounts only with `won_only`). Columns
     `account`, `step`, `ts`, `stage_index`, `won`, `win_ts`, `won_value`, the `keys` (a missing
-    value reads `UNKNOWN`), and `next_ts` and `next_<key>` where the journey has them."""
+    value reads `UNKNOWN`, or code -1 in a coded column), and `next_ts` and `next_<key>` where
+    the journey has them."""
     # Only won accounts need their win joined on: a small table to look every touch up in.
     won = outcomes.filter(outcomes.won)
     o = won.select(account=won[account], win_ts=won.won_ts, won_value=won.won_value)
-    nexts = {f"next_{k}": events[f"next_{k}"].cast("string").fill_null(UNKNOWN)
+
+    def key(column: ir.Value, k: str) -> ir.Value:
+        if codes.coded(k):
+            return column.cast("int32").fill_null(-1)
+        return column.cast("string").fill_null(UNKNOWN)
+
+    nexts = {f"next_{k}": key(events[f"next_{k}"], k)
              for k in keys if f"next_{k}" in events.columns}
     t = events.select(
         account=events[account], step=events[step], ts=events[ts],
         stage_index=events[stage_index],
-        **{k: events[k].cast("string").fill_null(UNKNOWN) for k in keys},
+        **{k: key(events[k], k) for k in keys},
         **({"next_ts": events.next_ts} if "next_ts" in events.columns else {}),
         **nexts,
     )
@@ -215,12 +240,26 @@ def _slot_weights(journeys: ir.Table, model: str, shares: dict[str, float],
 
 
 def markov_transitions(
-    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel")
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel"),
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Transition counts between consecutive touches of the journeys in `journey_touches`, in
     long form: `by`, `source` (`START` for a journey's first touch), `target` (`CONVERSION` or
     `NULL` after its last touch) and `n`. Reads the journey's `next_<key>` columns; a key
     without one gets its next touch from a window over the touches."""
+    return ibis.memtable(transition_table(touches, keys=keys, codes=codes))
+
+
+TRANSITION_SCHEMA = pa.schema([("by", pa.string()), ("source", pa.string()),
+                               ("target", pa.string()), ("n", pa.int64())])
+
+
+def transition_table(
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel"),
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`markov_transitions` as an Arrow table: one query counts every key's moves at once
+    (grouped by all the keys and their targets), summed per key here."""
     if "next_ts" not in touches.columns:
         missing = list(keys)
     else:
@@ -240,42 +279,63 @@ def markov_transitions(
         t = t.mutate(first=t.step == FIRST_STEP)
     # The journey goes on when there is a next touch, and for a won account it came no later
     # than the win; otherwise this is the last touch.
-    t = t.mutate(goes_on=t.next_ts.notnull() & (~t.won | (t.next_ts <= t.win_ts)))
-    parts = []
-    for k in keys:
-        target = ibis.ifelse(t.goes_on, t[f"next_{k}"],
-                             ibis.ifelse(t.won, CONVERSION, NULL))
-        moves = t.group_by(source=t[k], target=target).aggregate(n=t.count())
-        starts = t.filter(t.first)
-        starts = starts.group_by(target=starts[k]).aggregate(n=starts.count()).mutate(
-            source=ibis.literal(START))
-        parts += [moves.mutate(by=ibis.literal(k)),
-                  starts.select("source", "target", "n").mutate(by=ibis.literal(k))]
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part, distinct=False)
-    return out.select("by", "source", "target", "n")
+    goes_on = t.next_ts.notnull() & (~t.won | (t.next_ts <= t.win_ts))
+    groups = [t.first.name("__first")]
+    for i, k in enumerate(keys):
+        m = _markers(codes, k)
+        groups += [t[k].name(f"__s{i}"),
+                   ibis.ifelse(goes_on, t[f"next_{k}"],
+                               ibis.ifelse(t.won, m[CONVERSION], m[NULL])).name(f"__t{i}")]
+    counted = t.group_by(groups).aggregate(__n=t.count()).to_pyarrow().to_pylist()
+    rows = []
+    for i, k in enumerate(keys):
+        moves: dict[tuple, int] = defaultdict(int)
+        starts: dict[Any, int] = defaultdict(int)
+        for r in counted:
+            moves[(r[f"__s{i}"], r[f"__t{i}"])] += r["__n"]
+            if r["__first"]:
+                starts[r[f"__s{i}"]] += r["__n"]
+        rows += [{"by": k, "source": _decoded(codes, k, src), "target": _decoded(codes, k, dst),
+                  "n": n} for (src, dst), n in moves.items()]
+        rows += [{"by": k, "source": START, "target": _decoded(codes, k, dst), "n": n}
+                 for dst, n in starts.items()]
+    return pa.Table.from_pylist(rows, schema=TRANSITION_SCHEMA)
 
 
 def coalitions(
-    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel")
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel"),
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Won journeys by the set of keys they touched, in long form: `by`, `coalition` (the sorted
     distinct keys joined by SEPARATOR), `journeys`, `touches` and `won_value`."""
+    return ibis.memtable(coalition_table(touches, keys=keys, codes=codes))
+
+
+COALITION_SCHEMA = pa.schema([("by", pa.string()), ("coalition", pa.string()),
+                              ("journeys", pa.int64()), ("touches", pa.int64()),
+                              ("won_value", pa.float64())])
+
+
+def coalition_table(
+    touches: ir.Table, *, keys: Sequence[str] = ("touchpoint", "channel"),
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`coalitions` as an Arrow table: the sets are grouped as lists of keys in the engine and
+    named here."""
     t = touches.filter(touches.won)
-    parts = []
+    rows = []
     for k in keys:
         per = t.group_by("account").aggregate(
-            coalition=t[k].collect(distinct=True).sort().join(SEPARATOR),
-            touches=t.count(), won_value=t.won_value.max(),
+            __set=t[k].collect(distinct=True).sort(), touches=t.count(),
+            won_value=t.won_value.max(),
         )
-        parts.append(per.group_by("coalition").aggregate(
-            journeys=per.count(), touches=per.touches.sum(), won_value=per.won_value.sum()
-        ).mutate(by=ibis.literal(k)))
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part, distinct=False)
-    return out.select("by", "coalition", "journeys", "touches", "won_value")
+        grouped = per.group_by("__set").aggregate(
+            journeys=per.count(), touches=per.touches.sum(), won_value=per.won_value.sum())
+        for r in grouped.to_pyarrow().to_pylist():
+            names = sorted(_decoded(codes, k, v) for v in r["__set"] or [])
+            rows.append({"by": k, "coalition": SEPARATOR.join(names), "journeys": r["journeys"],
+                         "touches": r["touches"], "won_value": r["won_value"]})
+    return pa.Table.from_pylist(rows, schema=COALITION_SCHEMA)
 
 
 def markov_credits(transitions: list[dict], attributable: float) -> dict[str, float]:
@@ -372,6 +432,7 @@ def attribution(
     value: str = "value",
     step: str = "step",
     stage_index: str = "stage_index",
+    codes: Codes = STRINGS,
 ) -> dict[str, Attribution]:
     """Every attribution model for each of `keys` (event columns: touchpoint, channel, ...):
     rule-based credits from the engine, Markov and Shapley in Python on the counts it returns.
@@ -393,10 +454,10 @@ def attribution(
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome, value=value)
     events = _journey(events, account=account, ts=ts, touchpoint=touchpoint, step=step)
-    names = dict(keys=keys, account=account, ts=ts, step=step, stage_index=stage_index)
-    transitions = markov_transitions(
-        journey_touches(events, outcomes, **names), keys=keys
-    ).to_pyarrow().to_pylist()
+    names = dict(keys=keys, account=account, ts=ts, step=step, stage_index=stage_index,
+                 codes=codes)
+    transitions = transition_table(
+        journey_touches(events, outcomes, **names), keys=keys, codes=codes).to_pylist()
     # The won journeys are a small part of the touches; kept once for the two queries on them.
     won_touches = materialise(journey_touches(events, outcomes, won_only=True, **names))
     try:
@@ -404,7 +465,9 @@ def attribution(
             won_touches, journey_map, keys=keys, half_life=half_life, lead_stage=lead_stage,
             opportunity_stage=opportunity_stage,
         ).to_pyarrow().to_pylist()
-        sets = coalitions(won_touches, keys=keys).to_pyarrow().to_pylist()
+        for r in positional:
+            r["key"] = _decoded(codes, r["by"], r["key"])
+        sets = coalition_table(won_touches, keys=keys, codes=codes).to_pylist()
     finally:
         release(won_touches)
     won = outcomes.filter(outcomes.won)

@@ -45,6 +45,23 @@ STEP_COLUMNS = (
 )
 
 
+def ratio(num: float | None, den: float | None) -> float | None:
+    """num / den for a result table: None when den is not positive or either is None, as a
+    ratio in the engine (`ifelse(den > 0, num / den, null)`) gives.
+
+    >>> ratio(1, 4), ratio(1, 0), ratio(None, 2)
+    (0.25, None, None)
+    """
+    if num is None or den is None or den <= 0:
+        return None
+    return num / den
+
+
+def days(us: float | None) -> float | None:
+    """Microseconds as days (None stays None)."""
+    return us / US_PER_DAY if us is not None else None
+
+
 def materialise(table: ir.Table) -> ir.Table:
     """Compute `table` once and keep it (a temporary table on DuckDB, a cached DataFrame on
     Spark), for intermediates that several analyses read (the steps, the outcomes).
@@ -228,20 +245,31 @@ def account_outcomes(
     """One row per account: first and last event, first channel, cohort (the month of the first
     event, 'YYYY-MM'), and for each outcome (won, lost, churned, renewed, expanded) whether and
     when it happened; `won_value` is the sum of `value` on won events."""
-    by = events.group_by(events[account])
-    aggs: dict[str, ir.Value] = {
-        "first_ts": events[ts].min(),
-        "last_ts": events[ts].max(),
-        "events": events.count(),
-        "first_channel": events[channel].argmin(events[ts]),
-    }
+    out = events.group_by(events[account]).aggregate(
+        first_ts=events[ts].min(),
+        last_ts=events[ts].max(),
+        events=events.count(),
+        first_channel=events[channel].argmin(events[ts]),
+    )
+    # Outcome events are a sliver of the events: the outcomes are aggregated over them alone
+    # and joined on, instead of comparing every event with every outcome name.
+    ended = events.filter(events[outcome].notnull())
+    aggs: dict[str, ir.Value] = {}
     for name in OUTCOMES:
-        hit = (events[outcome] == name).fill_null(False)
-        aggs[f"{name}_ts"] = events[ts].min(where=hit)
+        hit = ended[outcome] == name
+        aggs[f"{name}_ts"] = ended[ts].min(where=hit)
         aggs[name] = hit.any()
-    aggs["won_value"] = events[value].sum(where=events[outcome] == "won").fill_null(0.0)
-    out = by.aggregate(**aggs)
-    return out.mutate(cohort=out.first_ts.strftime("%Y-%m"))
+    aggs["won_value"] = ended[value].sum(where=ended[outcome] == "won")
+    marks = ended.group_by(ended[account].name("__ended")).aggregate(**aggs)
+    joined = out.left_join(marks, out[account] == marks["__ended"])
+    columns: dict[str, ir.Value] = {}
+    for name in OUTCOMES:
+        columns[f"{name}_ts"] = joined[f"{name}_ts"]
+        columns[name] = joined[name].fill_null(False)
+    return joined.select(
+        *out.columns, **columns, won_value=joined.won_value.fill_null(0.0),
+        cohort=joined.first_ts.strftime("%Y-%m"),
+    )
 
 
 def account_dimensions(

@@ -16,8 +16,9 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import account_outcomes
-from journeyscope.analytics.touchpoints import map_touchpoints, safe_ratio
+from journeyscope.analytics.base import account_outcomes, ratio
+from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.touchpoints import map_touchpoints
 from journeyscope.model.types import JourneyMap
 
 
@@ -66,11 +67,11 @@ def _engaged(events: ir.Table, engaged: ir.Table | None, contacts: ir.Table | No
     return engagement(events, contacts=contacts, **names)
 
 
-def _at(engaged: ir.Table, journey_map: JourneyMap, by: str) -> ir.Table:
+def _at(engaged: ir.Table, journey_map: JourneyMap, by: str, codes: Codes) -> ir.Table:
     """`engaged` with `place`: its touchpoint, or the touchpoint's stage."""
     if by == "touchpoint":
         return engaged.mutate(place=engaged.touchpoint)
-    stages = map_touchpoints(journey_map).select("touchpoint", place="tp_stage")
+    stages = map_touchpoints(journey_map, codes=codes).select("touchpoint", place="tp_stage")
     return engaged.join(stages, "touchpoint")
 
 
@@ -92,12 +93,20 @@ def personas_per_stage(
     persona: str = "persona",
     ts: str = "ts",
     contact: str = "contact_id",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Distinct personas engaged per stage per account: `account`, `stage`, `personas`."""
     e = _at(_engaged(events, engaged, contacts, dict(
         account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact)),
-        journey_map, "stage")
+        journey_map, "stage", codes)
     return e.group_by("account", stage=e.place).aggregate(personas=e.persona.nunique())
+
+
+BY_STAGE_SCHEMA = pa.schema([
+    ("stage", pa.string()), ("accounts", pa.int64()), ("personas_mean", pa.float64()),
+    ("personas_median", pa.float64()), ("personas_max", pa.int64()),
+    ("expected_personas", pa.int64()),
+])
 
 
 def committee_by_stage(
@@ -111,32 +120,35 @@ def committee_by_stage(
     persona: str = "persona",
     ts: str = "ts",
     contact: str = "contact_id",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Per stage of the map: accounts in the stage and the distinct personas engaged per
     account (mean, median, max), against the personas the map expects there."""
     per = personas_per_stage(events, journey_map, engaged=engaged, contacts=contacts,
                              account=account, touchpoint=touchpoint, persona=persona, ts=ts,
-                             contact=contact)
-    stages = ibis.memtable(pa.table({
-        "position": pa.array(range(len(journey_map.stages)), pa.int32()),
-        "stage": pa.array(journey_map.stage_ids(), pa.string()),
-        "expected_personas": pa.array(
-            [len(_expected(journey_map, "stage")[s]) for s in journey_map.stage_ids()],
-            pa.int64()),
-    }))
-    agg = per.group_by("stage").aggregate(
+                             contact=contact, codes=codes)
+    agg = {r["stage"]: r for r in per.group_by("stage").aggregate(
         accounts=per.count(),
         personas_mean=per.personas.mean(),
         personas_median=per.personas.median(),
         personas_max=per.personas.max(),
-    )
-    r = stages.left_join(agg, "stage")
-    out = r.select(
-        "position", stage=r.stage, accounts=r.accounts.fill_null(0),
-        personas_mean=r.personas_mean, personas_median=r.personas_median,
-        personas_max=r.personas_max.fill_null(0), expected_personas=r.expected_personas,
-    )
-    return out.order_by("position").drop("position")
+    ).to_pyarrow().to_pylist()}
+    expected = _expected(journey_map, "stage")
+    rows = []
+    for stage in journey_map.stage_ids():
+        r = agg.get(stage, {})
+        rows.append({"stage": stage, "accounts": r.get("accounts") or 0,
+                     "personas_mean": r.get("personas_mean"),
+                     "personas_median": r.get("personas_median"),
+                     "personas_max": r.get("personas_max") or 0,
+                     "expected_personas": len(expected[stage])})
+    return ibis.memtable(pa.Table.from_pylist(rows, schema=BY_STAGE_SCHEMA))
+
+
+COVERAGE_SCHEMA = pa.schema([
+    ("coverage", pa.int64()), ("coverage_share", pa.float64()), ("accounts", pa.int64()),
+    ("won", pa.int64()), ("win_rate", pa.float64()),
+])
 
 
 def win_rate_by_coverage(
@@ -168,15 +180,14 @@ def win_rate_by_coverage(
     covered = j.group_by("account").aggregate(coverage=j.count())
     a = o.left_join(covered, "account")
     a = a.mutate(coverage=a.coverage.fill_null(0))
+    g = a.group_by("coverage").aggregate(accounts=a.count(), won=a.won.cast("int64").sum())
     n_personas = len(journey_map.personas)
-    g = a.group_by("coverage").aggregate(accounts=a.count(), won=a.won.sum())
-    return g.select(
-        "coverage",
-        coverage_share=(g.coverage / n_personas) if n_personas else ibis.null().cast("float64"),
-        accounts=g.accounts,
-        won=g.won,
-        win_rate=safe_ratio(g.won, g.accounts),
-    ).order_by("coverage")
+    rows = [{"coverage": r["coverage"],
+             "coverage_share": r["coverage"] / n_personas if n_personas else None,
+             "accounts": r["accounts"], "won": r["won"],
+             "win_rate": ratio(r["won"], r["accounts"])}
+            for r in sorted(g.to_pyarrow().to_pylist(), key=lambda r: r["coverage"])]
+    return ibis.memtable(pa.Table.from_pylist(rows, schema=COVERAGE_SCHEMA))
 
 
 def _expected(journey_map: JourneyMap, by: str) -> dict[str, list[str]]:
@@ -209,6 +220,7 @@ def persona_reach(
     ts: str = "ts",
     contact: str = "contact_id",
     outcome: str = "outcome",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """For each persona the map expects in a stage (`by="stage"`) or at a touchpoint
     (`by="touchpoint"`): accounts that got there, accounts where the persona was engaged there,
@@ -220,53 +232,47 @@ def persona_reach(
         raise ValueError(f"by must be 'stage' or 'touchpoint', not {by!r}")
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
-    expected = _expected(journey_map, by)
-    rows = [(place, p) for place, personas in expected.items() for p in personas]
-    pairs = ibis.memtable(pa.table({
-        "position": pa.array(range(len(rows)), pa.int32()),
-        "place": pa.array([r[0] for r in rows], pa.string()),
-        "persona": pa.array([r[1] for r in rows], pa.string()),
-    }))
     e = _at(_engaged(events, engaged, contacts, dict(
         account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact)),
-        journey_map, by)
+        journey_map, by, codes)
     o = _decisions(outcomes, account)
     at_place = e.group_by("account", "place").aggregate(first_ts=e.first_ts.min())
     at_place = at_place.join(o, "account")
     before = at_place.decided_ts.isnull() | (at_place.first_ts <= at_place.decided_ts)
-    there = at_place.group_by("place").aggregate(
+    there = {r["place"]: r for r in at_place.group_by("place").aggregate(
         accounts=at_place.count(),
-        accounts_before=before.sum(),
-        won_before=(before & at_place.won).sum(),
-    )
+        accounts_before=before.cast("int64").sum(),
+        won_before=(before & at_place.won).cast("int64").sum(),
+    ).to_pyarrow().to_pylist()}
     with_persona = e.filter(e.persona.notnull())
     with_persona = with_persona.group_by("account", "place", "persona").aggregate(
         first_ts=with_persona.first_ts.min()
     ).join(o, "account")
     before = with_persona.decided_ts.isnull() | (with_persona.first_ts <= with_persona.decided_ts)
-    engaged_n = with_persona.group_by("place", "persona").aggregate(
+    engaged_n = {(r["place"], r["persona"]): r for r in with_persona.group_by(
+        "place", "persona").aggregate(
         engaged=with_persona.count(),
-        engaged_before=before.sum(),
-        engaged_won=(before & with_persona.won).sum(),
-    )
-    r = pairs.left_join(there, "place").left_join(engaged_n, ["place", "persona"])
-    accounts = r.accounts.fill_null(0)
-    n_engaged = r.engaged.fill_null(0)
-    engaged_before = r.engaged_before.fill_null(0)
-    engaged_won = r.engaged_won.fill_null(0)
-    rate_engaged = safe_ratio(engaged_won, engaged_before)
-    rate_absent = safe_ratio(r.won_before.fill_null(0) - engaged_won,
-                             r.accounts_before.fill_null(0) - engaged_before)
-    out = r.select(
-        position=r.position,
-        **{by: r.place},
-        persona=r.persona,
-        accounts=accounts,
-        engaged=n_engaged,
-        reach_share=safe_ratio(n_engaged, accounts),
-        never_reached=(accounts > 0) & (n_engaged == 0),
-        win_rate_engaged=rate_engaged,
-        win_rate_absent=rate_absent,
-        win_lift=safe_ratio(rate_engaged, rate_absent),
-    )
-    return out.order_by("position").drop("position")
+        engaged_before=before.cast("int64").sum(),
+        engaged_won=(before & with_persona.won).cast("int64").sum(),
+    ).to_pyarrow().to_pylist()}
+    place_key = (lambda p: codes.key("touchpoint", p)) if by == "touchpoint" else (lambda p: p)
+    rows = []
+    for place, personas in _expected(journey_map, by).items():
+        t = there.get(place_key(place), {})
+        for p in personas:
+            g = engaged_n.get((place_key(place), codes.key("persona", p)), {})
+            accounts, n_engaged = t.get("accounts") or 0, g.get("engaged") or 0
+            engaged_before, engaged_won = g.get("engaged_before") or 0, g.get("engaged_won") or 0
+            rate_engaged = ratio(engaged_won, engaged_before)
+            rate_absent = ratio((t.get("won_before") or 0) - engaged_won,
+                                 (t.get("accounts_before") or 0) - engaged_before)
+            rows.append({by: place, "persona": p, "accounts": accounts, "engaged": n_engaged,
+                         "reach_share": ratio(n_engaged, accounts),
+                         "never_reached": accounts > 0 and n_engaged == 0,
+                         "win_rate_engaged": rate_engaged, "win_rate_absent": rate_absent,
+                         "win_lift": ratio(rate_engaged, rate_absent)})
+    schema = pa.schema([(by, pa.string()), ("persona", pa.string()), ("accounts", pa.int64()),
+                        ("engaged", pa.int64()), ("reach_share", pa.float64()),
+                        ("never_reached", pa.bool_()), ("win_rate_engaged", pa.float64()),
+                        ("win_rate_absent", pa.float64()), ("win_lift", pa.float64())])
+    return ibis.memtable(pa.Table.from_pylist(rows, schema=schema))

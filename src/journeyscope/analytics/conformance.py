@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import US_PER_DAY
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.model.types import JourneyMap, parse_duration
 
 
@@ -43,26 +43,78 @@ def designed_links(journey_map: JourneyMap) -> ir.Table:
     }))
 
 
-def _moves(journey: ir.Table, *, touchpoint: str, next_touchpoint: str) -> ir.Table:
-    return journey.filter(
-        journey[next_touchpoint].notnull() & (journey[next_touchpoint] != journey[touchpoint])
-    )
+def _links(journey_map: JourneyMap) -> list[tuple[str, str]]:
+    by_id = {t.id: t for t in journey_map.touchpoints}
+    return [(src.id, link.to) for src, link in journey_map.links() if link.to in by_id]
 
 
-def _edges(journey: ir.Table, journey_map: JourneyMap, *, account: str, touchpoint: str,
-           next_touchpoint: str, gap: str) -> ir.Table:
-    """Every observed move source -> target with its counts and whether the map designs it."""
-    moves = _moves(journey, touchpoint=touchpoint, next_touchpoint=next_touchpoint)
-    counted = moves.group_by(
-        moves[touchpoint].name("source"), moves[next_touchpoint].name("target")
-    ).aggregate(
-        moves=moves.count(),
-        accounts=moves[account].nunique(),
-        median_days=(moves[gap].cast("float64") / US_PER_DAY).median(),
-    )
-    links = designed_links(journey_map).select("source", "target", designed=ibis.literal(True))
-    out = counted.left_join(links, ["source", "target"])
-    return out.select(*counted.columns, designed=out.designed.fill_null(False))
+def on_map(source: ir.Value, target: ir.Value, journey_map: JourneyMap, *,
+           codes: Codes = STRINGS) -> ir.BooleanValue:
+    """Whether the move `source` to `target` (touchpoints) is a designed link of the map."""
+    links = _links(journey_map)
+    if not links:
+        return ibis.literal(False)
+    if codes.coded("touchpoint"):
+        # One integer per pair: a set lookup instead of a comparison per link.
+        keys = [codes.key("touchpoint", a) * 2**20 + codes.key("touchpoint", b)
+                for a, b in links]
+        return (source.cast("int64") * 2**20 + target.cast("int64")).isin(keys)
+    on = ibis.literal(False)
+    for a, b in links:
+        on = on | ((source == a) & (target == b))
+    return on
+
+
+def misfits(
+    journey: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    next_touchpoint: str = "next_touchpoint",
+    codes: Codes = STRINGS,
+) -> dict[str, int]:
+    """One small query: `accounts` on the journey and `misfits`, those that made a move off
+    the map."""
+    j = journey
+    off = (j[next_touchpoint].notnull() & (j[next_touchpoint] != j[touchpoint])
+           & ~on_map(j[touchpoint], j[next_touchpoint], journey_map, codes=codes))
+    row = j.aggregate(accounts=j[account].nunique(), misfits=j[account].nunique(where=off))
+    return row.to_pyarrow().to_pylist()[0]
+
+
+FITNESS_SCHEMA = pa.schema([
+    ("accounts", pa.int64()), ("fitting_accounts", pa.int64()), ("fitness", pa.float64()),
+    ("moves", pa.int64()), ("designed_moves", pa.int64()), ("move_fitness", pa.float64()),
+])
+
+
+def fitness_table(edges: pa.Table, counts: dict[str, int], journey_map: JourneyMap, *,
+                  codes: Codes = STRINGS) -> pa.Table:
+    """`fitness` from the touchpoints' `paths.edge_stats` and `misfits`."""
+    links = set(_links(journey_map))
+    moves = designed = 0
+    for e in edges.to_pylist():
+        src, dst = codes.name("touchpoint", e["source"]), codes.name("touchpoint", e["target"])
+        if src != dst:
+            moves += e["frequency"]
+            designed += e["frequency"] if (src, dst) in links else 0
+    accounts = counts["accounts"] or 0
+    fitting = accounts - (counts["misfits"] or 0)
+    return pa.Table.from_pylist([{
+        "accounts": accounts, "fitting_accounts": fitting,
+        "fitness": fitting / accounts if accounts > 0 else None,
+        "moves": moves, "designed_moves": designed,
+        "move_fitness": designed / moves if moves > 0 else None,
+    }], schema=FITNESS_SCHEMA)
+
+
+def _edges(journey: ir.Table, *, account: str, touchpoint: str, next_touchpoint: str,
+           gap: str) -> pa.Table:
+    from journeyscope.analytics.paths import edge_stats
+
+    return edge_stats(journey, source=touchpoint, target=next_touchpoint, account=account,
+                      gap=gap)
 
 
 def fitness(
@@ -72,31 +124,48 @@ def fitness(
     account: str = "account_id",
     touchpoint: str = "touchpoint",
     next_touchpoint: str = "next_touchpoint",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """One row: `accounts` on the journey, `fitting_accounts` whose every move is on the map,
     `fitness` (their share), `moves`, `designed_moves` and `move_fitness` (their share)."""
-    moves = _moves(journey, touchpoint=touchpoint, next_touchpoint=next_touchpoint)
-    links = designed_links(journey_map).select(s="source", t="target")
-    # The few designed links are the small side of an anti-join: what is left are the moves
-    # off the map, and an account misfits when it made one.
-    on_map = (moves[touchpoint] == links.s) & (moves[next_touchpoint] == links.t)
-    off = moves.anti_join(links, on_map)
-    accounts = journey.select(journey[account].name("a")).distinct().count().as_scalar()
-    counts = moves.aggregate(moves=moves.count()).cross_join(off.aggregate(
-        off_moves=off.count(), misfits=off[account].nunique()))
-    out = counts.mutate(accounts=accounts)
-    fitting = out.accounts - out.misfits
-    designed = out.moves - out.off_moves
-    return out.select(
-        accounts=out.accounts,
-        fitting_accounts=fitting,
-        fitness=ibis.ifelse(out.accounts > 0, fitting.cast("float64") / out.accounts,
-                            ibis.null("float64")),
-        moves=out.moves,
-        designed_moves=designed,
-        move_fitness=ibis.ifelse(out.moves > 0, designed.cast("float64") / out.moves,
-                                 ibis.null("float64")),
-    )
+    from journeyscope.analytics.paths import edge_stats
+
+    edges = edge_stats(journey, source=touchpoint, target=next_touchpoint, account=account,
+                       durations=False, accounts=False)
+    counts = misfits(journey, journey_map, account=account, touchpoint=touchpoint,
+                     next_touchpoint=next_touchpoint, codes=codes)
+    return ibis.memtable(fitness_table(edges, counts, journey_map, codes=codes))
+
+
+UNDESIGNED_SCHEMA = pa.schema([
+    ("source", pa.string()), ("target", pa.string()), ("source_stage", pa.string()),
+    ("target_stage", pa.string()), ("moves", pa.int64()), ("accounts", pa.int64()),
+    ("median_days", pa.float64()), ("share", pa.float64()),
+])
+
+
+def undesigned_table(edges: pa.Table, journey_map: JourneyMap, *,
+                     codes: Codes = STRINGS) -> pa.Table:
+    """`undesigned_moves` from the touchpoints' `paths.edge_stats` (with durations and
+    accounts)."""
+    links = set(_links(journey_map))
+    stage = {t.id: t.stage for t in journey_map.touchpoints}
+    rows, total = [], 0
+    for e in edges.to_pylist():
+        src, dst = codes.name("touchpoint", e["source"]), codes.name("touchpoint", e["target"])
+        if src == dst:
+            continue
+        total += e["frequency"]
+        if (src, dst) not in links:
+            median = e["median_seconds"]
+            rows.append({"source": src, "target": dst, "source_stage": stage.get(src),
+                         "target_stage": stage.get(dst), "moves": e["frequency"],
+                         "accounts": e["accounts"],
+                         "median_days": median / 86400 if median is not None else None})
+    for r in rows:
+        r["share"] = r["moves"] / total
+    rows.sort(key=lambda r: (-r["moves"], r["source"], r["target"]))
+    return pa.Table.from_pylist(rows, schema=UNDESIGNED_SCHEMA)
 
 
 def undesigned_moves(
@@ -107,21 +176,26 @@ def undesigned_moves(
     touchpoint: str = "touchpoint",
     next_touchpoint: str = "next_touchpoint",
     gap: str = "gap_us",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Moves that happen but are not on the map: `source`, `target`, their stages, `moves`,
     distinct `accounts`, the median days between the two, and `share` of all moves."""
-    edges = _edges(journey, journey_map, account=account, touchpoint=touchpoint,
+    edges = _edges(journey, account=account, touchpoint=touchpoint,
                    next_touchpoint=next_touchpoint, gap=gap)
-    total = edges.moves.sum().as_scalar()
-    out = edges.filter(~edges.designed)
-    stage = {t.id: t.stage for t in journey_map.touchpoints}
-    out = out.mutate(
-        source_stage=out.source.substitute(stage, else_=ibis.null("string")),
-        target_stage=out.target.substitute(stage, else_=ibis.null("string")),
-        share=out.moves.cast("float64") / total,
-    )
-    return out.select("source", "target", "source_stage", "target_stage", "moves", "accounts",
-                      "median_days", "share").order_by([ibis.desc("moves"), "source", "target"])
+    return ibis.memtable(undesigned_table(edges, journey_map, codes=codes))
+
+
+UNMET_SCHEMA = pa.schema([("touchpoint", pa.string()), ("name", pa.string()),
+                          ("stage", pa.string()), ("owner", pa.string()),
+                          ("has_rules", pa.bool_())])
+
+
+def unmet_table(met: set[str], journey_map: JourneyMap) -> pa.Table:
+    """`unmet_touchpoints` from the names of the touchpoints met."""
+    return pa.Table.from_pylist(
+        [{"touchpoint": t.id, "name": t.name, "stage": t.stage, "owner": t.owner,
+          "has_rules": bool(t.match)} for t in journey_map.touchpoints if t.id not in met],
+        schema=UNMET_SCHEMA)
 
 
 def unmet_touchpoints(
@@ -129,22 +203,34 @@ def unmet_touchpoints(
     journey_map: JourneyMap,
     *,
     touchpoint: str = "touchpoint",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The map's touchpoints that no event was matched to: `touchpoint`, `name`, `stage`,
     `owner`, and whether it has match rules at all (`has_rules`: without rules nothing can
     meet it, which is a gap in the map rather than in the journey)."""
-    tps = journey_map.touchpoints
-    design = ibis.memtable(pa.table({
-        "touchpoint": pa.array([t.id for t in tps], pa.string()),
-        "name": pa.array([t.name for t in tps], pa.string()),
-        "stage": pa.array([t.stage for t in tps], pa.string()),
-        "owner": pa.array([t.owner for t in tps], pa.string()),
-        "has_rules": pa.array([bool(t.match) for t in tps], pa.bool_()),
-        "position": pa.array(range(len(tps)), pa.int32()),
-    }))
-    met = journey.select(journey[touchpoint].name("__met")).distinct()
-    out = design.anti_join(met, design.touchpoint == met["__met"])
-    return out.order_by("position").drop("position")
+    met = journey.select(journey[touchpoint].name("__met")).distinct().to_pyarrow()
+    names = {codes.name("touchpoint", v) for v in met.column("__met").to_pylist()}
+    return ibis.memtable(unmet_table(names, journey_map))
+
+
+LINK_SCHEMA = pa.schema([("source", pa.string()), ("target", pa.string()),
+                         ("source_stage", pa.string()), ("target_stage", pa.string()),
+                         ("handover", pa.bool_())])
+
+
+def untravelled_table(edges: pa.Table, journey_map: JourneyMap, *,
+                      codes: Codes = STRINGS) -> pa.Table:
+    """`untravelled_links` from the touchpoints' `paths.edge_stats`."""
+    seen = {(codes.name("touchpoint", e["source"]), codes.name("touchpoint", e["target"]))
+            for e in edges.to_pylist()}
+    # Staying put is no move, so a link of a touchpoint to itself is never travelled.
+    seen = {(a, b) for a, b in seen if a != b}
+    by_id = {t.id: t for t in journey_map.touchpoints}
+    rows = [{"source": a, "target": b, "source_stage": by_id[a].stage,
+             "target_stage": by_id[b].stage, "handover": by_id[a].owner != by_id[b].owner}
+            for a, b in _links(journey_map) if (a, b) not in seen]
+    rows.sort(key=lambda r: (r["source"], r["target"]))
+    return pa.Table.from_pylist(rows, schema=LINK_SCHEMA)
 
 
 def untravelled_links(
@@ -153,12 +239,12 @@ def untravelled_links(
     *,
     touchpoint: str = "touchpoint",
     next_touchpoint: str = "next_touchpoint",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Designed links that no account followed: `source`, `target`, their stages and whether
     the link is a handover."""
-    moves = _moves(journey, touchpoint=touchpoint, next_touchpoint=next_touchpoint)
-    seen = moves.select(moves[touchpoint].name("s"), moves[next_touchpoint].name("t")).distinct()
-    links = designed_links(journey_map)
-    out = links.anti_join(seen, (links.source == seen.s) & (links.target == seen.t))
-    return out.select("source", "target", "source_stage", "target_stage", "handover").order_by(
-        ["source", "target"])
+    from journeyscope.analytics.paths import edge_stats
+
+    edges = edge_stats(journey, source=touchpoint, target=next_touchpoint, durations=False,
+                       accounts=False)
+    return ibis.memtable(untravelled_table(edges, journey_map, codes=codes))

@@ -22,35 +22,47 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import with_steps
+from journeyscope.analytics.base import days, ratio, with_steps
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.analytics.touchpoints import (
-    US_PER_DAY,
     account_touchpoints,
     map_touchpoints,
     progress_marks,
     progressed_after,
-    safe_ratio,
 )
 from journeyscope.model.types import JourneyMap, parse_duration
 
 
-def _designed_owner(journey_map: JourneyMap, column: ir.StringValue) -> ir.StringValue:
+def _designed_owner(journey_map: JourneyMap, column: ir.Value, codes: Codes) -> ir.Value:
+    """The owner the map gives the touchpoint in `column` (null for none)."""
     owners = [(t.id, t.owner) for t in journey_map.touchpoints if t.owner]
     if not owners:
-        return ibis.null().cast("string")
-    return column.cases(*owners, else_=ibis.null())
+        return ibis.null(codes.dtype("owner"))
+    if codes.coded("touchpoint"):
+        # A list indexed by the touchpoint's code, as long as the dictionary, so that every
+        # code has its entry.
+        by_code = [None] * len(codes.values["touchpoint"])
+        for tp, owner in owners:
+            by_code[codes.key("touchpoint", tp)] = codes.key("owner", owner)
+        listed = ibis.literal(by_code, type=f"array<{codes.dtype('owner')}>")
+        # Guarded: Spark's element_at of a null position is not null.
+        return ibis.ifelse(column.notnull(), listed[column.cast("int32")],
+                           ibis.null(codes.dtype("owner")))
+    return column.cases(*[(tp, codes.key("owner", o)) for tp, o in owners], else_=ibis.null())
 
 
-def _changes(
-    events: ir.Table, journey_map: JourneyMap, *, account: str, ts: str, touchpoint: str,
-    owner: str, stage: str, activity: str,
+def owner_change_events(
+    events: ir.Table, journey_map: JourneyMap, *, account: str = "account_id", ts: str = "ts",
+    touchpoint: str = "touchpoint", owner: str = "owner", stage: str = "stage",
+    activity: str = "activity", codes: Codes = STRINGS,
 ) -> ir.Table:
     """Event-level owner changes: account, from/to owner and touchpoint, ts, gap_us."""
     if "gap_us" not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage,
                             owner=owner, activity=activity)
-    src = ibis.coalesce(events[owner], _designed_owner(journey_map, events[touchpoint]))
-    dst = ibis.coalesce(events.next_owner, _designed_owner(journey_map, events.next_touchpoint))
+    src = ibis.coalesce(events[owner], _designed_owner(journey_map, events[touchpoint], codes))
+    dst = ibis.coalesce(events.next_owner,
+                        _designed_owner(journey_map, events.next_touchpoint, codes))
     e = events.select(
         account=events[account], ts=events[ts], gap_us=events.gap_us,
         from_owner=src, to_owner=dst,
@@ -74,14 +86,20 @@ def owner_changes(
     owner: str = "owner",
     stage: str = "stage",
     activity: str = "activity",
+    codes: Codes = STRINGS,
+    changes: ir.Table | None = None,
 ) -> ir.Table:
     """Every observed change of owner by (from owner, to owner, from touchpoint, to touchpoint):
     `handovers` (count), `accounts`, gap median and p90 in days, `designed` (the map has a
-    handover between these two owners) and `designed_link` (between these two touchpoints)."""
-    c = _changes(events, journey_map, account=account, ts=ts, touchpoint=touchpoint,
-                 owner=owner, stage=stage, activity=activity)
-    return _summarise(c, journey_map, ["from_owner", "to_owner", "from_touchpoint",
-                                       "to_touchpoint"])
+    handover between these two owners) and `designed_link` (between these two touchpoints).
+    `changes` is `owner_change_events(...)` when the caller has it."""
+    if changes is None:
+        changes = owner_change_events(events, journey_map, account=account, ts=ts,
+                                      touchpoint=touchpoint, owner=owner, stage=stage,
+                                      activity=activity, codes=codes)
+    return ibis.memtable(summary_table(changes, journey_map, ["from_owner", "to_owner",
+                                                              "from_touchpoint",
+                                                              "to_touchpoint"], codes=codes))
 
 
 def handover_matrix(
@@ -94,37 +112,60 @@ def handover_matrix(
     owner: str = "owner",
     stage: str = "stage",
     activity: str = "activity",
+    codes: Codes = STRINGS,
+    changes: ir.Table | None = None,
 ) -> ir.Table:
     """The owner-to-owner handover matrix in long form: one row per (from owner, to owner) with
     `handovers`, `accounts`, gap median and p90 in days and `designed`."""
-    c = _changes(events, journey_map, account=account, ts=ts, touchpoint=touchpoint,
-                 owner=owner, stage=stage, activity=activity)
-    return _summarise(c, journey_map, ["from_owner", "to_owner"])
+    if changes is None:
+        changes = owner_change_events(events, journey_map, account=account, ts=ts,
+                                      touchpoint=touchpoint, owner=owner, stage=stage,
+                                      activity=activity, codes=codes)
+    return ibis.memtable(summary_table(changes, journey_map, ["from_owner", "to_owner"],
+                                       codes=codes))
 
 
-def _summarise(c: ir.Table, journey_map: JourneyMap, by: list[str]) -> ir.Table:
+def summary_table(c: ir.Table, journey_map: JourneyMap, by: list[str], *,
+                  codes: Codes = STRINGS) -> pa.Table:
+    """Owner changes (`owner_change_events`) counted by the `by` columns, as an Arrow table."""
     out = c.group_by(*by).aggregate(
         handovers=c.count(),
         accounts=c.account.nunique(),
         gap_q=c.gap_us.quantile([0.5, 0.9]),
-    )
+    ).to_pyarrow().to_pylist()
+    kinds = {"from_owner": "owner", "to_owner": "owner", "from_touchpoint": "touchpoint",
+             "to_touchpoint": "touchpoint"}
     # Whether the map designs the handover is a property of the group: judged on the small
     # result, not on every event.
-    designed = ibis.literal(False)
-    for a, b in sorted(_designed_pairs(journey_map), key=str):
-        designed = designed | ((out.from_owner == a) & (out.to_owner == b)).fill_null(False)
-    extra = {}
-    if "from_touchpoint" in by:
-        link = ibis.literal(False)
-        for h in journey_map.handovers():
-            link = link | ((out.from_touchpoint == h.source)
-                           & (out.to_touchpoint == h.target)).fill_null(False)
-        extra["designed_link"] = link
-    out = out.mutate(gap_median_days=out.gap_q[0] / US_PER_DAY,
-                     gap_p90_days=out.gap_q[1] / US_PER_DAY, designed=designed, **extra)
-    out = out.select(*by, "handovers", "accounts", "gap_median_days", "gap_p90_days", "designed",
-                     *extra)
-    return out.order_by(ibis.desc("handovers"), *by)
+    pairs = _designed_pairs(journey_map)
+    links = {(h.source, h.target) for h in journey_map.handovers()}
+    rows = []
+    for r in out:
+        row = {col: codes.name(kinds[col], r[col]) for col in by}
+        q = r["gap_q"] or [None, None]
+        row |= {"handovers": r["handovers"], "accounts": r["accounts"],
+                "gap_median_days": days(q[0]), "gap_p90_days": days(q[1]),
+                "designed": (row["from_owner"], row["to_owner"]) in pairs}
+        if "from_touchpoint" in by:
+            row["designed_link"] = (row["from_touchpoint"], row["to_touchpoint"]) in links
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["handovers"], *[(r[c] is None, r[c] or "") for c in by]))
+    schema = pa.schema([*[(col, pa.string()) for col in by], ("handovers", pa.int64()),
+                        ("accounts", pa.int64()), ("gap_median_days", pa.float64()),
+                        ("gap_p90_days", pa.float64()), ("designed", pa.bool_()),
+                        *([("designed_link", pa.bool_())] if "from_touchpoint" in by else [])])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+DESIGNED_SCHEMA = pa.schema([
+    ("source", pa.string()), ("target", pa.string()), ("from_owner", pa.string()),
+    ("to_owner", pa.string()), ("source_accounts", pa.int64()), ("accounts", pa.int64()),
+    ("reach_rate", pa.float64()), ("gap_median_days", pa.float64()),
+    ("gap_p90_days", pa.float64()), ("time_standard", pa.string()),
+    ("time_standard_days", pa.float64()), ("breach_share", pa.float64()),
+    ("conversion", pa.float64()), ("conversion_within", pa.float64()),
+    ("conversion_breach", pa.float64()), ("observed", pa.bool_()),
+])
 
 
 def designed_handovers(
@@ -138,41 +179,62 @@ def designed_handovers(
     outcome: str = "outcome",
     outcomes: ir.Table | None = None,
     per_account: ir.Table | None = None,
+    marks: ir.Table | None = None,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Each designed handover of the map measured: `source_accounts` (met the source),
     `accounts` (then met the target), `reach_rate`, gap median and p90 in days, the link's time
     standard in days, `breach_share`, `conversion`, `conversion_within` and
     `conversion_breach`, and `observed` (any account made it). `outcomes`
-    (`base.account_outcomes`) and `per_account` (`touchpoints.account_touchpoints`) are read
-    when the caller has them."""
+    (`base.account_outcomes`), `per_account` (`touchpoints.account_touchpoints`) and `marks`
+    (`touchpoints.progress_marks`) are read when the caller has them."""
+    return ibis.memtable(designed_table(
+        events, journey_map, account=account, ts=ts, touchpoint=touchpoint,
+        stage_index=stage_index, outcome=outcome, outcomes=outcomes, per_account=per_account,
+        marks=marks, codes=codes))
+
+
+def designed_table(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+    stage_index: str = "stage_index",
+    outcome: str = "outcome",
+    outcomes: ir.Table | None = None,
+    per_account: ir.Table | None = None,
+    marks: ir.Table | None = None,
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`designed_handovers` as an Arrow table: two small aggregations, put together here."""
     handovers = journey_map.handovers()
+    if not handovers:
+        return pa.Table.from_pylist([], schema=DESIGNED_SCHEMA)
+    standards = [parse_duration(h.time_standard).total_seconds() * 1e6 if h.time_standard
+                 else None for h in handovers]
     pairs = ibis.memtable(pa.table({
-        "position": pa.array(range(len(handovers)), pa.int32()),
-        "source": pa.array([h.source for h in handovers], pa.string()),
-        "target": pa.array([h.target for h in handovers], pa.string()),
-        "from_owner": pa.array([h.from_owner for h in handovers], pa.string()),
-        "to_owner": pa.array([h.to_owner for h in handovers], pa.string()),
-        "time_standard": pa.array([h.time_standard for h in handovers], pa.string()),
-        "standard_us": pa.array(
-            [parse_duration(h.time_standard).total_seconds() * 1e6 if h.time_standard else None
-             for h in handovers], pa.float64()),
+        "source": codes.array("touchpoint", [h.source for h in handovers]),
+        "target": codes.array("touchpoint", [h.target for h in handovers]),
+        "standard_us": pa.array(standards, pa.float64()),
     }))
-    sources = sorted({h.source for h in handovers})
-    tps = map_touchpoints(journey_map).select(target="touchpoint", target_index="tp_stage_index")
+    sources = codes.keys("touchpoint", sorted({h.source for h in handovers}))
+    targets = codes.keys("touchpoint", sorted({h.target for h in handovers}))
+    tps = map_touchpoints(journey_map, codes=codes).select(target="touchpoint",
+                                                           target_index="tp_stage_index")
 
     if per_account is None:
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
-    source_accounts = per_account.filter(per_account.touchpoint.isin(sources or [""]))
-    source_accounts = source_accounts.group_by(source=source_accounts.touchpoint).aggregate(
-        source_accounts=source_accounts.count()
-    )
+    at_sources = per_account.filter(per_account.touchpoint.isin(sources))
+    source_accounts = {r["source"]: r["n"] for r in at_sources.group_by(
+        source=at_sources.touchpoint).aggregate(n=at_sources.count()).to_pyarrow().to_pylist()}
     # Per account: the first target event and the last source event before it. From the
     # per-account first and last times when the source was never met again after the target
     # (nearly always); from the events for the accounts that came back to the source.
-    targets = sorted({h.target for h in handovers})
-    src = per_account.filter(per_account.touchpoint.isin(sources or [""]))
-    src = src.select("account", source="touchpoint", src_first="first_ts", src_last="last_ts")
-    tgt = per_account.filter(per_account.touchpoint.isin(targets or [""]))
+    src = at_sources.select("account", source="touchpoint", src_first="first_ts",
+                            src_last="last_ts")
+    tgt = per_account.filter(per_account.touchpoint.isin(targets))
     tgt = tgt.select("account", target="touchpoint", first_ts="first_ts")
     x = tgt.join(pairs.select("source", "target"), "target").join(src, ["account", "source"])
     x = x.filter(x.src_first <= x.first_ts)
@@ -180,17 +242,19 @@ def designed_handovers(
         "account", "source", "target", "first_ts", last_src=x.src_last
     )
     again = x.filter(x.src_last > x.first_ts).select("account", "source", "target", "first_ts")
-    at_source = events.filter(events[touchpoint].isin(sources or [""]))
+    at_source = events.filter(events[touchpoint].isin(sources))
     at_source = at_source.select(account=at_source[account], source=at_source[touchpoint],
                                  src_ts=at_source[ts])
     y = again.join(at_source, ["account", "source"])
     y = y.filter(y.src_ts <= y.first_ts)
     y = y.group_by("account", "source", "target", "first_ts").aggregate(last_src=y.src_ts.max())
     matched = simple.union(y.select(*simple.columns), distinct=False)
-    marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
-                           account=account, ts=ts, stage_index=stage_index, outcome=outcome)
+    if marks is None:
+        marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
+                               account=account, ts=ts, stage_index=stage_index,
+                               outcome=outcome, codes=codes)
     p = (
-        matched.join(pairs.select("source", "target", "standard_us"), ["source", "target"])
+        matched.join(pairs, ["source", "target"])
         .join(tps, "target")
         .join(marks, "account")
     )
@@ -199,42 +263,35 @@ def designed_handovers(
         breach=(p.gap_us > p.standard_us).fill_null(False),
         converted=progressed_after(p, p.target_index, p.first_ts, len(journey_map.stages)),
     )
-    measured = p.group_by("source", "target").aggregate(
+    measured = {(r["source"], r["target"]): r for r in p.group_by("source", "target").aggregate(
         accounts=p.count(),
         gap_q=p.gap_us.quantile([0.5, 0.9]),
-        breaches=p.breach.sum(),
-        converted=p.converted.sum(),
-        within=(~p.breach).sum(),
-        converted_within=(p.converted & ~p.breach).sum(),
-        converted_breach=(p.converted & p.breach).sum(),
-    )
-    r = (
-        pairs.left_join(measured, ["source", "target"])
-        .left_join(source_accounts, "source")
-    )
-    accounts = r.accounts.fill_null(0)
-    breaches = r.breaches.fill_null(0)
-    with_standard = r.standard_us.notnull()
-    out = r.select(
-        position=r.position,
-        source=r.source,
-        target=r.target,
-        from_owner=r.from_owner,
-        to_owner=r.to_owner,
-        source_accounts=r.source_accounts.fill_null(0),
-        accounts=accounts,
-        reach_rate=safe_ratio(accounts, r.source_accounts),
-        gap_median_days=r.gap_q[0] / US_PER_DAY,
-        gap_p90_days=r.gap_q[1] / US_PER_DAY,
-        time_standard=r.time_standard,
-        time_standard_days=r.standard_us / US_PER_DAY,
-        breach_share=ibis.ifelse(with_standard, safe_ratio(breaches, accounts),
-                                 ibis.null().cast("float64")),
-        conversion=safe_ratio(r.converted.fill_null(0), accounts),
-        conversion_within=ibis.ifelse(with_standard, safe_ratio(r.converted_within, r.within),
-                                      ibis.null().cast("float64")),
-        conversion_breach=ibis.ifelse(with_standard, safe_ratio(r.converted_breach, breaches),
-                                      ibis.null().cast("float64")),
-        observed=accounts > 0,
-    )
-    return out.order_by("position").drop("position")
+        breaches=p.breach.cast("int64").sum(),
+        converted=p.converted.cast("int64").sum(),
+        within=(~p.breach).cast("int64").sum(),
+        converted_within=(p.converted & ~p.breach).cast("int64").sum(),
+        converted_breach=(p.converted & p.breach).cast("int64").sum(),
+    ).to_pyarrow().to_pylist()}
+    rows = []
+    for h, std in zip(handovers, standards, strict=True):
+        key = (codes.key("touchpoint", h.source), codes.key("touchpoint", h.target))
+        m = measured.get(key, {})
+        accounts = m.get("accounts") or 0
+        breaches = m.get("breaches") or 0
+        q = m.get("gap_q") or [None, None]
+        reached = source_accounts.get(key[0])
+        rows.append({
+            "source": h.source, "target": h.target, "from_owner": h.from_owner,
+            "to_owner": h.to_owner, "source_accounts": reached or 0, "accounts": accounts,
+            "reach_rate": ratio(accounts, reached), "gap_median_days": days(q[0]),
+            "gap_p90_days": days(q[1]), "time_standard": h.time_standard,
+            "time_standard_days": days(std),
+            "breach_share": ratio(breaches, accounts) if std is not None else None,
+            "conversion": ratio(m.get("converted") or 0, accounts),
+            "conversion_within": ratio(m.get("converted_within"), m.get("within"))
+            if std is not None else None,
+            "conversion_breach": ratio(m.get("converted_breach"), breaches)
+            if std is not None else None,
+            "observed": accounts > 0,
+        })
+    return pa.Table.from_pylist(rows, schema=DESIGNED_SCHEMA)

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY
 from journeyscope.analytics.engine import materialize
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.analytics.retention import is_regression
 from journeyscope.analytics.voc import event_emotion
 from journeyscope.model.types import JourneyMap, parse_duration
@@ -45,17 +46,17 @@ def _days(duration: str | None) -> float | None:
     return parse_duration(duration).total_seconds() / 86400 if duration else None
 
 
-def _standards(journey_map: JourneyMap) -> tuple[ir.Table, ir.Table]:
+def _standards(journey_map: JourneyMap, codes: Codes) -> tuple[ir.Table, ir.Table]:
     tps = [t for t in journey_map.touchpoints]
     tp_table = ibis.memtable(pa.table({
-        "_tp": pa.array([t.id for t in tps], pa.string()),
+        "_tp": codes.array("touchpoint", [t.id for t in tps]),
         "std_days": pa.array([_days(t.time_standard) for t in tps], pa.float64()),
     }))
     links = [(t.id, link.to, _days(link.time_standard)) for t, link in journey_map.links()
              if link.time_standard]
     link_table = ibis.memtable(pa.table({
-        "_source": pa.array([s for s, _, _ in links], pa.string()),
-        "_target": pa.array([t for _, t, _ in links], pa.string()),
+        "_source": codes.array("touchpoint", [s for s, _, _ in links]),
+        "_target": codes.array("touchpoint", [t for _, t, _ in links]),
         "link_days": pa.array([d for _, _, d in links], pa.float64()),
     }))
     return tp_table, link_table
@@ -74,24 +75,32 @@ def touch_table(
     sentiment: str = "sentiment",
     stage_index: str = "stage_index",
     next_stage_index: str = "next_stage_index",
+    per_account: ir.Table | None = None,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """One row per account and touchpoint met: `first_ts`, `last_ts`, mean `emotion` and its
     `feedback` count, whether the account `went_back` to an earlier stage from it or while
     it was there (between its first and last event at it), and CSAT/NPS sums.
 
     The emotion is read from `feedback` (the events with a score or text, with `sentiment`)
-    when given, else from the journey's own columns."""
+    when given, else from the journey's own columns. `per_account` (account, touchpoint,
+    first_ts, last_ts and `back_from`: a step back from it) saves the pass over the journey
+    when the caller has it."""
     back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
     j = journey.mutate(_back=back)
-    touch = j.group_by([j[account].name("account"), j[touchpoint].name("touchpoint")]).aggregate(
-        first_ts=j[ts].min(),
-        last_ts=j[ts].max(),
-        back_from=j._back.any(),
-    )
+    if per_account is not None:
+        touch = per_account.select("account", "touchpoint", "first_ts", "last_ts", "back_from")
+    else:
+        touch = j.group_by([j[account].name("account"),
+                            j[touchpoint].name("touchpoint")]).aggregate(
+            first_ts=j[ts].min(),
+            last_ts=j[ts].max(),
+            back_from=j._back.any(),
+        )
     f = feedback if feedback is not None else journey
     f = f.filter(f[touchpoint].notnull())
     f = event_emotion(f, journey_map, touchpoint=touchpoint, activity=activity, score=score,
-                      sentiment=sentiment)
+                      sentiment=sentiment, codes=codes)
     felt = f.group_by([f[account].name("_f_acc"), f[touchpoint].name("_f_tp")]).aggregate(
         emotion=f.emotion.mean(),
         feedback=f.emotion.count(),
@@ -119,8 +128,8 @@ def touch_table(
 
 
 def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *,
-                     account: str, value: str) -> ir.Table:
-    tp_std, link_std = _standards(journey_map)
+                     account: str, value: str, codes: Codes) -> ir.Table:
+    tp_std, link_std = _standards(journey_map, codes)
     t = touch.left_join(tp_std, touch.touchpoint == tp_std._tp).drop("_tp")
     span = t.last_ts.delta(t.first_ts, unit="microsecond").cast("float64") / US_PER_DAY
     t = t.mutate(span_days=span)
@@ -153,7 +162,7 @@ def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *
                     back_and_forth=t.went_back, drop_off=dropped)
 
 
-def _churn_lift(t: ir.Table) -> ir.Table:
+def _churn_lift(t: ir.Table, codes: Codes) -> ir.Table:
     """Per touchpoint: churn of the customers who met it against the customers who did not,
     and whether it is higher beyond chance (one-sided two-proportion z-test at 95%, at least
     10 customers on each side), as a small table. Only customers whose renewal was decided
@@ -183,8 +192,9 @@ def _churn_lift(t: ir.Table) -> ir.Table:
         # Where most customers who meet it churn (offboarding, an exit interview), ending
         # there is how leaving goes, not a drop-off the touchpoint causes.
         rows["leaving"].append((r["churned_met"] or 0) > (r["won_met"] or 0) / 2)
+    key_type = pa.int32() if codes.coded("touchpoint") else pa.string()
     return ibis.memtable(pa.table(rows, schema=pa.schema([
-        ("_tp2", pa.string()), ("churn_with", pa.float64()), ("churn_without", pa.float64()),
+        ("_tp2", key_type), ("churn_with", pa.float64()), ("churn_without", pa.float64()),
         ("churn_lift", pa.bool_()), ("leaving", pa.bool_())])))
 
 
@@ -215,6 +225,8 @@ def rank_painpoints(
     value: str = "value",
     stage_index: str = "stage_index",
     next_stage_index: str = "next_stage_index",
+    per_account: ir.Table | None = None,
+    codes: Codes = STRINGS,
 ) -> pa.Table:
     """The ranked pain points (see the module's docstring): one row per touchpoint with any
     affected account, best first. `journey` is `base.journey_steps` over prepared events;
@@ -225,11 +237,13 @@ def rank_painpoints(
         value = "won_value"
     touch = touch_table(journey, journey_map, feedback=feedback, account=account, ts=ts,
                         touchpoint=touchpoint, activity=activity, score=score, sentiment=sentiment,
-                        stage_index=stage_index, next_stage_index=next_stage_index)
-    t = materialize(_account_signals(touch, journey_map, dims, account=account, value=value))
+                        stage_index=stage_index, next_stage_index=next_stage_index,
+                        per_account=per_account, codes=codes)
+    t = materialize(_account_signals(touch, journey_map, dims, account=account, value=value,
+                                     codes=codes))
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
-    lift = _churn_lift(t)
+    lift = _churn_lift(t, codes)
     t = t.join(lift, t.touchpoint == lift._tp2).drop("_tp2")
     t = t.mutate(churn=t.won & t.churned & t.churn_lift,
                  drop_off=t.drop_off & ~(t.churned & t.leaving.fill_null(False)))
@@ -259,7 +273,8 @@ def rank_painpoints(
         aggs[s] = t[s].cast("int64").sum()
         aggs[f"{s}_value"] = t.weight.sum(where=t[s]).fill_null(0.0)
     out = t.group_by("touchpoint").aggregate(**aggs).to_pyarrow().to_pylist()
-    rows = [r for r in out if r["affected_accounts"]]
+    rows = [r | {"touchpoint": codes.name("touchpoint", r["touchpoint"])}
+            for r in out if r["affected_accounts"]]
     rows.sort(key=lambda r: (-r["revenue_at_risk"], -r["pipeline_at_risk"], r["touchpoint"]))
     return _present(rows, journey_map)
 

@@ -4,21 +4,28 @@ counts and durations, Sankey flows between stages or touchpoints, and the paths 
 against those of lost ones.
 
 The input is a table with steps (`base.with_steps` over all events for process mining over
-activities, `base.journey_steps` for touchpoints and stages): each row already knows its
-successor, so no analysis here sorts the events again. The directly-follows graph and the
-variants equal pm4py's `discover_dfg`, `discover_performance_dfg` and `get_variants` on the same
-events (tests/analytics/test_pm4py_parity.py); durations are in seconds as there.
+activities, `base.journey_steps` for touchpoints and stages, or the coded steps of
+`journey.build` with `codes=`): each row already knows its successor, so no analysis here sorts
+the events again. The directly-follows graph and the variants equal pm4py's `discover_dfg`,
+`discover_performance_dfg` and `get_variants` on the same events
+(tests/analytics/test_pm4py_parity.py); durations are in seconds as there.
+
+The graph, the Sankey flows, the moves of conformance and the regressions of stages all count
+pairs of consecutive steps: `edge_stats` is that one query (per level), and `graph_table` and
+`sankey_table` shape its small result, so that an analysis run reads the steps once for all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
+from journeyscope.analytics.journey import STRINGS, Codes
 
 
 @dataclass(frozen=True)
@@ -117,15 +124,65 @@ def _successor(steps: ir.Table, activity: str, next_activity: str | None, *, acc
     return out, target
 
 
-def _follows(edges: ir.Table, source: ir.Value, target: ir.Value, gap: str) -> ir.Table:
-    seconds = edges[gap].cast("float64") / US_PER_SECOND
-    return edges.group_by(source.name("source"), target.name("target")).aggregate(
-        frequency=edges.count(),
-        mean_seconds=seconds.mean(),
-        median_seconds=seconds.median(),
-        min_seconds=seconds.min(),
-        max_seconds=seconds.max(),
-    )
+def edge_stats(
+    steps: ir.Table,
+    *,
+    source: str,
+    target: str,
+    account: str = "account_id",
+    gap: str = "gap_us",
+    durations: bool = True,
+    accounts: bool = True,
+) -> pa.Table:
+    """One row per (`source`, `target`) pair of consecutive steps, in the steps' own keys (names
+    or codes): `frequency`; with `durations`, the time between the two in seconds
+    (`mean_seconds`, `median_seconds`, `min_seconds`, `max_seconds`); with `accounts`, the
+    distinct accounts that made the move (`accounts`, counted where source and target differ:
+    staying put is no move). One query; the result is small."""
+    edges = steps.filter(steps[target].notnull() & steps[source].notnull())
+    aggs: dict[str, ir.Value] = {"frequency": edges.count()}
+    if durations:
+        seconds = edges[gap].cast("float64") / US_PER_SECOND
+        aggs |= {"mean_seconds": seconds.mean(), "median_seconds": seconds.median(),
+                 "min_seconds": seconds.min(), "max_seconds": seconds.max()}
+    if accounts:
+        aggs["accounts"] = edges[account].nunique(where=edges[source] != edges[target])
+    out = edges.group_by(edges[source].name("source"), edges[target].name("target"))
+    return out.aggregate(**aggs).to_pyarrow()
+
+
+GRAPH_SCHEMA = pa.schema([
+    ("source", pa.string()), ("target", pa.string()), ("frequency", pa.int64()),
+    ("mean_seconds", pa.float64()), ("median_seconds", pa.float64()),
+    ("min_seconds", pa.float64()), ("max_seconds", pa.float64()),
+])
+SANKEY_SCHEMA = pa.schema([("source", pa.string()), ("target", pa.string()),
+                           ("moves", pa.int64()), ("accounts", pa.int64())])
+
+
+def _named(edges: pa.Table, codes: Codes, kind: str) -> list[dict[str, Any]]:
+    rows = edges.to_pylist()
+    for r in rows:
+        r["source"], r["target"] = codes.name(kind, r["source"]), codes.name(kind, r["target"])
+    return rows
+
+
+def graph_table(edges: pa.Table, *, codes: Codes = STRINGS, kind: str = "") -> pa.Table:
+    """The directly-follows graph from `edge_stats`: names decoded, most frequent first."""
+    rows = _named(edges, codes, kind)
+    rows.sort(key=lambda r: (-r["frequency"], r["source"], r["target"]))
+    return pa.Table.from_pylist([{c: r[c] for c in GRAPH_SCHEMA.names} for r in rows],
+                                schema=GRAPH_SCHEMA)
+
+
+def sankey_table(edges: pa.Table, *, codes: Codes = STRINGS, kind: str = "") -> pa.Table:
+    """The Sankey flows from `edge_stats` (with `accounts`): moves between two different
+    consecutive nodes, most moves first."""
+    rows = [r for r in _named(edges, codes, kind) if r["source"] != r["target"]]
+    rows.sort(key=lambda r: (-r["frequency"], r["source"], r["target"]))
+    return pa.Table.from_pylist(
+        [{"source": r["source"], "target": r["target"], "moves": r["frequency"],
+          "accounts": r["accounts"]} for r in rows], schema=SANKEY_SCHEMA)
 
 
 def directly_follows(
@@ -137,6 +194,7 @@ def directly_follows(
     ts: str = "ts",
     order: str | None = "seq",
     gap: str = "gap_us",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The directly-follows graph of `activity`: one row per (`source`, `target`) pair of
     consecutive events of an account, with its `frequency` and the time between the two in
@@ -145,21 +203,20 @@ def directly_follows(
     `steps` is a table with steps (`next_activity` names the successor column, default
     `next_<activity>`, computed when missing) or the `CodedSteps` of `coded_steps` (then
     `activity` and `next_activity` are not used). Events without an activity (null) take part
-    as a gap in the path, as in pm4py.
+    as a gap in the path, as in pm4py. `codes` decodes a coded activity column.
     """
     if isinstance(steps, CodedSteps):
         t = steps.table
-        edges = t.filter(t.next_code.notnull() & (t.code < len(steps.values))
-                         & (t.next_code < len(steps.values)))
-        graph = _follows(edges, edges.code, edges.next_code, "gap_us")
-        graph = graph.mutate(source=_decode(graph.source, steps.values),
-                             target=_decode(graph.target, steps.values))
+        known = t.filter((t.code < len(steps.values)) & (t.next_code < len(steps.values)))
+        edges = edge_stats(known, source="code", target="next_code", account=steps.account,
+                           accounts=False)
+        codes, activity = Codes({"code": steps.values}), "code"
     else:
         steps, target = _successor(steps, activity, next_activity, account=account, ts=ts,
                                    order=order)
-        edges = steps.filter(steps[target].notnull() & steps[activity].notnull())
-        graph = _follows(edges, edges[activity], edges[target], gap)
-    return graph.order_by([ibis.desc("frequency"), "source", "target"])
+        edges = edge_stats(steps, source=activity, target=target, account=account, gap=gap,
+                           accounts=False)
+    return ibis.memtable(graph_table(edges, codes=codes, kind=activity))
 
 
 def variants(
@@ -171,21 +228,27 @@ def variants(
     gap: str = "gap_us",
     top: int | None = None,
     values: list[str] | None = None,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The variants: one row per distinct path (the account's activities in order), with the
     number of `accounts` that took it, their `share`, its `length`, and the duration of those
     accounts' paths in days (`mean_days`, `median_days`, `min_days`, `max_days`), most
-    frequent first; `top` keeps the first n.
+    frequent first (then by the path's names); `top` keeps the first n.
 
-    `steps` is a table with `step` and `gap_us` (`base.with_steps`, `base.journey_steps`) or
-    the `CodedSteps` of `coded_steps`. Paths are grouped as lists of small integer codes
-    (`values`, the dictionary of the activity column, looked up when not given) and decoded at
-    the end, because grouping millions of lists of strings is what makes variants slow.
+    `steps` is a table with `step` and `gap_us` (`base.with_steps`, `base.journey_steps`, the
+    coded steps of `journey.build` with `codes=`) or the `CodedSteps` of `coded_steps`. Paths
+    are grouped as lists of small integer codes (`values`, the dictionary of the activity
+    column, looked up when not given) and decoded at the end, because grouping millions of
+    lists of strings is what makes variants slow.
     """
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
         step, gap = "step", "gap_us"
+    elif codes.coded(activity):
+        values = list(codes.values[activity])
+        t = steps
+        code = t[activity].fill_null(len(values))
     else:
         if values is None:
             values = activity_codes(steps, activity)
@@ -206,10 +269,21 @@ def variants(
     # The total over a window of the small grouped table: a scalar subquery would group the
     # accounts' paths a second time.
     grouped = grouped.mutate(total=grouped.accounts.sum().over(ibis.window()))
-    grouped = grouped.order_by([ibis.desc("accounts"), "path"])
+    vals = tuple(values)
+    # Ties go by the paths' names: codes that are not in the order of their names are ranked
+    # first (a missing activity, code len(values), last).
+    order = sorted(range(len(vals)), key=lambda c: vals[c])
+    if order == list(range(len(vals))):
+        by_name = grouped.path
+    else:
+        rank = [0] * len(vals)
+        for r, c in enumerate(order):
+            rank[c] = r
+        ranks = ibis.literal(rank + [len(vals)], type="array<int32>")
+        by_name = grouped.path.map(lambda c: ranks[c])
+    grouped = grouped.order_by([ibis.desc("accounts"), by_name])
     if top is not None:
         grouped = grouped.limit(top)
-    vals = tuple(values)
     return grouped.select(
         variant=grouped.path.map(lambda c: _decode(c, vals)),
         accounts=grouped.accounts,
@@ -237,15 +311,22 @@ def sankey(
     *,
     level: str = "stage",
     account: str = "account_id",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Sankey flows between stages (or touchpoints) along the journey: one row per `source`
     to `target` move between two different consecutive stages (touchpoints), with the number
     of `moves` and of distinct `accounts` that made it. Staying put is not a flow."""
     node, nxt = _level(level)
-    moves = journey.filter(journey[nxt].notnull() & (journey[nxt] != journey[node]))
-    return moves.group_by(moves[node].name("source"), moves[nxt].name("target")).aggregate(
-        moves=moves.count(), accounts=moves[account].nunique()
-    ).order_by([ibis.desc("moves"), "source", "target"])
+    moves = journey.filter(journey[nxt] != journey[node])
+    edges = edge_stats(moves, source=node, target=nxt, account=account, durations=False)
+    return ibis.memtable(sankey_table(edges, codes=codes, kind=node))
+
+
+COMPARE_SCHEMA = pa.schema([
+    ("source", pa.string()), ("target", pa.string()), ("won_accounts", pa.int64()),
+    ("lost_accounts", pa.int64()), ("won_share", pa.float64()), ("lost_share", pa.float64()),
+    ("difference", pa.float64()), ("won_total", pa.int64()), ("lost_total", pa.int64()),
+])
 
 
 def compare_paths(
@@ -256,40 +337,59 @@ def compare_paths(
     account: str = "account_id",
     ts: str = "ts",
     next_ts: str = "next_ts",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The paths of won accounts against those of lost ones, up to the decision (the account's
     first won, else lost, outcome): for each move `source` to `target` (touchpoints, or stages
     with `level="stage"`), the won and lost accounts that made it, their shares of all won and
     all lost accounts, and `difference` (won share minus lost share). A repeat of the same
     step counts as a move too, from the node to itself."""
+    return ibis.memtable(compare_table(journey, outcomes, level=level, account=account, ts=ts,
+                                       next_ts=next_ts, codes=codes))
+
+
+def compare_table(
+    journey: ir.Table,
+    outcomes: ir.Table,
+    *,
+    level: str = "touchpoint",
+    account: str = "account_id",
+    ts: str = "ts",
+    next_ts: str = "next_ts",
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`compare_paths` as an Arrow table: two small queries, shaped here."""
     node, nxt = _level(level)
     decided = outcomes.filter(outcomes.won | outcomes.lost)
     decided = decided.select(
         decided[account].name("__account"),
-        won=decided.won,
-        decision=ibis.ifelse(decided.won, decided.won_ts, decided.lost_ts),
+        __won=decided.won,
+        __decision=ibis.ifelse(decided.won, decided.won_ts, decided.lost_ts),
     )
-    totals = decided.aggregate(
-        won_total=decided.won.cast("int64").sum(),
-        lost_total=(~decided.won).cast("int64").sum(),
-    )
+    totals = decided.aggregate(won_total=decided["__won"].cast("int64").sum(),
+                               lost_total=(~decided["__won"]).cast("int64").sum())
+    totals = totals.to_pyarrow().to_pylist()[0]
+    won_total, lost_total = totals["won_total"] or 0, totals["lost_total"] or 0
     j = journey.join(decided, journey[account] == decided["__account"])
-    before = j.filter(j[nxt].notnull() & (j[next_ts] <= j.decision))
-    # One row per account and move, then plain sums: cheaper than two distinct counts.
-    made = before.select(before[account].name("__a"), before[node].name("source"),
-                         before[nxt].name("target"), won=before.won).distinct()
-    per_edge = made.group_by("source", "target").aggregate(
-        won_accounts=made.won.cast("int64").sum(),
-        lost_accounts=(~made.won).cast("int64").sum(),
-    )
-    out = per_edge.cross_join(totals)
-    won_share = ibis.ifelse(out.won_total > 0,
-                            out.won_accounts.cast("float64") / out.won_total, ibis.null("float64"))
-    lost_share = ibis.ifelse(out.lost_total > 0,
-                             out.lost_accounts.cast("float64") / out.lost_total,
-                             ibis.null("float64"))
-    out = out.mutate(won_share=won_share, lost_share=lost_share)
-    out = out.mutate(difference=out.won_share - out.lost_share)
-    out = out.select("source", "target", "won_accounts", "lost_accounts", "won_share",
-                     "lost_share", "difference", "won_total", "lost_total")
-    return out.order_by([ibis.desc(out["difference"].abs()), "source", "target"])
+    before = j.filter(j[nxt].notnull() & (j[next_ts] <= j["__decision"]))
+    # An account is won or lost, so distinct accounts of each kind per move are the moves'
+    # accounts split by their outcome.
+    per_edge = before.group_by(before[node].name("source"), before[nxt].name("target")).aggregate(
+        won_accounts=before[account].nunique(where=before["__won"]),
+        lost_accounts=before[account].nunique(where=~before["__won"]),
+    ).to_pyarrow()
+    rows = []
+    for r in _named(per_edge, codes, node):
+        won_share = r["won_accounts"] / won_total if won_total > 0 else None
+        lost_share = r["lost_accounts"] / lost_total if lost_total > 0 else None
+        rows.append({
+            **r, "won_share": won_share, "lost_share": lost_share,
+            "difference": None if won_share is None or lost_share is None
+            else won_share - lost_share,
+            "won_total": won_total, "lost_total": lost_total,
+        })
+    # Biggest difference first; a null difference sorts last, as in the engine.
+    rows.sort(key=lambda r: (r["difference"] is None,
+                             -abs(r["difference"]) if r["difference"] is not None else 0.0,
+                             r["source"], r["target"]))
+    return pa.Table.from_pylist(rows, schema=COMPARE_SCHEMA)

@@ -21,12 +21,15 @@ and pass on as `progress=`. Definitions (docs/stages.md says the same for users)
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from journeyscope.analytics.base import US_PER_DAY, AnalysisError, stage_table
-from journeyscope.model.types import JourneyMap
+from journeyscope.analytics.base import US_PER_DAY, AnalysisError, ratio, stage_table
+from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.model.types import JourneyMap, parse_duration
 
 
 def stage_progress(
@@ -75,7 +78,9 @@ def _grouped(
     stage_index: str,
 ) -> ir.Table:
     """`stage_progress` with the `by` column: an event column gives one row per account and
-    value; an account column (of `dimensions`) is joined on."""
+    value (or `progress` has it already); an account column (of `dimensions`) is joined on."""
+    if progress is not None and by is not None and by in progress.columns:
+        return progress
     account_level = dimensions is not None and by is not None and by in dimensions.columns
     if by is not None and not account_level:
         if by not in journey.columns:
@@ -91,25 +96,84 @@ def _grouped(
     if by is None:
         return progress
     assert dimensions is not None
-    right = dimensions.select(dimensions[account].name("__account"), dimensions[by])
+    return with_dimensions(progress, dimensions, [by], account=account)
+
+
+def with_dimensions(progress: ir.Table, dimensions: ir.Table, columns: list[str], *,
+                    account: str = "account_id") -> ir.Table:
+    """`progress` (one row per account) with account columns of `dimensions` joined on."""
+    right = dimensions.select(dimensions[account].name("__account"),
+                              *[dimensions[c] for c in columns])
     return progress.left_join(right, progress[account] == right["__account"]).drop("__account")
 
 
-def _per_stage(wide: ir.Table, n: int, stages: ir.Table, names: list[str]) -> ir.Table:
-    """Unpivot `<name>_<k>` columns of a small table into one row per stage position."""
-    crossed = wide.cross_join(stages)
-    columns = {
-        name: crossed.stage_index.cases(
-            *[(k, crossed[f"{name}_{k}"]) for k in range(n)], else_=ibis.null()
-        )
-        for name in names
-    }
-    keep = [c for c in wide.columns if not any(c.startswith(f"{name}_") for name in names)]
-    return crossed.select(*keep, *stages.columns, **columns)
+def reach_patterns(progress: ir.Table, n_stages: int, *, by: list[str] = ()) -> pa.Table:
+    """Accounts (`n`) per combination of the `by` columns and the account's pattern of stages:
+    `r<k>` reached stage k, `o<k>` entered stage k no earlier than stage k-1. Every funnel
+    (any order or strict, overall or by a column) adds these small counts up, so that one
+    query serves them all."""
+    p = progress
+    keys = [p[c] for c in by]
+    keys += [p[f"entered_{k}"].notnull().name(f"r{k}") for k in range(n_stages)]
+    keys += [(p[f"entered_{k}"] >= p[f"entered_{k - 1}"]).fill_null(False).name(f"o{k}")
+             for k in range(1, n_stages)]
+    if not keys:
+        return p.aggregate(n=p.count()).to_pyarrow()
+    return p.group_by(keys).aggregate(n=p.count()).to_pyarrow()
 
 
-def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
-    return ibis.ifelse(den > 0, num.cast("float64") / den.cast("float64"), ibis.null("float64"))
+FUNNEL_COLUMNS = [("stage_index", pa.int16()), ("stage", pa.string()),
+                  ("stage_name", pa.string()), ("accounts", pa.int64()), ("share", pa.float64()),
+                  ("previous", pa.int64()), ("converted", pa.int64()),
+                  ("conversion", pa.float64()), ("drop_off", pa.int64()),
+                  ("drop_off_rate", pa.float64()), ("total", pa.int64())]
+
+
+def funnel_table(patterns: pa.Table, journey_map: JourneyMap, *, strict: bool = False,
+                 by: str | None = None, codes: Codes = STRINGS) -> pa.Table:
+    """The funnel (see `funnel`) from `reach_patterns`, by one of its columns or overall."""
+    n = len(journey_map.stages)
+    groups: dict[Any, list[Any]] = {}
+    for row in patterns.to_pylist():
+        key = codes.name(by, row[by]) if by else None
+        group = groups.setdefault(key, [0, [0] * n, [0] * n])
+        count = row["n"]
+        group[0] += count
+        reached, ok = [], True
+        for k in range(n):
+            here = row[f"r{k}"]
+            if strict:
+                ok = ok and here and (k == 0 or row[f"o{k}"])
+                here = ok
+            reached.append(here)
+            if here:
+                group[1][k] += count
+                if k > 0 and reached[k - 1]:
+                    group[2][k] += count
+    rows = []
+    for key in sorted(groups, key=lambda v: (v is None, v)):
+        total, accounts, converted = groups[key]
+        for k, stage in enumerate(journey_map.stages):
+            row = {by: key} if by else {}
+            previous = accounts[k - 1] if k > 0 else None
+            row |= {"stage_index": k, "stage": stage.id, "stage_name": stage.name,
+                    "accounts": accounts[k], "share": ratio(accounts[k], total),
+                    "previous": previous, "converted": converted[k] if k > 0 else None,
+                    "conversion": ratio(converted[k], previous) if k > 0 else None,
+                    "drop_off": previous - converted[k] if k > 0 else None,
+                    "drop_off_rate": ratio(previous - converted[k], previous) if k > 0 else None,
+                    "total": total}
+            rows.append(row)
+    return pa.Table.from_pylist(rows, schema=_schema(patterns, by, codes, FUNNEL_COLUMNS))
+
+
+def _schema(source: pa.Table, by: str | None, codes: Codes,
+            columns: list[tuple[str, pa.DataType]]) -> pa.Schema:
+    """The result's schema: the `by` column (a name when decoded) and then `columns`."""
+    if not by:
+        return pa.schema(columns)
+    kind = pa.string() if codes.coded(by) else source.schema.field(by).type
+    return pa.schema([(by, kind), *columns])
 
 
 def funnel(
@@ -123,6 +187,7 @@ def funnel(
     account: str = "account_id",
     ts: str = "ts",
     stage_index: str = "stage_index",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The account-level funnel: one row per stage (and `by` value) with `accounts` counted in
     the stage, `share` of all accounts (of the group), and from the stage before: `converted`,
@@ -132,38 +197,17 @@ def funnel(
     group's events) or a column of `dimensions` (`base.account_dimensions`: segment, cohort,
     first_channel, ...).
     """
-    n = len(journey_map.stages)
     p = _grouped(journey, journey_map, by=by, dimensions=dimensions, progress=progress,
                  account=account, ts=ts, stage_index=stage_index)
-    reached: list[ir.BooleanValue] = []
-    for k in range(n):
-        here = p[f"entered_{k}"].notnull()
-        if strict and k > 0:
-            here = reached[k - 1] & here & (p[f"entered_{k}"] >= p[f"entered_{k - 1}"])
-        reached.append(here)
-    aggs: dict[str, ir.Value] = {"total": p.count()}
-    for k in range(n):
-        aggs[f"accounts_{k}"] = reached[k].cast("int64").sum()
-        # Stage 0 has no stage before it; its conversion columns come out null below.
-        before = reached[k - 1] if k > 0 else reached[k]
-        aggs[f"converted_{k}"] = (reached[k] & before).cast("int64").sum()
-        aggs[f"previous_{k}"] = before.cast("int64").sum()
-    wide = (p.group_by(by) if by else p).aggregate(**aggs)
-    stages = stage_table(journey_map).select("stage_index", "stage", "stage_name")
-    long = _per_stage(wide, n, stages, ["accounts", "converted", "previous"])
-    first = long.stage_index == 0
-    out = long.mutate(
-        share=_ratio(long.accounts, long.total),
-        previous=ibis.ifelse(first, ibis.null("int64"), long.previous),
-        converted=ibis.ifelse(first, ibis.null("int64"), long.converted),
-        conversion=ibis.ifelse(first, ibis.null("float64"), _ratio(long.converted, long.previous)),
-        drop_off=ibis.ifelse(first, ibis.null("int64"), long.previous - long.converted),
-    )
-    out = out.mutate(drop_off_rate=_ratio(out.drop_off, out.previous))
-    cols = ([by] if by else []) + ["stage_index", "stage", "stage_name", "accounts", "share",
-                                   "previous", "converted", "conversion", "drop_off",
-                                   "drop_off_rate", "total"]
-    return out.select(*cols).order_by([*([by] if by else []), "stage_index"])
+    patterns = reach_patterns(p, len(journey_map.stages), by=[by] if by else [])
+    return ibis.memtable(funnel_table(patterns, journey_map, strict=strict, by=by, codes=codes))
+
+
+TIME_COLUMNS = [("stage_index", pa.int16()), ("stage", pa.string()), ("stage_name", pa.string()),
+                ("standard_days", pa.float64()), ("entered", pa.int64()), ("exited", pa.int64()),
+                ("open", pa.int64()), ("median_days", pa.float64()), ("p75_days", pa.float64()),
+                ("p90_days", pa.float64()), ("mean_days", pa.float64()),
+                ("breaches", pa.int64()), ("breach_share", pa.float64())]
 
 
 def time_in_stage(
@@ -176,35 +220,95 @@ def time_in_stage(
     account: str = "account_id",
     ts: str = "ts",
     stage_index: str = "stage_index",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """Time in stage per stage (and `by` value): accounts `entered`, `exited` (moved on to a
     later stage) and `open` (in it now); days in stage `median_days`, `p75_days`, `p90_days`,
     `mean_days` of the exited; the stage's `standard_days` and the share of the exited that
     took longer (`breach_share`, `breaches`)."""
-    n = len(journey_map.stages)
     p = _grouped(journey, journey_map, by=by, dimensions=dimensions, progress=progress,
                  account=account, ts=ts, stage_index=stage_index)
-    stages = stage_table(journey_map)
-    long = _per_stage(p, n, stages, ["entered", "exited"])
-    days = long.exited.delta(long.entered, unit="microsecond").cast("float64") / US_PER_DAY
-    long = long.mutate(days=days, is_current=long.current == long.stage_index)
-    over = (long.days > long.standard_days).fill_null(False) & long.days.notnull()
-    keys = ([by] if by else []) + ["stage_index", "stage", "stage_name", "standard_days"]
-    out = long.group_by(keys).aggregate(
-        entered=long.entered.count(),
-        exited=long.days.count(),
-        open=(long.is_current & long.entered.notnull()).cast("int64").sum(),
-        median_days=long.days.median(),
-        p75_days=long.days.quantile(0.75),
-        p90_days=long.days.quantile(0.9),
-        mean_days=long.days.mean(),
-        breaches=over.cast("int64").sum(),
-    )
-    out = out.mutate(
-        breach_share=ibis.ifelse(out.standard_days.isnull(), ibis.null("float64"),
-                                 _ratio(out.breaches, out.exited)),
-    )
-    return out.order_by([*([by] if by else []), "stage_index"])
+    standards = _standards(journey_map)
+    # One aggregation: every stage's measures as columns of one row (per group).
+    aggs: dict[str, ir.Value] = {}
+    for k, std in enumerate(standards):
+        entered = p[f"entered_{k}"]
+        days = p[f"exited_{k}"].delta(entered, unit="microsecond").cast("float64") / US_PER_DAY
+        aggs[f"entered_{k}"] = entered.count()
+        aggs[f"exited_{k}"] = days.count()
+        aggs[f"open_{k}"] = ((p.current == k) & entered.notnull()).cast("int64").sum()
+        aggs[f"q_{k}"] = days.quantile([0.5, 0.75, 0.9])
+        aggs[f"mean_{k}"] = days.mean()
+        aggs[f"breaches_{k}"] = ((days > std).fill_null(False).cast("int64").sum()
+                                 if std is not None else ibis.literal(0, "int64"))
+    if not aggs:
+        return ibis.memtable(pa.Table.from_pylist([], schema=pa.schema(TIME_COLUMNS)))
+    measured = (p.group_by(by) if by else p).aggregate(**aggs).to_pyarrow()
+    rows = []
+    for m in sorted(measured.to_pylist(), key=lambda r: (r[by] is None, r[by]) if by else 0):
+        key = codes.name(by, m[by]) if by else None
+        for k, stage in enumerate(journey_map.stages):
+            q = m[f"q_{k}"] or [None, None, None]
+            exited, breaches = m[f"exited_{k}"], m[f"breaches_{k}"]
+            rows.append(({by: key} if by else {}) | {
+                "stage_index": k, "stage": stage.id, "stage_name": stage.name,
+                "standard_days": standards[k], "entered": m[f"entered_{k}"], "exited": exited,
+                "open": m[f"open_{k}"], "median_days": q[0], "p75_days": q[1],
+                "p90_days": q[2], "mean_days": m[f"mean_{k}"], "breaches": breaches,
+                "breach_share": None if standards[k] is None else ratio(breaches, exited),
+            })
+    return ibis.memtable(pa.Table.from_pylist(rows, schema=_schema(measured, by, codes,
+                                                                   TIME_COLUMNS)))
+
+
+def _standards(journey_map: JourneyMap) -> list[float | None]:
+    return [parse_duration(s.time_standard).total_seconds() / 86400 if s.time_standard else None
+            for s in journey_map.stages]
+
+
+def entered_counts(progress: ir.Table, n_stages: int) -> list[int]:
+    """Accounts that entered each stage (one small query over `stage_progress`)."""
+    if not n_stages:
+        return []
+    row = progress.aggregate(**{f"e{k}": progress[f"entered_{k}"].count()
+                                for k in range(n_stages)}).to_pyarrow().to_pylist()[0]
+    return [row[f"e{k}"] for k in range(n_stages)]
+
+
+def entered_from_patterns(patterns: pa.Table, n_stages: int) -> list[int]:
+    """Accounts that entered each stage, from `reach_patterns`."""
+    entered = [0] * n_stages
+    for row in patterns.to_pylist():
+        for k in range(n_stages):
+            if row[f"r{k}"]:
+                entered[k] += row["n"]
+    return entered
+
+
+REGRESSION_SCHEMA = pa.schema([
+    ("from_stage", pa.string()), ("to_stage", pa.string()), ("from_index", pa.int16()),
+    ("to_index", pa.int16()), ("moves", pa.int64()), ("accounts", pa.int64()),
+    ("entered", pa.int64()), ("share", pa.float64()),
+])
+
+
+def regression_table(edges: pa.Table, entered: list[int], journey_map: JourneyMap) -> pa.Table:
+    """The regressions (see `regressions`) from the stage positions' `paths.edge_stats` (with
+    `accounts`) and the accounts that entered each stage."""
+    n = len(journey_map.stages)
+    rows = []
+    for e in edges.to_pylist():
+        src, dst = e["source"], e["target"]
+        if src is None or dst is None or not (0 <= dst < src < n):
+            continue
+        rows.append({
+            "from_stage": journey_map.stages[src].id, "to_stage": journey_map.stages[dst].id,
+            "from_index": src, "to_index": dst, "moves": e["frequency"],
+            "accounts": e["accounts"], "entered": entered[src],
+            "share": ratio(e["accounts"], entered[src]),
+        })
+    rows.sort(key=lambda r: (-r["moves"], r["from_index"], r["to_index"]))
+    return pa.Table.from_pylist(rows, schema=REGRESSION_SCHEMA)
 
 
 def regressions(
@@ -220,25 +324,16 @@ def regressions(
     """Back-and-forth: every step from a stage to an earlier stage, counted from where to
     where: `moves`, distinct `accounts`, and `share` of the accounts that entered the stage
     it went back from."""
-    n = len(journey_map.stages)
+    from journeyscope.analytics.paths import edge_stats
+
     moves = journey.filter(journey[next_stage_index] < journey[stage_index])
-    counted = moves.group_by(
-        moves[stage_index].name("from_index"), moves[next_stage_index].name("to_index")
-    ).aggregate(moves=moves.count(), accounts=moves[account].nunique())
+    edges = edge_stats(moves, source=stage_index, target=next_stage_index, account=account,
+                       durations=False)
     if progress is None:
         progress = stage_progress(journey, journey_map, account=account, ts=ts,
                                   stage_index=stage_index)
-    stages = stage_table(journey_map)
-    entered = progress.aggregate(**{
-        f"entered_{k}": progress[f"entered_{k}"].count() for k in range(n)})
-    reached = _per_stage(entered, n, stages.select("stage_index"), ["entered"]).select(
-        from_index="stage_index", entered="entered")
-    src = stages.select(from_index="stage_index", from_stage="stage")
-    dst = stages.select(to_index="stage_index", to_stage="stage")
-    out = counted.join(src, "from_index").join(dst, "to_index").join(reached, "from_index")
-    out = out.mutate(share=_ratio(out.accounts, out.entered))
-    return out.select("from_stage", "to_stage", "from_index", "to_index", "moves", "accounts",
-                      "entered", "share").order_by([ibis.desc("moves"), "from_index", "to_index"])
+    entered = entered_counts(progress, len(journey_map.stages))
+    return ibis.memtable(regression_table(edges, entered, journey_map))
 
 
 def stalled(
@@ -255,23 +350,41 @@ def stalled(
     """Accounts stalled now: one row per account whose current stage has lasted longer than
     the stage's time standard at `now` (default: the latest event of any account, outcome
     events included: the moment the data was taken), leaving out
-    accounts that were lost or churned (`outcomes` is `base.account_outcomes`). Columns:
+    accounts that were lost or churned (`outcomes` is `base.account_outcomes`, or the facts
+    of `journey.build`, whose `account_text` names the coded accounts). Columns:
     `stage`, `since`, `days_in_stage`, `standard_days`, `over_days`."""
     if progress is None:
         progress = stage_progress(journey, journey_map, account=account, ts=ts,
                                   stage_index=stage_index)
     at = ibis.literal(now, "timestamp") if now is not None else outcomes.last_ts.max().as_scalar()
+    standards = _standards(journey_map)
     stages = stage_table(journey_map)
-    ended = outcomes.filter(outcomes.lost | outcomes.churned)
-    ended = ended.select(ended[account].name("__ended"))
-    live = progress.anti_join(ended, progress[account] == ended["__ended"])
-    here = live.join(stages, live.current == stages.stage_index)
+    # Only the stages with a standard can be stalled in: their standards as literals.
+    with_standard = [k for k, std in enumerate(standards) if std is not None]
+    if not with_standard:
+        return stages.filter(ibis.literal(False)).select(
+            **{account: ibis.null("string")}, stage="stage", stage_index="stage_index",
+            since=ibis.null("timestamp"), last_ts=ibis.null("timestamp"),
+            days_in_stage=ibis.null("float64"), standard_days="standard_days",
+            over_days=ibis.null("float64"))
+    named = "account_text" in outcomes.columns
+    o = outcomes.select(outcomes[account].name("__acc"),
+                        __name=outcomes["account_text"] if named else outcomes[account],
+                        __ended=outcomes.lost | outcomes.churned)
+    here = progress.join(o, progress[account] == o["__acc"])
+    here = here.filter(~here["__ended"] & here.current.isin(with_standard))
+    standard = here.current.cases(*[(k, standards[k]) for k in with_standard],
+                                  else_=ibis.null("float64"))
     days = at.delta(here.current_since, unit="microsecond").cast("float64") / US_PER_DAY
-    here = here.mutate(days_in_stage=days)
-    out = here.filter(here.standard_days.notnull() & (here.days_in_stage > here.standard_days))
-    out = out.select(
-        out[account], "stage", "stage_index", since="current_since", last_ts="last_ts",
-        days_in_stage="days_in_stage", standard_days="standard_days",
-        over_days=out.days_in_stage - out.standard_days,
-    )
-    return out.order_by([ibis.desc("over_days"), account])
+    here = here.mutate(days_in_stage=days, standard_days=standard)
+    out = here.filter(here.days_in_stage > here.standard_days)
+    out = out.select(out["__name"], out["__acc"], out.current, since=out.current_since,
+                     last_ts=out.last_ts, days_in_stage=out.days_in_stage,
+                     standard_days=out.standard_days,
+                     over_days=out.days_in_stage - out.standard_days)
+    out = out.join(stages.select("stage", "stage_index"), out.current == stages.stage_index)
+    out = out.select(**{account: out["__name"]}, stage=out.stage, stage_index=out.stage_index,
+                     since=out.since, last_ts=out.last_ts, days_in_stage=out.days_in_stage,
+                     standard_days=out.standard_days, over_days=out.over_days,
+                     __acc=out["__acc"])
+    return out.order_by([ibis.desc("over_days"), "__acc"]).drop("__acc")

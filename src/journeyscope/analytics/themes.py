@@ -18,6 +18,8 @@ from collections import Counter, defaultdict
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from journeyscope.analytics.journey import STRINGS, Codes
+
 _WORD = re.compile(r"[a-z][a-z'\-]+")
 # English function words and words every support or feedback text uses.
 STOPWORDS = frozenset("""
@@ -61,6 +63,7 @@ def negative_themes(
     top: int = 15,
     min_comments: int = 3,
     min_lift: float = 1.5,
+    codes: Codes = STRINGS,
 ) -> pa.Table:
     """Themes of negative comments: `theme`, `comments` (negative comments using it),
     `share` (of all negative comments), `lift` (rate among negative over rate among the
@@ -75,8 +78,14 @@ def negative_themes(
     example: dict[str, tuple[int, str]] = {}
     neg_total = other_total = 0
     cache: dict[str, set[str]] = {}
-    for row in counted.to_pylist():
+    rows = counted.to_pylist()
+    for row in rows:
+        row["touchpoint"] = codes.name("touchpoint", row["touchpoint"])
+    # In a fixed order, whatever order the engine gave: ties of `most_common` below keep it.
+    rows.sort(key=lambda r: (r["text"], r["touchpoint"] is None, r["touchpoint"] or ""))
+    for row in rows:
         txt, n = row["text"], row["n"]
+        place = row["touchpoint"]
         terms = cache.get(txt)
         if terms is None:
             terms = cache[txt] = _terms(txt)
@@ -84,8 +93,8 @@ def negative_themes(
             neg_total += n
             for term in terms:
                 neg_terms[term] += n
-                if row["touchpoint"]:
-                    where[term][row["touchpoint"]] += n
+                if place:
+                    where[term][place] += n
                 if term not in example or example[term][0] < n or (
                         example[term][0] == n and len(txt) < len(example[term][1])):
                     example[term] = (n, txt)

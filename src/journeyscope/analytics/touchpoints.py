@@ -29,7 +29,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import account_outcomes, with_steps
+from journeyscope.analytics.base import account_outcomes, days, ratio, with_steps
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.model.types import JourneyMap, parse_duration
 
 US_PER_DAY = 86_400_000_000
@@ -38,21 +39,19 @@ EXIT_STAGES = ("cessation",)
 POSITIVE_OUTCOMES = ("won", "renewed", "expanded")
 
 
-def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
-    """The map's touchpoints as a small table: id, position, stage, stage position, owner, time
-    standard (microseconds), main channel."""
+def map_touchpoints(journey_map: JourneyMap, *, codes: Codes = STRINGS) -> ir.Table:
+    """The map's touchpoints as a small table: id (a code with `codes`), position, stage, stage
+    position, owner, time standard (microseconds), main channel."""
     index = journey_map.stage_index()
     tps = journey_map.touchpoints
     data = pa.table(
         {
-            "touchpoint": pa.array([t.id for t in tps], pa.string()),
+            "touchpoint": codes.array("touchpoint", [t.id for t in tps]),
             "tp_position": pa.array(range(len(tps)), pa.int32()),
             "tp_stage": pa.array([t.stage for t in tps], pa.string()),
             "tp_stage_index": pa.array([index.get(t.stage) for t in tps], pa.int16()),
             "tp_owner": pa.array([t.owner for t in tps], pa.string()),
-            "tp_standard_us": pa.array(
-                [parse_duration(t.time_standard) / dt.timedelta(microseconds=1)
-                 if t.time_standard else None for t in tps], pa.float64()),
+            "tp_standard_us": pa.array(_standards_us(journey_map), pa.float64()),
             "tp_channel": pa.array(
                 [t.main_channel or (t.channels[0] if t.channels else None) for t in tps],
                 pa.string(),
@@ -60,6 +59,11 @@ def map_touchpoints(journey_map: JourneyMap) -> ir.Table:
         }
     )
     return ibis.memtable(data)
+
+
+def _standards_us(journey_map: JourneyMap) -> list[float | None]:
+    return [parse_duration(t.time_standard) / dt.timedelta(microseconds=1)
+            if t.time_standard else None for t in journey_map.touchpoints]
 
 
 def account_touchpoints(
@@ -88,6 +92,7 @@ def progress_marks(
     ts: str = "ts",
     stage_index: str = "stage_index",
     outcome: str = "outcome",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """One row per account (named `account`) with, for each stage position k, `first_k`: when
     the account first was in stage k, and `later_k`: the last time it was in a stage after k
@@ -96,7 +101,7 @@ def progress_marks(
     last positive outcome in `events`). `progressed_after` reads them."""
     if per_account is not None:
         first = per_account.join(
-            map_touchpoints(journey_map).select("touchpoint", si="tp_stage_index"),
+            map_touchpoints(journey_map, codes=codes).select("touchpoint", si="tp_stage_index"),
             "touchpoint",
         )
         per_stage = first.group_by("account", "si").aggregate(
@@ -157,6 +162,9 @@ def touchpoint_stats(
     *,
     outcomes: ir.Table | None = None,
     per_account: ir.Table | None = None,
+    marks: ir.Table | None = None,
+    scores: ir.Table | None = None,
+    contacts: ir.Table | None = None,
     account: str = "account_id",
     contact: str = "contact_id",
     ts: str = "ts",
@@ -165,36 +173,88 @@ def touchpoint_stats(
     outcome: str = "outcome",
     score: str = "score",
     gap: str = "gap_us",
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """One row per touchpoint of the map: reach, frequency, win rate met/not met and lift,
     conversion, time to next step (median, p75, p90 in days) and satisfaction.
 
     `events` are prepared events with steps: `base.journey_steps` (the time to next step is
     then to the next touchpoint event) or `base.with_steps`. `outcomes` is
-    `base.account_outcomes` of all the events (outcome events are not touchpoint events), and
-    `per_account` is `account_touchpoints(events)`, when the caller has them.
+    `base.account_outcomes` of all the events (outcome events are not touchpoint events),
+    `per_account` is `account_touchpoints(events)` and `marks` `progress_marks(...)`, when
+    the caller has them. The scores and the contacts are read from `events` unless `scores`
+    (events with `score`) or `contacts` (events with `contact`) say where.
     """
+    return ibis.memtable(stats_table(
+        events, journey_map, outcomes=outcomes, per_account=per_account, marks=marks,
+        scores=scores, contacts=contacts, account=account, contact=contact, ts=ts,
+        touchpoint=touchpoint, stage=stage, outcome=outcome, score=score, gap=gap, codes=codes))
+
+
+STATS_SCHEMA = pa.schema([
+    ("touchpoint", pa.string()), ("stage", pa.string()), ("owner", pa.string()),
+    ("accounts", pa.int64()), ("contacts", pa.int64()), ("events", pa.int64()),
+    ("reach_share", pa.float64()), ("frequency", pa.float64()),
+    ("stage_accounts", pa.int64()), ("met_before_decision", pa.int64()),
+    ("win_rate_met", pa.float64()), ("win_rate_not_met", pa.float64()),
+    ("win_lift", pa.float64()), ("conversion", pa.float64()),
+    ("time_to_next_median_days", pa.float64()), ("time_to_next_p75_days", pa.float64()),
+    ("time_to_next_p90_days", pa.float64()), ("time_at_median_days", pa.float64()),
+    ("time_at_p90_days", pa.float64()), ("time_standard_days", pa.float64()),
+    ("over_standard_share", pa.float64()), ("scored", pa.int64()),
+    ("score_mean", pa.float64()), ("nps", pa.float64()),
+])
+
+
+def _by_key(table: ir.Table, key: str = "touchpoint") -> dict:
+    return {r[key]: r for r in table.to_pyarrow().to_pylist()}
+
+
+def stats_table(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    outcomes: ir.Table | None = None,
+    per_account: ir.Table | None = None,
+    marks: ir.Table | None = None,
+    scores: ir.Table | None = None,
+    contacts: ir.Table | None = None,
+    account: str = "account_id",
+    contact: str = "contact_id",
+    ts: str = "ts",
+    touchpoint: str = "touchpoint",
+    stage: str = "stage",
+    outcome: str = "outcome",
+    score: str = "score",
+    gap: str = "gap_us",
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`touchpoint_stats` as an Arrow table: four small aggregations, put together here."""
     if gap not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage)
     if outcomes is None:
         outcomes = account_outcomes(events, account=account, ts=ts, outcome=outcome)
     n_stages = len(journey_map.stages)
-    tps = map_touchpoints(journey_map)
+    tps = map_touchpoints(journey_map, codes=codes)
 
     met = events.filter(events[touchpoint].notnull())
-    quantiles = met[gap].quantile([0.5, 0.75, 0.9])
-    per_event = met.group_by(touchpoint=met[touchpoint]).aggregate(
-        contacts=met[contact].nunique(),
-        next_q=quantiles,
-        scored=met[score].count(),
-        score_mean=met[score].mean(),
-        promoters=(met[score] >= 9).sum(),
-        detractors=(met[score] <= 6).sum(),
-    )
+    nexts = _by_key(met.group_by(touchpoint=met[touchpoint]).aggregate(
+        next_q=met[gap].quantile([0.5, 0.75, 0.9])))
+    s = scores if scores is not None else met
+    s = s.filter(s[touchpoint].notnull() & s[score].notnull())
+    scored = _by_key(s.group_by(touchpoint=s[touchpoint]).aggregate(
+        scored=s.count(), score_mean=s[score].mean(),
+        promoters=(s[score] >= 9).cast("int64").sum(),
+        detractors=(s[score] <= 6).cast("int64").sum()))
+    c = contacts if contacts is not None else met
+    c = c.filter(c[touchpoint].notnull())
+    reached = _by_key(c.group_by(touchpoint=c[touchpoint]).aggregate(contacts=c[contact].nunique()))
+
     if per_account is None:
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
-    marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
-                           account=account, ts=ts, outcome=outcome)
+    if marks is None:
+        marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
+                               account=account, ts=ts, outcome=outcome, codes=codes)
     first = per_account.join(tps.select("touchpoint", "tp_stage_index", "tp_standard_us"),
                              "touchpoint")
     o = outcomes.select(
@@ -203,21 +263,16 @@ def touchpoint_stats(
     )
     j = first.join(o, "account").join(marks, "account")
     before = j.decided_ts.isnull() | (j.first_ts <= j.decided_ts)
-    j = j.mutate(
-        before=before,
-        won_before=before & j.won,
-        converted=progressed_after(j, j.tp_stage_index, j.first_ts, n_stages),
-        span_us=j.last_ts.delta(j.first_ts, unit="microsecond"),
-    )
-    per_touchpoint = j.group_by("touchpoint").aggregate(
+    span = j.last_ts.delta(j.first_ts, unit="microsecond")
+    per_touchpoint = _by_key(j.group_by("touchpoint").aggregate(
         accounts=j.count(),
         events=j.n.sum(),
-        met_before=j.before.sum(),
-        won_met=j.won_before.sum(),
-        converted=j.converted.sum(),
-        span_q=j.span_us.quantile([0.5, 0.9]),
-        over_standard=(j.span_us > j.tp_standard_us).sum(),
-    )
+        met_before=before.cast("int64").sum(),
+        won_met=(before & j.won).cast("int64").sum(),
+        converted=progressed_after(j, j.tp_stage_index, j.first_ts, n_stages).cast("int64").sum(),
+        span_q=span.quantile([0.5, 0.9]),
+        over_standard=(span > j.tp_standard_us).cast("int64").sum(),
+    ))
     # The comparison group of a touchpoint: accounts that reached its stage before their
     # decision, so that a decision-stage touchpoint is not credited with reaching decision.
     pm = marks.join(o, "account")
@@ -225,72 +280,59 @@ def touchpoint_stats(
     for k in range(n_stages):
         in_time = (pm[f"first_{k}"].notnull()
                    & (pm.decided_ts.isnull() | (pm[f"first_{k}"] <= pm.decided_ts)))
-        population[f"reached_{k}"] = in_time.sum()
-        population[f"reached_won_{k}"] = (in_time & pm.won).sum()
+        population[f"reached_{k}"] = in_time.cast("int64").sum()
+        population[f"reached_won_{k}"] = (in_time & pm.won).cast("int64").sum()
     totals = outcomes.aggregate(total_accounts=outcomes.count())
     if population:
         totals = totals.cross_join(pm.aggregate(**population))
+    total = totals.to_pyarrow().to_pylist()[0]
 
-    t = (
-        tps.left_join(per_touchpoint, "touchpoint")
-        .drop("touchpoint_right")
-        .left_join(per_event, "touchpoint")
-        .drop("touchpoint_right")
-        .cross_join(totals)
-    )
-    accounts = t.accounts.fill_null(0)
-    met_before = t.met_before.fill_null(0)
-    won_met = t.won_met.fill_null(0)
-
-    def at_stage(prefix: str) -> ir.IntegerValue:
-        if not n_stages:
-            return ibis.literal(0)
-        return t.tp_stage_index.cases(
-            *[(k, t[f"{prefix}_{k}"]) for k in range(n_stages)], else_=0
-        )
-
-    stage_accounts = at_stage("reached")
-    win_met = safe_ratio(won_met, met_before)
-    win_not_met = safe_ratio(at_stage("reached_won") - won_met, stage_accounts - met_before)
-    nps_tps = [tp.id for tp in journey_map.touchpoints if any(k.measure == "nps" for k in tp.kpis)]
-    n_events = t.events.fill_null(0)
-    result = t.select(
-        position=t.tp_position,
-        touchpoint=t.touchpoint,
-        stage=t.tp_stage,
-        owner=t.tp_owner,
-        accounts=accounts,
-        contacts=t.contacts.fill_null(0),
-        events=n_events,
-        reach_share=safe_ratio(accounts, t.total_accounts),
-        frequency=safe_ratio(n_events, accounts),
-        stage_accounts=stage_accounts,
-        met_before_decision=met_before,
-        win_rate_met=win_met,
-        win_rate_not_met=win_not_met,
-        win_lift=safe_ratio(win_met, win_not_met),
-        conversion=safe_ratio(t.converted.fill_null(0), accounts),
-        time_to_next_median_days=t.next_q[0] / US_PER_DAY,
-        time_to_next_p75_days=t.next_q[1] / US_PER_DAY,
-        time_to_next_p90_days=t.next_q[2] / US_PER_DAY,
-        time_at_median_days=t.span_q[0] / US_PER_DAY,
-        time_at_p90_days=t.span_q[1] / US_PER_DAY,
-        time_standard_days=t.tp_standard_us / US_PER_DAY,
-        over_standard_share=ibis.ifelse(t.tp_standard_us.notnull(),
-                                        safe_ratio(t.over_standard.fill_null(0), accounts),
-                                        ibis.null().cast("float64")),
-        scored=t.scored.fill_null(0),
-        score_mean=t.score_mean,
-        nps=ibis.ifelse(
-            t.touchpoint.isin(nps_tps) if nps_tps else ibis.literal(False),
-            safe_ratio(100.0 * (t.promoters - t.detractors), t.scored),
-            ibis.null().cast("float64"),
-        ),
-    )
-    return result.order_by("position").drop("position")
+    nps_tps = {tp.id for tp in journey_map.touchpoints if any(k.measure == "nps" for k in tp.kpis)}
+    index = journey_map.stage_index()
+    standards = _standards_us(journey_map)
+    rows = []
+    for position, tp in enumerate(journey_map.touchpoints):
+        key = codes.key("touchpoint", tp.id)
+        a = per_touchpoint.get(key, {})
+        accounts = a.get("accounts") or 0
+        n_events = a.get("events") or 0
+        met_before = a.get("met_before") or 0
+        won_met = a.get("won_met") or 0
+        k = index.get(tp.stage)
+        stage_accounts = total.get(f"reached_{k}") or 0 if k is not None else 0
+        reached_won = total.get(f"reached_won_{k}") or 0 if k is not None else 0
+        win_met = ratio(won_met, met_before)
+        win_not_met = ratio(reached_won - won_met, stage_accounts - met_before)
+        next_q = nexts.get(key, {}).get("next_q") or [None] * 3
+        span_q = a.get("span_q") or [None] * 2
+        std = standards[position]
+        sc = scored.get(key, {})
+        n_scored = sc.get("scored") or 0
+        rows.append({
+            "touchpoint": tp.id, "stage": tp.stage, "owner": tp.owner,
+            "accounts": accounts, "contacts": reached.get(key, {}).get("contacts") or 0,
+            "events": n_events,
+            "reach_share": ratio(accounts, total["total_accounts"]),
+            "frequency": ratio(n_events, accounts),
+            "stage_accounts": stage_accounts, "met_before_decision": met_before,
+            "win_rate_met": win_met, "win_rate_not_met": win_not_met,
+            "win_lift": ratio(win_met, win_not_met),
+            "conversion": ratio(a.get("converted") or 0, accounts),
+            "time_to_next_median_days": days(next_q[0]),
+            "time_to_next_p75_days": days(next_q[1]),
+            "time_to_next_p90_days": days(next_q[2]),
+            "time_at_median_days": days(span_q[0]), "time_at_p90_days": days(span_q[1]),
+            "time_standard_days": days(std),
+            "over_standard_share": ratio(a.get("over_standard") or 0, accounts)
+            if std is not None else None,
+            "scored": n_scored, "score_mean": sc.get("score_mean"),
+            "nps": ratio(100.0 * ((sc.get("promoters") or 0) - (sc.get("detractors") or 0)),
+                          n_scored) if tp.id in nps_tps else None,
+        })
+    return pa.Table.from_pylist(rows, schema=STATS_SCHEMA)
 
 
-def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+def saferatio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
     """num / den, null when den is 0 or null."""
     return ibis.ifelse(den > 0, num.cast("float64") / den, ibis.null().cast("float64"))
 

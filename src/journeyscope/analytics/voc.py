@@ -22,10 +22,14 @@ the mean of the signals it carries.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from journeyscope.analytics.base import ratio
+from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.model.types import JourneyMap
 
 PROMOTER = 9
@@ -38,6 +42,7 @@ def score_kind(
     *,
     touchpoint: str = "touchpoint",
     activity: str = "activity",
+    codes: Codes = STRINGS,
 ) -> ir.StringValue:
     """'nps' or 'csat' for each event, by the map's KPIs (see the module's docstring)."""
     nps_tps, csat_tps = [], []
@@ -48,6 +53,7 @@ def score_kind(
         elif "nps" in measures:
             nps_tps.append(tp.id)
     tp_col = events[touchpoint]
+    nps_tps, csat_tps = codes.keys("touchpoint", nps_tps), codes.keys("touchpoint", csat_tps)
     named_nps = events[activity].lower().contains("nps").fill_null(False)
     kind = ibis.cases(
         (tp_col.isin(nps_tps).fill_null(False) if nps_tps else ibis.literal(False), "nps"),
@@ -56,15 +62,6 @@ def score_kind(
         else_="csat",
     )
     return kind
-
-
-def _scores(events: ir.Table, journey_map: JourneyMap, *, touchpoint: str, activity: str,
-            score: str) -> ir.Table:
-    kind = score_kind(events, journey_map, touchpoint=touchpoint, activity=activity)
-    has = events[score].notnull()
-    return events.mutate(
-        _kind=ibis.ifelse(has, kind, ibis.null().cast("string")),
-    )
 
 
 def voice_by(
@@ -78,14 +75,41 @@ def voice_by(
     score: str = "score",
     sentiment: str = "sentiment",
     csat_satisfied: float = 4.0,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """CSAT, NPS and text sentiment per value of column `by` (touchpoint, stage, persona,
     segment, ...): response counts, CSAT mean and share satisfied, promoters, detractors and
     NPS, comments with their mean sentiment and share negative, accounts heard from. For
     touchpoints, the map's CSAT and NPS targets and whether they are met."""
+    return ibis.memtable(voice_table(
+        events, journey_map, by=by, account=account, touchpoint=touchpoint, activity=activity,
+        score=score, sentiment=sentiment, csat_satisfied=csat_satisfied, codes=codes))
+
+
+_COUNTS = ["accounts", "responses", "csat_responses", "csat_mean", "nps_responses",
+           "promoters", "detractors"]
+
+
+def voice_table(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    by: str = "touchpoint",
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    activity: str = "activity",
+    score: str = "score",
+    sentiment: str = "sentiment",
+    csat_satisfied: float = 4.0,
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`voice_by` as an Arrow table: one aggregation, its ratios worked out here."""
     from journeyscope.analytics.sentiment import NEGATIVE
 
-    t = _scores(events, journey_map, touchpoint=touchpoint, activity=activity, score=score)
+    kind = score_kind(events, journey_map, touchpoint=touchpoint, activity=activity,
+                      codes=codes)
+    t = events.mutate(_kind=ibis.ifelse(events[score].notnull(), kind,
+                                        ibis.null().cast("string")))
     has_text = sentiment in t.columns
     signal = t[score].notnull()
     if has_text:
@@ -106,70 +130,75 @@ def voice_by(
     }
     if has_text:
         sent = t[sentiment]
-        aggs |= {
-            "comments": sent.count(),
-            "sentiment_mean": sent.mean(),
-            "_negative": sent.count(where=sent <= NEGATIVE),
-        }
-    out = t.group_by(by).aggregate(**aggs)
-    out = out.mutate(
-        csat=_ratio(out._satisfied, out.csat_responses),
-        nps=(_ratio(out.promoters, out.nps_responses)
-             - _ratio(out.detractors, out.nps_responses)) * 100.0,
-    )
-    if has_text:
-        out = out.mutate(negative_share=_ratio(out._negative, out.comments))
-    else:
-        out = out.mutate(comments=ibis.literal(0, "int64"),
-                         sentiment_mean=ibis.null().cast("float64"),
-                         negative_share=ibis.null().cast("float64"))
-    out = out.drop(*[c for c in out.columns if c.startswith("_")])
-    if by == touchpoint:
-        out = _with_targets(out, journey_map, key=by)
-    return out.order_by(by)
+        aggs |= {"comments": sent.count(), "sentiment_mean": sent.mean(),
+                 "_negative": sent.count(where=sent <= NEGATIVE)}
+    measured = t.group_by(by).aggregate(**aggs).to_pyarrow()
+    targets = _targets(journey_map) if by == touchpoint else None
+    rows = []
+    for m in measured.to_pylist():
+        row = {by: codes.name(by, m[by]), **{c: m[c] for c in _COUNTS}}
+        csat_share = ratio(m["_satisfied"], m["csat_responses"])
+        nps_value = _nps(m["promoters"], m["detractors"], m["nps_responses"])
+        if has_text:
+            row |= {"comments": m["comments"], "sentiment_mean": m["sentiment_mean"],
+                    "csat": csat_share, "nps": nps_value,
+                    "negative_share": ratio(m["_negative"], m["comments"])}
+        else:
+            row |= {"csat": csat_share, "nps": nps_value, "comments": 0,
+                    "sentiment_mean": None, "negative_share": None}
+        if targets is not None:
+            target = targets.get(row[by], {})
+            csat_target, nps_target = target.get("csat_target"), target.get("nps_target")
+            csat_value = row["csat_mean"] if csat_target is not None and csat_target > 1 \
+                else row["csat"]
+            row |= {"csat_target": csat_target, "nps_target": nps_target,
+                    "csat_met": _met(csat_value, csat_target, target.get("csat_higher")),
+                    "nps_met": _met(row["nps"], nps_target, target.get("nps_higher"))}
+        rows.append(row)
+    rows.sort(key=lambda r: (r[by] is None, r[by]))
+    key_type = pa.string() if codes.coded(by) else measured.schema.field(by).type
+    counts = [("accounts", pa.int64()), ("responses", pa.int64()),
+              ("csat_responses", pa.int64()), ("csat_mean", pa.float64()),
+              ("nps_responses", pa.int64()), ("promoters", pa.int64()),
+              ("detractors", pa.int64())]
+    text = [("comments", pa.int64()), ("sentiment_mean", pa.float64())]
+    ratios = [("csat", pa.float64()), ("nps", pa.float64())]
+    order = counts + (text + ratios if has_text else ratios + text)
+    order += [("negative_share", pa.float64())]
+    if targets is not None:
+        order += [("csat_target", pa.float64()), ("nps_target", pa.float64()),
+                  ("csat_met", pa.bool_()), ("nps_met", pa.bool_())]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(by, key_type), *order]))
 
 
-def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
-    return ibis.ifelse(den > 0, num.cast("float64") / den.cast("float64"),
-                       ibis.null().cast("float64"))
+def _nps(promoters: int | None, detractors: int | None, responses: int | None) -> float | None:
+    p, d = ratio(promoters, responses), ratio(detractors, responses)
+    return (p - d) * 100.0 if p is not None and d is not None else None
 
 
-def _with_targets(out: ir.Table, journey_map: JourneyMap, *, key: str) -> ir.Table:
-    rows = {"_tp": [], "csat_target": [], "nps_target": [], "_csat_higher": [], "_nps_higher": []}
+def _targets(journey_map: JourneyMap) -> dict[str, dict[str, Any]]:
+    """The CSAT and NPS targets of each touchpoint that has one, and their directions."""
+    out = {}
     for tp in journey_map.touchpoints:
         kpis = {k.measure: k for k in tp.kpis if k.target is not None}
         if "csat" not in kpis and "nps" not in kpis:
             continue
-        rows["_tp"].append(tp.id)
+        row: dict[str, Any] = {}
         for m in ("csat", "nps"):
             k = kpis.get(m)
-            target = k.target if k else None
-            if m == "csat" and target is not None and target > 1:
-                # A CSAT target above 1 is written as a mean rating (4.2 of 5), not a share.
-                rows["_csat_higher"].append(k.direction.value == "higher")
-                rows["csat_target"].append(float(target))
-                continue
-            rows[f"{m}_target"].append(float(target) if target is not None else None)
-            rows[f"_{m}_higher"].append(k.direction.value == "higher" if k else None)
-    schema = pa.schema([("_tp", pa.string()), ("csat_target", pa.float64()),
-                        ("nps_target", pa.float64()), ("_csat_higher", pa.bool_()),
-                        ("_nps_higher", pa.bool_())])
-    targets = ibis.memtable(pa.table(rows, schema=schema))
-    j = out.left_join(targets, out[key] == targets._tp)
-    # A CSAT target of at most 1 is a share satisfied; above 1 it is a mean rating.
-    csat_value = ibis.ifelse(j.csat_target > 1, j.csat_mean, j.csat)
-    return j.mutate(
-        csat_met=_met(csat_value, j.csat_target, j._csat_higher),
-        nps_met=_met(j.nps, j.nps_target, j._nps_higher),
-    ).drop("_tp", "_csat_higher", "_nps_higher")
+            # A CSAT target above 1 is written as a mean rating (4.2 of 5), not a share.
+            row[f"{m}_target"] = float(k.target) if k else None
+            row[f"{m}_higher"] = k.direction.value == "higher" if k else None
+        out[tp.id] = row
+    return out
 
 
-def _met(value: ir.FloatingValue, target: ir.FloatingValue,
-         higher: ir.BooleanValue) -> ir.BooleanValue:
-    return ibis.ifelse(
-        value.isnull() | target.isnull(), ibis.null().cast("boolean"),
-        ibis.ifelse(higher, value >= target, value <= target),
-    )
+def _met(value: float | None, target: float | None, higher: bool | None) -> bool | None:
+    if value is None or target is None:
+        return None
+    if higher is None:
+        return None
+    return value >= target if higher else value <= target
 
 
 def event_emotion(
@@ -182,10 +211,12 @@ def event_emotion(
     sentiment: str = "sentiment",
     csat_min: float = 1.0,
     csat_max: float = 5.0,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """`events` with `score_emotion`, `text_emotion` and `emotion` on the map's -2..+2 scale
     (null where an event carries neither a score nor text)."""
-    kind = score_kind(events, journey_map, touchpoint=touchpoint, activity=activity)
+    kind = score_kind(events, journey_map, touchpoint=touchpoint, activity=activity,
+                      codes=codes)
     s = events[score].cast("float64")
     from_score = ibis.ifelse(
         kind == "nps", s / 10.0 * 4.0 - 2.0,
@@ -244,14 +275,40 @@ def emotion_curve(
     sentiment: str = "sentiment",
     csat_min: float = 1.0,
     csat_max: float = 5.0,
+    codes: Codes = STRINGS,
 ) -> ir.Table:
     """The measured emotion per stage (or touchpoint, optionally per persona) beside the
     designed one: `designed`, `measured`, `from_scores`, `from_text`, `signals` (events that
     carry a score or text) and `gap` (measured minus designed). Every stage or touchpoint of
     the map has a row, measured or not."""
+    return ibis.memtable(emotion_table(
+        events, journey_map, level=level, by_persona=by_persona, stage=stage,
+        touchpoint=touchpoint, persona=persona, activity=activity, score=score,
+        sentiment=sentiment, csat_min=csat_min, csat_max=csat_max, codes=codes))
+
+
+def emotion_table(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    level: str = "stage",
+    by_persona: bool = False,
+    stage: str = "stage",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    activity: str = "activity",
+    score: str = "score",
+    sentiment: str = "sentiment",
+    csat_min: float = 1.0,
+    csat_max: float = 5.0,
+    codes: Codes = STRINGS,
+) -> pa.Table:
+    """`emotion_curve` as an Arrow table: one aggregation, put beside the design here."""
     col = stage if level == "stage" else touchpoint
+    designed = designed_emotion(journey_map, level=level, by_persona=by_persona)
     e = event_emotion(events, journey_map, touchpoint=touchpoint, activity=activity,
-                      score=score, sentiment=sentiment, csat_min=csat_min, csat_max=csat_max)
+                      score=score, sentiment=sentiment, csat_min=csat_min, csat_max=csat_max,
+                      codes=codes)
     e = e.filter(e.emotion.notnull() & e[col].notnull())
     keys = [e[col].name(level)] + ([e[persona].name("persona")] if by_persona else [])
     measured = e.group_by(keys).aggregate(
@@ -259,19 +316,29 @@ def emotion_curve(
         from_scores=e.score_emotion.mean(),
         from_text=e.text_emotion.mean(),
         signals=e.count(),
-    )
-    designed = ibis.memtable(designed_emotion(journey_map, level=level, by_persona=by_persona))
+    ).to_pyarrow().to_pylist()
     key_names = [level] + (["persona"] if by_persona else [])
-    m = measured.rename(**{f"_m_{k}": k for k in key_names})
-    joined = designed.outer_join(m, [designed[k] == m[f"_m_{k}"] for k in key_names])
-    joined = joined.mutate(**{k: joined[k].coalesce(joined[f"_m_{k}"]) for k in key_names})
-    joined = joined.drop(*[f"_m_{k}" for k in key_names])
+    kinds = {level: level, "persona": "persona"}
+    rows: dict[tuple, dict[str, Any]] = {}
+    for d in designed.to_pylist():
+        rows[tuple(d[k] for k in key_names)] = {**d, "measured": None, "from_scores": None,
+                                                "from_text": None, "signals": 0}
+    for m in measured:
+        key = tuple(codes.name(kinds[k], m[k]) for k in key_names)
+        row = rows.setdefault(key, {**dict(zip(key_names, key, strict=True)), "designed": None})
+        row |= {c: m[c] for c in ("measured", "from_scores", "from_text", "signals")}
     order = ({s.id: i for i, s in enumerate(journey_map.stages)} if level == "stage"
              else {tp.id: i for i, tp in enumerate(journey_map.touchpoints)})
-    position = (joined[level].cases(*order.items(), else_=ibis.null()).cast("int32")
-                if order else ibis.null().cast("int32"))
-    out = joined.mutate(position=position, signals=joined.signals.fill_null(0),
-                        gap=joined.measured - joined.designed)
-    columns = key_names + ["position", "designed", "measured", "from_scores", "from_text",
-                           "signals", "gap"]
-    return out.select(*columns).order_by([ibis.asc("position"), *key_names])
+    out = []
+    for row in rows.values():
+        row["position"] = order.get(row[level])
+        row["gap"] = (row["measured"] - row["designed"] if row["measured"] is not None
+                      and row["designed"] is not None else None)
+        out.append(row)
+    out.sort(key=lambda r: (r["position"] is None, r["position"] or 0,
+                            *[(r[k] is None, r[k] or "") for k in key_names]))
+    schema = pa.schema([*[(k, pa.string()) for k in key_names], ("position", pa.int32()),
+                        ("designed", pa.float64()), ("measured", pa.float64()),
+                        ("from_scores", pa.float64()), ("from_text", pa.float64()),
+                        ("signals", pa.int64()), ("gap", pa.float64())])
+    return pa.Table.from_pylist(out, schema=schema)

@@ -1,0 +1,272 @@
+"""The coded journey of an analysis run: the events read once into narrow tables of small
+integers, kept in the engine, that every section of `analyze` reads.
+
+Ten million events are mostly strings (account ids, touchpoint, stage, owner, channel and
+persona names), and grouping, joining and sorting strings is what makes analyses slow. `build`
+reads the events twice and keeps two tables:
+
+- `facts`: one row per account, `base.account_outcomes` with the columns of the accounts table
+  (`base.account_dimensions`), the account as a dense integer `account_id` (0, 1, ... in the
+  order of the ids) and its id in `account_text`;
+- `steps`: one row per event matched to a touchpoint, sorted once (account, time, import order)
+  in one window pass: `account_id`, `ts`, `step`, and `touchpoint`, `stage`, `owner`, `channel`,
+  `persona` as small integer codes, with the next touchpoint event's `next_ts`,
+  `next_touchpoint`, `next_stage`, `next_owner` and `next_channel`. `Journey.steps` adds
+  `gap_us`, `stage_index` and `next_stage_index` to it, computed as a query reads them.
+
+The codes are a `Codes` value: per column, the map's own names first (so a touchpoint's code is
+its position in the map and a stage's code its `stage_index`), then the other names the data
+holds, sorted. The analyses take the tables with codes or with names alike (`codes=` says
+which) and decode their small results at the end.
+
+>>> import journeyscope  # doctest: +SKIP
+>>> run = build(events, journey_map, accounts=accounts)  # doctest: +SKIP
+>>> run.codes.name("touchpoint", 0) == journey_map.touchpoints[0].id  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from journeyscope.analytics.base import account_outcomes
+from journeyscope.analytics.engine import materialize
+from journeyscope.model.types import JourneyMap
+
+# The coded columns of the steps and the map names each dictionary starts with.
+KINDS = ("touchpoint", "stage", "owner", "channel", "persona")
+# A dictionary this long or longer is looked up with a join; a shorter one with a list index,
+# which costs a few comparisons per event and no join.
+_JOIN_FROM = 64
+
+
+@dataclass(frozen=True)
+class Codes:
+    """The dictionaries of coded columns: `values[kind][code]` is the name of `code` in a column
+    of that kind (touchpoint, stage, owner, channel, persona). A kind without a dictionary (and
+    so `STRINGS`, which has none) stands for a column that holds the names themselves.
+
+    >>> codes = Codes({"touchpoint": ("demo", "call")})
+    >>> codes.key("touchpoint", "call"), codes.name("touchpoint", 1), codes.key("owner", "x")
+    (1, 'call', 'x')
+    """
+
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _index: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {
+            kind: {name: code for code, name in enumerate(names)}
+            for kind, names in self.values.items()
+        })
+
+    def coded(self, kind: str) -> bool:
+        return kind in self.values
+
+    def key(self, kind: str, name: str | None) -> Any:
+        """What a column of this kind holds for `name`: its code, or the name itself (None for
+        a name the dictionary does not have: no row holds it)."""
+        if kind not in self.values or name is None:
+            return name
+        return self._index[kind].get(name)
+
+    def keys(self, kind: str, names: Iterable[str | None]) -> list[Any]:
+        """`key` of each name, leaving out the names no row can hold."""
+        out = [self.key(kind, n) for n in names]
+        return [k for k in out if k is not None]
+
+    def name(self, kind: str, key: Any) -> str | None:
+        if kind not in self.values or key is None:
+            return key
+        names = self.values[kind]
+        return names[key] if 0 <= key < len(names) else None
+
+    def dtype(self, kind: str) -> str:
+        """The Ibis type of a column of this kind."""
+        if kind not in self.values:
+            return "string"
+        return "int16" if len(self.values[kind]) < 2**15 else "int32"
+
+    def array(self, kind: str, names: Sequence[str | None]) -> pa.Array:
+        """`names` as an Arrow array of keys of this kind (for small tables of the map)."""
+        keys = [self.key(kind, n) for n in names]
+        return pa.array(keys, pa.string() if kind not in self.values else
+                        (pa.int16() if self.dtype(kind) == "int16" else pa.int32()))
+
+
+STRINGS = Codes()
+
+
+def map_names(journey_map: JourneyMap) -> dict[str, list[str]]:
+    """The names of each kind the map itself declares, in map order: the start of each
+    dictionary, so that codes of the map's own names follow from the map alone."""
+    personas = [p.id for p in journey_map.personas]
+    for tp in journey_map.touchpoints:
+        personas += [p for p in tp.personas if p not in personas]
+    return {
+        "touchpoint": [t.id for t in journey_map.touchpoints],
+        "stage": journey_map.stage_ids(),
+        "owner": journey_map.owners(),
+        "channel": journey_map.channels(),
+        "persona": personas,
+    }
+
+
+def dictionaries(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    columns: dict[str, str] | None = None,
+) -> Codes:
+    """The `Codes` of `events`: for each kind, the map's names, then the other values of its
+    column (`columns[kind]`, default the kind's own name), sorted. One small query."""
+    columns = columns or {kind: kind for kind in KINDS}
+    present = {k: c for k, c in columns.items() if c in events.columns}
+    found: dict[str, set[str]] = {k: set() for k in columns}
+    # One distinct per column, as one query: distinct values of a column are cheap to find
+    # (the storage often has them as its dictionary), a list of them per group is not.
+    parts = [events.select(__kind=ibis.literal(k), __value=events[c].cast("string")).distinct()
+             for k, c in present.items()]
+    if parts:
+        together = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+        for row in together.to_pyarrow().to_pylist():
+            if row["__value"] is not None:
+                found[row["__kind"]].add(row["__value"])
+    declared = map_names(journey_map)
+    values = {}
+    for kind in columns:
+        start = list(dict.fromkeys(declared.get(kind, [])))
+        values[kind] = tuple(start + sorted(set(found[kind]) - set(start)))
+    return Codes(values)
+
+
+def encode(table: ir.Table, codes: Codes, columns: dict[str, str]) -> ir.Table:
+    """`table` with each column `columns[kind]` replaced by its code (null stays null)."""
+    out = table
+    for kind, column in columns.items():
+        if column not in out.columns or not codes.coded(kind):
+            continue
+        names = codes.values[kind]
+        dtype = codes.dtype(kind)
+        if len(names) < _JOIN_FROM:
+            listed = ibis.literal(list(names), type="array<string>")
+            out = out.mutate(**{column: listed.index(out[column]).cast(dtype)})
+            continue
+        dictionary = ibis.memtable(pa.table({
+            "__name": pa.array(names, pa.string()),
+            "__code": codes.array(kind, names),
+        }))
+        joined = out.left_join(dictionary, out[column] == dictionary["__name"])
+        out = joined.mutate(**{column: joined["__code"]}).drop("__name", "__code")
+    return out
+
+
+def account_facts(
+    events: ir.Table,
+    accounts: ir.Table | None = None,
+    *,
+    account: str = "account_id",
+) -> ir.Table:
+    """One row per account of `events`: `account_outcomes` with the columns of `accounts`,
+    the account's dense integer code as `account_id` (0, 1, ... in the order of the ids) and
+    its id as `account_text`."""
+    out = account_outcomes(events, account=account)
+    if accounts is not None:
+        extra = [c for c in accounts.columns if c != account and c not in out.columns]
+        right = accounts.select(accounts[account].name("__account"), *extra)
+        out = out.left_join(right, out[account] == right["__account"]).drop("__account")
+    code = ibis.row_number().over(ibis.window(order_by=out[account])).cast("int32")
+    others = {c: out[c] for c in out.columns if c != account}
+    return out.select(account_id=code, account_text=out[account], **others)
+
+
+def coded_journey(
+    events: ir.Table,
+    facts: ir.Table,
+    codes: Codes,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+) -> ir.Table:
+    """The journey's steps in codes (see the module's docstring) from events with names:
+    the events matched to a touchpoint, one sort, one window pass."""
+    matched = events.filter(events.touchpoint.notnull())
+    ids = facts.select(__text=facts.account_text, __code=facts.account_id)
+    joined = matched.join(ids, matched[account] == ids["__text"])
+    keep = {"account_id": joined["__code"], "ts": joined[ts]}
+    if order and order in joined.columns:
+        keep["__order"] = joined[order]
+    for kind in KINDS:
+        keep[kind] = joined[kind] if kind in joined.columns else ibis.null("string")
+    narrow = encode(joined.select(**keep), codes, {k: k for k in KINDS})
+    order_by = [narrow.ts] + ([narrow["__order"]] if "__order" in narrow.columns else [])
+    w = ibis.window(group_by=narrow.account_id, order_by=order_by)
+
+    def lead(column: str) -> ir.Column:
+        col = narrow[column]
+        return col.lead().over(w).cast(col.type().copy(nullable=True))
+
+    return narrow.select(
+        account_id=narrow.account_id, ts=narrow.ts,
+        step=ibis.row_number().over(w).cast("int32"),
+        **{kind: narrow[kind] for kind in KINDS},
+        next_ts=lead("ts"),
+        next_touchpoint=lead("touchpoint"),
+        next_stage=lead("stage"),
+        next_owner=lead("owner"),
+        next_channel=lead("channel"),
+    )
+
+
+@dataclass
+class Journey:
+    """The kept tables of one analysis run (see the module's docstring)."""
+
+    journey_map: JourneyMap
+    codes: Codes
+    facts: ir.Table
+    kept_steps: ir.Table
+    _cache: dict[str, ir.Table] = field(default_factory=dict, repr=False)
+
+    @property
+    def steps(self) -> ir.Table:
+        """The steps with `gap_us` (microseconds to the next step) and `stage_index` and
+        `next_stage_index` (the stage's position in the map, null for a stage it does not
+        have), computed where a query reads them."""
+        s = self.kept_steps
+        n = len(self.journey_map.stages)
+        extra = len(self.codes.values.get("stage", ())) > n
+
+        def index(col: ir.IntegerValue) -> ir.IntegerValue:
+            return ibis.ifelse(col < n, col, ibis.null("int16")) if extra else col
+
+        return s.mutate(gap_us=s.next_ts.delta(s.ts, unit="microsecond"),
+                        stage_index=index(s.stage), next_stage_index=index(s.next_stage))
+
+    def kept(self, name: str, make: Any) -> ir.Table:
+        """A shared intermediate, computed and kept the first time it is asked for."""
+        if name not in self._cache:
+            self._cache[name] = materialize(make())
+        return self._cache[name]
+
+
+def build(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    accounts: ir.Table | None = None,
+    order: str | None = "seq",
+) -> Journey:
+    """The coded journey of `events` (matched: `touchpoint`, `stage`, `outcome` columns) and
+    the map, with the accounts table's columns on the facts when given."""
+    codes = dictionaries(events, journey_map)
+    facts = materialize(account_facts(events, accounts))
+    steps = materialize(coded_journey(events, facts, codes, order=order))
+    return Journey(journey_map, codes, facts, steps)
