@@ -246,7 +246,12 @@ class _Run:
         return self.journey.steps
 
     def stage_progress(self) -> ir.Table:
-        return self.journey.kept("progress", lambda: stages.stage_progress(self.steps(), self.map))
+        def make() -> ir.Table:
+            j = self.steps()
+            turns = materialize(stages.stage_turns(j).select(
+                "account_id", "ts", "step", "stage_index", "next_ts", "next_stage_index"))
+            return stages.stage_progress(turns, self.map)
+        return self.journey.kept("progress", make)
 
     def touches(self) -> ir.Table:
         """One row per account, touchpoint, stage and persona met: events, first and last
@@ -300,13 +305,9 @@ class _Run:
             if by in f.columns:
                 self.put(f"stages.funnel_by_{by}", stages.funnel_table(patterns, m, by=by))
         # An account counts in a persona's funnel through that persona's events.
-        t = self.touches()
-        entered = {f"entered_{k}": t.first_ts.min(where=t.stage_index == k)
-                   for k in range(len(m.stages))}
-        by_persona = t.group_by("account", "persona").aggregate(**entered)
         self.put("stages.funnel_by_persona", stages.funnel_table(
-            stages.reach_patterns(by_persona, len(m.stages), by=["persona"]), m, by="persona",
-            codes=codes))
+            stages.reached_patterns(self.touches(), len(m.stages), by="persona"), m,
+            by="persona", codes=codes))
         p = self.stage_progress()
         self.put("stages.time_in_stage", stages.time_in_stage(self.steps(), m, progress=p))
         entered_counts = stages.entered_from_patterns(patterns, len(m.stages))
@@ -328,7 +329,10 @@ class _Run:
 
     def conformance(self) -> None:
         m, codes, tp = self.map, self.codes, self.edges("touchpoint")
-        counts = conformance.misfits(self.steps(), m, codes=codes)
+        j = self.steps()
+        off = j.filter(conformance.off_map(j, m, codes=codes))
+        counts = {"accounts": stages.entered_from_patterns(self.patterns(), 0, total=True),
+                  "misfits": off.account_id.nunique().to_pyarrow().as_py()}
         self.put("conformance.fitness", conformance.fitness_table(tp, counts, m, codes=codes))
         self.put("conformance.undesigned_moves", conformance.undesigned_table(tp, m, codes=codes))
         self.put("conformance.unmet_touchpoints", conformance.unmet_touchpoints(
@@ -370,7 +374,8 @@ class _Run:
         from journeyscope.analytics import handovers
 
         m, codes = self.map, self.codes
-        changes = handovers.owner_change_events(self.steps(), m, codes=codes)
+        # A few percent of the steps: kept once for the two counts over them.
+        changes = materialize(handovers.owner_change_events(self.steps(), m, codes=codes))
         self.put("handovers.designed", self.handover_table)
         self.put("handovers.matrix", handovers.summary_table(
             changes, m, ["from_owner", "to_owner"], codes=codes))
@@ -395,23 +400,25 @@ class _Run:
         for by in ("touchpoint", "stage", "persona", "segment"):
             if by in f.columns:
                 self.put(f"voc.by_{by}", voc.voice_table(f, m, by=by, codes=codes))
-        self.put("voc.emotion_by_stage", voc.emotion_table(f, m, codes=codes))
-        self.put("voc.emotion_by_touchpoint", voc.emotion_table(f, m, level="touchpoint",
-                                                                codes=codes))
-        self.put("voc.emotion_by_stage_persona", voc.emotion_table(f, m, by_persona=True,
-                                                                   codes=codes))
+        curves = voc.emotion_tables(f, m, curves=[("stage", False), ("touchpoint", False),
+                                                  ("stage", True)], codes=codes)
+        self.put("voc.emotion_by_stage", curves[("stage", False)])
+        self.put("voc.emotion_by_touchpoint", curves[("touchpoint", False)])
+        self.put("voc.emotion_by_stage_persona", curves[("stage", True)])
         if "sentiment" in f.columns:
             self.put("voc.negative_themes", negative_themes(f, codes=codes))
 
     def retention(self) -> None:
         d, m, p = self.journey.facts, self.map, self.stage_progress()
-        self.put("retention.overall", retention.retention(d))
-        for by in ("segment", "win_cohort", "cohort"):
-            if by in d.columns or by == "win_cohort":
-                self.put(f"retention.by_{by}", retention.retention(d, by=by))
+        by = [c for c in ("segment", "win_cohort", "cohort") if c in d.columns or
+              c == "win_cohort"]
+        rates = retention.retention_tables(d, by=by)
+        self.put("retention.overall", rates[None])
+        for column in by:
+            self.put(f"retention.by_{column}", rates[column])
         t = self.touches()
         went_back = t.filter(t.back_from).select(account_id=t.account).distinct()
-        self.put("retention.by_stage_history", retention.retention_by_stage_history(
+        self.put("retention.by_stage_history", retention.history_table(
             p, m, d, went_back=went_back))
         if retention.first_value_stage(m) is not None:
             j = self.steps()
@@ -435,8 +442,10 @@ def _persona_gap(events: ir.Table, contacts: ir.Table | None) -> bool:
             or "contact_id" not in events.columns:
         return False
     lacking = events.filter(events.persona.isnull() & events.contact_id.notnull())
+    lacking = lacking.select(_lacking=lacking.contact_id)
     known = contacts.filter(contacts.persona.notnull())
-    hit = lacking.semi_join(known, lacking.contact_id == known.contact_id)
+    # The few events that lack a persona are the side the semi-join hashes.
+    hit = known.semi_join(lacking, known.contact_id == lacking._lacking)
     return bool(hit.limit(1).count().to_pyarrow().as_py())
 
 

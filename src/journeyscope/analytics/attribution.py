@@ -323,18 +323,27 @@ def coalition_table(
     """`coalitions` as an Arrow table: the sets are grouped as lists of keys in the engine and
     named here."""
     t = touches.filter(touches.won)
+    # Every key's set per journey in one pass; the journeys are then counted per combination
+    # of sets, and each key adds up its own sets here.
+    per = t.group_by("account").aggregate(
+        **{f"__set{i}": t[k].collect(distinct=True).sort() for i, k in enumerate(keys)},
+        touches=t.count(), won_value=t.won_value.max(),
+    )
+    grouped = per.group_by([f"__set{i}" for i in range(len(keys))]).aggregate(
+        journeys=per.count(), touches=per.touches.sum(), won_value=per.won_value.sum(),
+    ).to_pyarrow().to_pylist()
     rows = []
-    for k in keys:
-        per = t.group_by("account").aggregate(
-            __set=t[k].collect(distinct=True).sort(), touches=t.count(),
-            won_value=t.won_value.max(),
-        )
-        grouped = per.group_by("__set").aggregate(
-            journeys=per.count(), touches=per.touches.sum(), won_value=per.won_value.sum())
-        for r in grouped.to_pyarrow().to_pylist():
-            names = sorted(_decoded(codes, k, v) for v in r["__set"] or [])
-            rows.append({"by": k, "coalition": SEPARATOR.join(names), "journeys": r["journeys"],
-                         "touches": r["touches"], "won_value": r["won_value"]})
+    for i, k in enumerate(keys):
+        sets: dict[str, dict[str, Any]] = {}
+        for r in grouped:
+            names = sorted(_decoded(codes, k, v) for v in r[f"__set{i}"] or [])
+            acc = sets.setdefault(SEPARATOR.join(names), {"journeys": 0, "touches": 0,
+                                                          "won_value": None})
+            acc["journeys"] += r["journeys"]
+            acc["touches"] += r["touches"]
+            if r["won_value"] is not None:
+                acc["won_value"] = r["won_value"] + (acc["won_value"] or 0.0)
+        rows += [{"by": k, "coalition": name, **acc} for name, acc in sets.items()]
     return pa.Table.from_pylist(rows, schema=COALITION_SCHEMA)
 
 

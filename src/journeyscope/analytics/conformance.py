@@ -65,6 +65,15 @@ def on_map(source: ir.Value, target: ir.Value, journey_map: JourneyMap, *,
     return on
 
 
+def off_map(journey: ir.Table, journey_map: JourneyMap, *, touchpoint: str = "touchpoint",
+            next_touchpoint: str = "next_touchpoint",
+            codes: Codes = STRINGS) -> ir.BooleanValue:
+    """Whether each step is a move (to a different touchpoint) the map does not design."""
+    j = journey
+    return (j[next_touchpoint].notnull() & (j[next_touchpoint] != j[touchpoint])
+            & ~on_map(j[touchpoint], j[next_touchpoint], journey_map, codes=codes))
+
+
 def misfits(
     journey: ir.Table,
     journey_map: JourneyMap,
@@ -77,8 +86,8 @@ def misfits(
     """One small query: `accounts` on the journey and `misfits`, those that made a move off
     the map."""
     j = journey
-    off = (j[next_touchpoint].notnull() & (j[next_touchpoint] != j[touchpoint])
-           & ~on_map(j[touchpoint], j[next_touchpoint], journey_map, codes=codes))
+    off = off_map(j, journey_map, touchpoint=touchpoint, next_touchpoint=next_touchpoint,
+                  codes=codes)
     row = j.aggregate(accounts=j[account].nunique(), misfits=j[account].nunique(where=off))
     return row.to_pyarrow().to_pylist()[0]
 

@@ -88,15 +88,10 @@ def touch_table(
     when the caller has it."""
     back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
     j = journey.mutate(_back=back)
-    if per_account is not None:
-        touch = per_account.select("account", "touchpoint", "first_ts", "last_ts", "back_from")
-    else:
-        touch = j.group_by([j[account].name("account"),
-                            j[touchpoint].name("touchpoint")]).aggregate(
-            first_ts=j[ts].min(),
-            last_ts=j[ts].max(),
-            back_from=j._back.any(),
-        )
+    base = _touch_base(journey, journey_map, per_account=per_account, account=account, ts=ts,
+                       touchpoint=touchpoint, stage_index=stage_index,
+                       next_stage_index=next_stage_index)
+    touch = base
     f = feedback if feedback is not None else journey
     f = f.filter(f[touchpoint].notnull())
     f = event_emotion(f, journey_map, touchpoint=touchpoint, activity=activity, score=score,
@@ -114,8 +109,8 @@ def touch_table(
     # that touchpoint's, whatever event happened to come just before it; when several are in
     # progress, the shortest (the most specific) takes it.
     regs = j.filter(j._back).select(_r_acc=j[account], _r_ts=j.next_ts)
-    during = touch.join(regs, (touch.account == regs._r_acc) & (regs._r_ts >= touch.first_ts)
-                        & (regs._r_ts <= touch.last_ts))
+    during = base.join(regs, (base.account == regs._r_acc) & (regs._r_ts >= base.first_ts)
+                       & (regs._r_ts <= base.last_ts))
     span = during.last_ts.delta(during.first_ts, unit="microsecond")
     w = ibis.window(group_by=[during._r_acc, during._r_ts], order_by=[span, during.touchpoint])
     during = during.mutate(_pick=ibis.row_number().over(w))
@@ -127,17 +122,35 @@ def touch_table(
     return touch.drop("_d_acc", "_d_tp", "back_from")
 
 
+def _touch_base(journey: ir.Table, journey_map: JourneyMap, *, per_account: ir.Table | None,
+                account: str, ts: str, touchpoint: str, stage_index: str,
+                next_stage_index: str) -> ir.Table:
+    """account, touchpoint, first_ts, last_ts and back_from, from `per_account` when given."""
+    if per_account is not None:
+        return per_account.select("account", "touchpoint", "first_ts", "last_ts", "back_from")
+    back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
+    j = journey.mutate(_back=back)
+    return j.group_by([j[account].name("account"), j[touchpoint].name("touchpoint")]).aggregate(
+        first_ts=j[ts].min(),
+        last_ts=j[ts].max(),
+        back_from=j._back.any(),
+    )
+
+
 def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *,
-                     account: str, value: str, codes: Codes) -> ir.Table:
+                     base: ir.Table, account: str, value: str, codes: Codes) -> ir.Table:
+    """The five signals per account and touchpoint. `base` (account, touchpoint, first_ts,
+    last_ts) is what `touch` was made from: the waits and the last touchpoint are read from it,
+    so that the engine does not make `touch` again for them."""
     tp_std, link_std = _standards(journey_map, codes)
     t = touch.left_join(tp_std, touch.touchpoint == tp_std._tp).drop("_tp")
     span = t.last_ts.delta(t.first_ts, unit="microsecond").cast("float64") / US_PER_DAY
     t = t.mutate(span_days=span)
 
     # The wait on each designed link with a time standard, per account.
-    src = touch.select(_a=touch.account, _source=touch.touchpoint, _s_last=touch.last_ts,
-                       _s_first=touch.first_ts)
-    dst = touch.select(_b=touch.account, _target=touch.touchpoint, _t_first=touch.first_ts)
+    src = base.select(_a=base.account, _source=base.touchpoint, _s_last=base.last_ts,
+                      _s_first=base.first_ts)
+    dst = base.select(_b=base.account, _target=base.touchpoint, _t_first=base.first_ts)
     j = src.join(link_std, "_source").join(dst, [("_a", "_b"), "_target"])
     j = j.filter(j._t_first >= j._s_first)
     wait = j._t_first.delta(j._s_last, unit="microsecond").cast("float64") / US_PER_DAY
@@ -146,9 +159,11 @@ def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *
     t = t.left_join(late, [t.account == late._a, t.touchpoint == late._source])
     t = t.drop("_a", "_source")
 
-    # The last touchpoint of each account, for drop-off.
-    w = ibis.window(group_by=t.account)
-    t = t.mutate(is_last=t.last_ts == t.last_ts.max().over(w))
+    # The last touchpoint of each account, for drop-off: a grouping and a join are cheaper
+    # than a window over every account's touchpoints.
+    last = base.group_by(_l_acc=base.account).aggregate(_l_ts=base.last_ts.max())
+    t = t.join(last, t.account == last._l_acc)
+    t = t.mutate(is_last=t.last_ts == t._l_ts).drop("_l_acc", "_l_ts")
 
     d = dims.select(_acc=dims[account], won=dims.won.fill_null(False),
                     lost=dims.lost.fill_null(False), churned=dims.churned.fill_null(False),
@@ -239,8 +254,11 @@ def rank_painpoints(
                         touchpoint=touchpoint, activity=activity, score=score, sentiment=sentiment,
                         stage_index=stage_index, next_stage_index=next_stage_index,
                         per_account=per_account, codes=codes)
-    t = materialize(_account_signals(touch, journey_map, dims, account=account, value=value,
-                                     codes=codes))
+    base = _touch_base(journey, journey_map, per_account=per_account, account=account, ts=ts,
+                       touchpoint=touchpoint, stage_index=stage_index,
+                       next_stage_index=next_stage_index)
+    t = materialize(_account_signals(touch, journey_map, dims, base=base, account=account,
+                                     value=value, codes=codes))
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
     lift = _churn_lift(t, codes)

@@ -258,6 +258,13 @@ def variants(
     per_account = t.group_by(t[account].name("__account")).aggregate(
         path=_ordered_list(t, code, t[step]), us=t[gap].sum(),
     )
+    return variants_of(per_account, values, top=top)
+
+
+def variants_of(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
+                top: int | None = None) -> ir.Table:
+    """The variants (see `variants`) from one row per account with its `path` (a list of
+    codes of `values`, len(values) for a missing activity) and `us` (its duration)."""
     per_account = per_account.mutate(days=per_account.us.fill_null(0).cast("float64") / US_PER_DAY)
     grouped = per_account.group_by("path").aggregate(
         accounts=per_account.count(),

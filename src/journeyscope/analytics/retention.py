@@ -18,10 +18,14 @@ Definitions (docs/retention.md says the same for users):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from journeyscope.analytics.base import US_PER_DAY, AnalysisError
+from journeyscope.analytics.base import US_PER_DAY, AnalysisError, ratio
 from journeyscope.model.types import JourneyMap, Phase, parse_duration
 
 
@@ -45,11 +49,13 @@ def customers(dims: ir.Table, *, value: str = "value") -> ir.Table:
     )
 
 
-def _rates(c: ir.Table, keys: list) -> ir.Table:
+def _rate_sums(c: ir.Table, keys: list) -> ir.Table:
+    """The counts and values behind the rates, per group of `keys`: sums, so that coarser
+    groups add them up (one query serves every split)."""
     renewed, churned = c.renewed.fill_null(False), c.churned.fill_null(False)
     expanded = c.expanded.fill_null(False)
     grouped = c.group_by(keys) if keys else c
-    out = grouped.aggregate(
+    return grouped.aggregate(
         customers=c.count(),
         decided=c.decided.cast("int64").sum(),
         renewed=renewed.cast("int64").sum(),
@@ -58,11 +64,59 @@ def _rates(c: ir.Table, keys: list) -> ir.Table:
         customer_value=c.customer_value.sum(),
         churned_value=c.customer_value.sum(where=churned).fill_null(0.0),
     )
-    return out.mutate(
-        renewal_rate=_ratio(out.renewed, out.decided),
-        churn_rate=_ratio(out.churned, out.decided),
-        expansion_rate=_ratio(out.expanded, out.customers),
-    )
+
+
+_SUMMED = ("customers", "decided", "renewed", "churned", "expanded", "customer_value",
+           "churned_value")
+RATE_COLUMNS = [("customers", pa.int64()), ("decided", pa.int64()), ("renewed", pa.int64()),
+                ("churned", pa.int64()), ("expanded", pa.int64()),
+                ("customer_value", pa.float64()), ("churned_value", pa.float64()),
+                ("renewal_rate", pa.float64()), ("churn_rate", pa.float64()),
+                ("expansion_rate", pa.float64())]
+
+
+def _add_up(rows: list[dict[str, Any]], key: Any) -> dict[Any, dict[str, Any]]:
+    """The rows of `_rate_sums` added up per `key(row)`, with their rates. Sums over nothing
+    are null, as in the engine (customers are a count: 0; churned value: 0.0)."""
+    out: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        acc = out.setdefault(key(r), {"customers": 0, "churned_value": 0.0})
+        for col in _SUMMED:
+            if r[col] is not None:
+                acc[col] = r[col] if acc.get(col) is None else acc[col] + r[col]
+    for acc in out.values():
+        for col in _SUMMED:
+            acc.setdefault(col, None)
+        acc["renewal_rate"] = ratio(acc["renewed"], acc["decided"])
+        acc["churn_rate"] = ratio(acc["churned"], acc["decided"])
+        acc["expansion_rate"] = ratio(acc["expanded"], acc["customers"])
+    return out
+
+
+def retention_tables(
+    dims: ir.Table,
+    *,
+    by: Sequence[str] = (),
+    value: str = "value",
+) -> dict[str | None, pa.Table]:
+    """`retention` overall (key None) and by each of the `by` columns, from one query."""
+    c = customers(dims, value=value)
+    for column in by:
+        if column not in c.columns:
+            raise AnalysisError(f"cannot split retention by {column!r}: not an account "
+                                f"column; available: {', '.join(sorted(c.columns))}")
+    rows = _rate_sums(c, list(by)).to_pyarrow()
+    listed = rows.to_pylist()
+    overall = _add_up(listed, lambda r: None).get(None) or _add_up(
+        [{col: None for col in _SUMMED} | {"customers": 0}], lambda r: None)[None]
+    out = {None: pa.Table.from_pylist([overall], schema=pa.schema(RATE_COLUMNS))}
+    for column in by:
+        groups = _add_up(listed, lambda r, col=column: r[col])
+        keys = sorted(groups, key=lambda v: (v is None, v))
+        schema = pa.schema([(column, rows.schema.field(column).type), *RATE_COLUMNS])
+        out[column] = pa.Table.from_pylist([{column: k, **groups[k]} for k in keys],
+                                           schema=schema)
+    return out
 
 
 def retention(
@@ -74,12 +128,7 @@ def retention(
     """Renewal, churn and expansion per value of `by` (a column of `dims` such as `segment`,
     `cohort` (month of first touch), `win_cohort`, `first_channel`), or overall: customers,
     decided, renewed, churned, expanded, their rates, customer value and churned value."""
-    c = customers(dims, value=value)
-    if by is not None and by not in c.columns:
-        raise AnalysisError(f"cannot split retention by {by!r}: not an account column; "
-                            f"available: {', '.join(sorted(c.columns))}")
-    out = _rates(c, [by] if by else [])
-    return out.order_by(by) if by else out
+    return ibis.memtable(retention_tables(dims, by=[by] if by else [], value=value)[by])
 
 
 def retention_by_stage_history(
@@ -96,39 +145,57 @@ def retention_by_stage_history(
     (stage 'any') by whether they went back to an earlier stage ('went back', 'never went
     back'). `progress` is `stages.stage_progress`; `went_back` a table of the accounts that
     regressed (column `account`)."""
+    return ibis.memtable(history_table(progress, journey_map, dims, went_back=went_back,
+                                       account=account, value=value))
+
+
+def history_table(
+    progress: ir.Table,
+    journey_map: JourneyMap,
+    dims: ir.Table,
+    *,
+    went_back: ir.Table | None = None,
+    account: str = "account_id",
+    value: str = "value",
+) -> pa.Table:
+    """`retention_by_stage_history` as an Arrow table: one query counts the customers by
+    their whole history (every stage's at once), added up per stage here."""
     c = customers(dims, value=value)
     p = progress.select(progress[account].name("__acc"),
                         *[progress[f"{x}_{k}"] for k in range(len(journey_map.stages))
                           for x in ("entered", "exited")])
     j = c.left_join(p, c[account] == p["__acc"]).drop("__acc")
-    parts = []
-    for k, stage in enumerate(journey_map.stages):
-        if not stage.time_standard:
-            continue
-        std_days = _days(stage.time_standard)
+    keys: dict[str, ir.Value] = {}
+    timed = [(k, stage) for k, stage in enumerate(journey_map.stages) if stage.time_standard]
+    for k, stage in timed:
         days = j[f"exited_{k}"].delta(j[f"entered_{k}"], unit="microsecond").cast(
             "float64") / US_PER_DAY
-        history = ibis.cases(
-            (days > std_days, "over standard"),
+        keys[f"__h{k}"] = ibis.cases(
+            (days > _days(stage.time_standard), "over standard"),
             (days.notnull(), "within standard"),
             else_="not through it",
         )
-        part = _rates(j.mutate(stage=ibis.literal(stage.id), stage_index=ibis.literal(k),
-                               history=history), ["stage", "stage_index", "history"])
-        parts.append(part)
     if went_back is not None:
         back = went_back.select(__back=went_back[account]).distinct()
-        jb = j.left_join(back, j[account] == back["__back"])
-        history = ibis.ifelse(jb["__back"].notnull(), "went back", "never went back")
-        parts.append(_rates(jb.mutate(stage=ibis.literal("any"),
-                                      stage_index=ibis.literal(len(journey_map.stages)),
-                                      history=history), ["stage", "stage_index", "history"]))
-    if not parts:
+        j = j.left_join(back, j[account] == back["__back"])
+        keys["__back"] = ibis.ifelse(j["__back"].notnull(), "went back", "never went back")
+    if not keys:
         raise AnalysisError("no stage of the map has a time standard and no regressions given")
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part)
-    return out.order_by(["stage_index", "history"])
+    j = j.mutate(**keys)
+    listed = _rate_sums(j, list(keys)).to_pyarrow().to_pylist()
+    n = len(journey_map.stages)
+    rows = []
+    parts = [(k, stage.id, f"__h{k}") for k, stage in timed]
+    if went_back is not None:
+        parts.append((n, "any", "__back"))
+    for k, stage_id, column in parts:
+        for history, sums in _add_up(listed, lambda r, col=column: r[col]).items():
+            rows.append({"stage": stage_id, "stage_index": k, "history": history, **sums})
+    rows.sort(key=lambda r: (r["stage_index"], r["history"]))
+    index_type = pa.int8() if n < 127 else pa.int16()
+    schema = pa.schema([("stage", pa.string()), ("stage_index", index_type),
+                        ("history", pa.string()), *RATE_COLUMNS])
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def renewal_cycle(journey_map: JourneyMap) -> list[int]:

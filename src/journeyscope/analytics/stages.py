@@ -46,24 +46,58 @@ def stage_progress(
 ) -> ir.Table:
     """One row per account (per account and `by` value when `by` names an event column):
     `entered_k` and `exited_k` for each stage position k, the `current` stage position (of the
-    latest event), `current_since` (when the account last arrived in it) and `last_ts`."""
+    latest event), `current_since` (when the account last arrived in it) and `last_ts`.
+    `step` counts an account's steps from 0, as `base.with_steps` does."""
     n = len(journey_map.stages)
-    si, nsi = journey[stage_index], journey[next_stage_index]
+    keys = [account] + ([by] if by else [])
+    narrow = not by
+    if not narrow:
+        # A group (a persona, say) has stage changes of its own: every step is read.
+        turns = journey
+    else:
+        turns = stage_turns(journey, step=step, stage_index=stage_index, next_ts=next_ts,
+                            next_stage_index=next_stage_index)
+        first = ibis.ifelse(turns[step] == 0, turns[ts], ibis.null("timestamp"))
+    si, nsi = turns[stage_index], turns[next_stage_index]
+    # Entered: at the first step, or at the step after a change into the stage.
+    into = ~si.identical_to(nsi) & turns[next_ts].notnull()
     aggs: dict[str, ir.Value] = {}
     for k in range(n):
-        aggs[f"entered_{k}"] = journey[ts].min(where=si == k)
-        aggs[f"exited_{k}"] = journey[next_ts].min(where=(si == k) & (nsi > k))
-    aggs["current"] = si.argmax(journey[step])
-    aggs["arrived"] = journey[next_ts].max(where=nsi != si)
-    aggs["last_ts"] = journey[ts].max()
-    keys = [journey[account].name(account)] + ([journey[by].name(by)] if by else [])
-    wide = journey.group_by(keys).aggregate(**aggs)
+        if not narrow:
+            aggs[f"entered_{k}"] = turns[ts].min(where=si == k)
+        else:
+            aggs[f"entered_{k}"] = ibis.least(first.min(where=si == k),
+                                              turns[next_ts].min(where=into & (nsi == k)))
+        aggs[f"exited_{k}"] = turns[next_ts].min(where=(si == k) & (nsi > k))
+    aggs["current"] = si.argmax(turns[step])
+    aggs["arrived"] = turns[next_ts].max(where=nsi != si)
+    aggs["last_ts"] = turns[ts].max()
+    wide = turns.group_by([turns[c] for c in keys]).aggregate(**aggs)
     if n == 0:
         return wide.mutate(current_since=wide.arrived).drop("arrived")
     entered_current = wide.current.cases(
         *[(k, wide[f"entered_{k}"]) for k in range(n)], else_=ibis.null("timestamp")
     )
     return wide.mutate(current_since=wide.arrived.coalesce(entered_current)).drop("arrived")
+
+
+def stage_turns(
+    journey: ir.Table,
+    *,
+    step: str = "step",
+    stage_index: str = "stage_index",
+    next_ts: str = "next_ts",
+    next_stage_index: str = "next_stage_index",
+) -> ir.Table:
+    """The steps where the stage changes, and every account's first and last step: all that
+    bears on `stage_progress` (a stage is entered at the account's first step or after a
+    change, left at a change, and the account is in the stage of its last step). They are a
+    small part of the journey; kept on their own (`base.materialise`), the aggregation reads
+    them as dense as they are (filtered on the fly, every aggregate would work through
+    mostly empty batches of the whole journey). Filtering them again changes nothing."""
+    si, nsi = journey[stage_index], journey[next_stage_index]
+    return journey.filter(~si.identical_to(nsi) | journey[next_ts].isnull()
+                          | (journey[step] == 0))
 
 
 def _grouped(
@@ -120,6 +154,18 @@ def reach_patterns(progress: ir.Table, n_stages: int, *, by: list[str] = ()) -> 
     if not keys:
         return p.aggregate(n=p.count()).to_pyarrow()
     return p.group_by(keys).aggregate(n=p.count()).to_pyarrow()
+
+
+def reached_patterns(touches: ir.Table, n_stages: int, *, by: str, account: str = "account",
+                     stage_index: str = "stage_index") -> pa.Table:
+    """`reach_patterns` of the any-order funnel by `by` from a table with a row per account,
+    `by` value and stage met (more rows are fine): whether each (account, value) reached each
+    stage is all that funnel needs, and cheaper to find than when."""
+    t = touches
+    reached = t.group_by(t[account], t[by]).aggregate(
+        **{f"r{k}": (t[stage_index] == k).fill_null(False).any() for k in range(n_stages)})
+    keys = [by, *[f"r{k}" for k in range(n_stages)]]
+    return reached.group_by(keys).aggregate(n=reached.count()).to_pyarrow()
 
 
 FUNNEL_COLUMNS = [("stage_index", pa.int16()), ("stage", pa.string()),
@@ -275,8 +321,12 @@ def entered_counts(progress: ir.Table, n_stages: int) -> list[int]:
     return [row[f"e{k}"] for k in range(n_stages)]
 
 
-def entered_from_patterns(patterns: pa.Table, n_stages: int) -> list[int]:
-    """Accounts that entered each stage, from `reach_patterns`."""
+def entered_from_patterns(patterns: pa.Table, n_stages: int, *,
+                          total: bool = False) -> Any:
+    """Accounts that entered each stage, from `reach_patterns` (with `total`, the accounts
+    there are)."""
+    if total:
+        return sum(patterns.column("n").to_pylist())
     entered = [0] * n_stages
     for row in patterns.to_pylist():
         for k in range(n_stages):

@@ -303,30 +303,75 @@ def emotion_table(
     csat_max: float = 5.0,
     codes: Codes = STRINGS,
 ) -> pa.Table:
-    """`emotion_curve` as an Arrow table: one aggregation, put beside the design here."""
-    col = stage if level == "stage" else touchpoint
-    designed = designed_emotion(journey_map, level=level, by_persona=by_persona)
+    """`emotion_curve` as an Arrow table."""
+    return emotion_tables(events, journey_map, curves=[(level, by_persona)], stage=stage,
+                          touchpoint=touchpoint, persona=persona, activity=activity,
+                          score=score, sentiment=sentiment, csat_min=csat_min,
+                          csat_max=csat_max, codes=codes)[(level, by_persona)]
+
+
+def emotion_tables(
+    events: ir.Table,
+    journey_map: JourneyMap,
+    *,
+    curves: list[tuple[str, bool]],
+    stage: str = "stage",
+    touchpoint: str = "touchpoint",
+    persona: str = "persona",
+    activity: str = "activity",
+    score: str = "score",
+    sentiment: str = "sentiment",
+    csat_min: float = 1.0,
+    csat_max: float = 5.0,
+    codes: Codes = STRINGS,
+) -> dict[tuple[str, bool], pa.Table]:
+    """Several emotion curves ((level, by_persona) each) from one query: the signals are
+    summed per stage, touchpoint and persona, and each curve adds up its own groups."""
+    for level, _ in curves:
+        if level not in ("stage", "touchpoint"):
+            raise ValueError(f"level must be 'stage' or 'touchpoint', not {level!r}")
     e = event_emotion(events, journey_map, touchpoint=touchpoint, activity=activity,
                       score=score, sentiment=sentiment, csat_min=csat_min, csat_max=csat_max,
                       codes=codes)
-    e = e.filter(e.emotion.notnull() & e[col].notnull())
-    keys = [e[col].name(level)] + ([e[persona].name("persona")] if by_persona else [])
-    measured = e.group_by(keys).aggregate(
-        measured=e.emotion.mean(),
-        from_scores=e.score_emotion.mean(),
-        from_text=e.text_emotion.mean(),
-        signals=e.count(),
+    e = e.filter(e.emotion.notnull())
+    keys = {"stage": e[stage], "touchpoint": e[touchpoint]}
+    if any(by for _, by in curves):
+        keys["persona"] = e[persona]
+    measured = e.group_by(**{f"__{k}": v for k, v in keys.items()}).aggregate(
+        emotion_sum=e.emotion.sum(), scores_sum=e.score_emotion.sum(),
+        scores_n=e.score_emotion.count(), text_sum=e.text_emotion.sum(),
+        text_n=e.text_emotion.count(), signals=e.count(),
     ).to_pyarrow().to_pylist()
+    return {(level, by): _curve(measured, journey_map, level=level, by_persona=by, codes=codes)
+            for level, by in curves}
+
+
+def _mean(total: float | None, n: int | None) -> float | None:
+    return total / n if total is not None and n else None
+
+
+def _curve(measured: list[dict[str, Any]], journey_map: JourneyMap, *, level: str,
+           by_persona: bool, codes: Codes) -> pa.Table:
+    designed = designed_emotion(journey_map, level=level, by_persona=by_persona)
     key_names = [level] + (["persona"] if by_persona else [])
-    kinds = {level: level, "persona": "persona"}
+    sums: dict[tuple, dict[str, Any]] = {}
+    for m in measured:
+        if m[f"__{level}"] is None:
+            continue
+        key = tuple(codes.name(k, m[f"__{k}"]) for k in key_names)
+        acc = sums.setdefault(key, {"emotion_sum": 0.0, "scores_sum": 0.0, "scores_n": 0,
+                                    "text_sum": 0.0, "text_n": 0, "signals": 0})
+        for col in acc:
+            acc[col] += m[col] or 0
     rows: dict[tuple, dict[str, Any]] = {}
     for d in designed.to_pylist():
         rows[tuple(d[k] for k in key_names)] = {**d, "measured": None, "from_scores": None,
                                                 "from_text": None, "signals": 0}
-    for m in measured:
-        key = tuple(codes.name(kinds[k], m[k]) for k in key_names)
+    for key, acc in sums.items():
         row = rows.setdefault(key, {**dict(zip(key_names, key, strict=True)), "designed": None})
-        row |= {c: m[c] for c in ("measured", "from_scores", "from_text", "signals")}
+        row |= {"measured": _mean(acc["emotion_sum"], acc["signals"]),
+                "from_scores": _mean(acc["scores_sum"], acc["scores_n"]),
+                "from_text": _mean(acc["text_sum"], acc["text_n"]), "signals": acc["signals"]}
     order = ({s.id: i for i, s in enumerate(journey_map.stages)} if level == "stage"
              else {tp.id: i for i, tp in enumerate(journey_map.touchpoints)})
     out = []
