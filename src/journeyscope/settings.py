@@ -75,6 +75,12 @@ MEMORY_LIMIT = register(
     "DuckDB memory limit of a workspace connection (e.g. 3GB); beyond it, imports and "
     "analyses spill to a temporary folder next to the workspace file.",
 )
+ANALYSIS_MEMORY_LIMIT = register(
+    "analysis_memory_limit", "2GB",
+    "DuckDB memory limit of an analysis (`journeyscope analyze`, reports, dashboards), below "
+    "the workspace's so that the process with its results stays under memory_limit; beyond "
+    "it, the analysis spills to a temporary folder next to the workspace file.",
+)
 
 SPARK_CORES = register(
     "spark_cores", "2", "Cores of the local Spark session of `--engine spark`.",

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -170,6 +169,7 @@ class _Run:
         self.tables: dict[str, pa.Table] = {}
         self.seconds: dict[str, float] = {}
         self._memo: dict[str, Any] = {}
+        self.texts_cached = False
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
         self.tables[name] = table if isinstance(table, pa.Table) else table.to_pyarrow()
@@ -238,7 +238,11 @@ class _Run:
         f = f.mutate(account_id=f._f_code).drop("_f_text", "_f_code")
         f = journey.encode(f, codes, {k: k for k in ("touchpoint", "stage", "persona")})
         if has_text:
-            scores = text_sentiment(f, cache=self.source.tables.get("text_sentiment"))
+            cache = self.source.tables.get("text_sentiment")
+            if self.texts_cached and cache is not None:
+                scores = cache.select("text", "sentiment")
+            else:
+                scores = text_sentiment(f, cache=cache)
             f = with_sentiment(f, scores)
         return materialize(f)
 
@@ -356,8 +360,8 @@ class _Run:
             self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
             codes=codes)
         self.put("touchpoints.stats", stats)
-        self.put("touchpoints.kpis", touchpoints.touchpoint_kpis(
-            ibis.memtable(stats), m, handovers=ibis.memtable(self.handover_table)))
+        self.put("touchpoints.kpis", touchpoints.kpis_table(stats, m,
+                                                            handovers=self.handover_table))
 
     def attribution(self) -> None:
         from journeyscope.analytics.attribution import MODELS, attribution
@@ -473,14 +477,18 @@ def analyze(
     if low and high and low >= high:
         raise AnalysisError(f"--since {since} is not before --until {until}")
     own = not isinstance(workspace, Source)
+    cached = False
     if own:
-        update_cache(workspace)  # scores new texts once; analyses then only join
+        # Scores new texts once; analyses then only join. None: it could not write.
+        cached = update_cache(workspace) is not None
         source = open_workspace(workspace, engine=engine)
         source.meta["_origin"] = "workspace"
     else:
         source = workspace
     try:
         run = _Run(m, source, progress)
+        # The cache holds every text of a workspace just updated: no query for missing ones.
+        run.texts_cached = cached
         events = source.table("events")
         run.rematch = _needs_match(source, m, events)
         accounts = source.tables.get("accounts")

@@ -96,6 +96,15 @@ def materialize(expr: ir.Table) -> ir.Table:
     return expr.cache()
 
 
+def analysis_threads() -> int:
+    """DuckDB threads for an analysis: the cores this process may run on (two on the machine
+    the benchmark figures come from)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -186,9 +195,11 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
         raise WorkspaceError(f"{path}: no such workspace file; create it with `journeyscope "
                              "import` or `journeyscope demo-data`")
     try:
-        # The workspace's memory limit, spilling beside it, as its own connections do.
+        # The analysis memory limit, spilling beside the workspace as its own connections do,
+        # and as many threads as the cores this process may use (a container's share).
         con = ibis.duckdb.connect(str(path), read_only=True,
-                                  memory_limit=settings.MEMORY_LIMIT.get(),
+                                  memory_limit=settings.ANALYSIS_MEMORY_LIMIT.get(),
+                                  threads=analysis_threads(),
                                   temp_directory=str(path.with_name(path.name + ".tmp")))
         # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
         con.con.execute("SET enable_progress_bar = false")

@@ -23,6 +23,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
 from journeyscope.analytics.journey import STRINGS, Codes
@@ -77,7 +78,13 @@ def coded_steps(
         values = activity_codes(events, activity)
     keep = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
     coded = _encode(events.select(*keep), activity, values)
-    coded = coded.select(*[c for c in keep if c != activity],
+    # The account as a dense integer too: the sort and the grouping by account are then on
+    # integers (the ids are one small distinct query and a join away).
+    ids = coded.select(__id=coded[account]).distinct()
+    ids = ids.mutate(__a=ibis.row_number().over(ibis.window(order_by=ids["__id"])).cast("int32"))
+    coded = coded.join(ids, coded[account] == ids["__id"])
+    coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],
+                         **{account: coded["__a"]},
                          code=coded["__code"].fill_null(len(values)).cast("int16"))
     order_by = [coded[ts]] + ([coded[order]] if order and order in coded.columns else [])
     w = ibis.window(group_by=coded[account], order_by=order_by)
@@ -96,14 +103,9 @@ def _ordered_list(t: ir.Table, value: ir.Value, order: ir.Value) -> ir.ArrayValu
     PySpark cannot (ordered aggregation is not supported there), so elsewhere (order, value)
     pairs are collected and sorted, which gives the same list."""
     if t._find_backend(use_default=True).name == "duckdb":
-        return value.collect(order_by=order)
+        # The values (codes) are never null: no filter for nulls to pay for.
+        return value.collect(order_by=order, include_null=True)
     return ibis.struct({"s": order, "c": value}).collect().sort().map(lambda s: s.c)
-
-
-def _decode(codes: ir.IntegerValue, values: tuple[str, ...]) -> ir.StringValue:
-    # Code len(values), a missing activity, indexes the trailing null.
-    names = ibis.literal(list(values) + [None], type="array<string>")
-    return names[codes]
 
 
 def _successor(steps: ir.Table, activity: str, next_activity: str | None, *, account: str,
@@ -258,13 +260,15 @@ def variants(
     per_account = t.group_by(t[account].name("__account")).aggregate(
         path=_ordered_list(t, code, t[step]), us=t[gap].sum(),
     )
-    return variants_of(per_account, values, top=top)
+    return ibis.memtable(variant_table(per_account, values, top=top))
 
 
-def variants_of(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
-                top: int | None = None) -> ir.Table:
-    """The variants (see `variants`) from one row per account with its `path` (a list of
-    codes of `values`, len(values) for a missing activity) and `us` (its duration)."""
+def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
+                  top: int | None = None) -> pa.Table:
+    """The variants (see `variants`) as an Arrow table, from one row per account with its
+    `path` (a list of codes of `values`, len(values) for a missing activity) and `us` (its
+    duration). The engine groups and orders lists of codes; the names are put in here, with
+    Arrow, on the few (or, without `top`, all) distinct paths."""
     per_account = per_account.mutate(days=per_account.us.fill_null(0).cast("float64") / US_PER_DAY)
     grouped = per_account.group_by("path").aggregate(
         accounts=per_account.count(),
@@ -291,16 +295,27 @@ def variants_of(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
     grouped = grouped.order_by([ibis.desc("accounts"), by_name])
     if top is not None:
         grouped = grouped.limit(top)
-    return grouped.select(
-        variant=grouped.path.map(lambda c: _decode(c, vals)),
-        accounts=grouped.accounts,
+    out = grouped.select(
+        "path", "accounts",
         share=grouped.accounts.cast("float64") / grouped.total,
         length=grouped.path.length(),
-        mean_days=grouped.mean_days,
-        median_days=grouped.median_days,
-        min_days=grouped.min_days,
-        max_days=grouped.max_days,
-    )
+        mean_days=grouped.mean_days, median_days=grouped.median_days,
+        min_days=grouped.min_days, max_days=grouped.max_days,
+    ).to_pyarrow()
+    paths = out.column("path").combine_chunks()
+    # Code len(values), a missing activity, takes the trailing null.
+    names = pa.array([*vals, None], pa.string())
+    variant = pa.ListArray.from_arrays(paths.offsets,
+                                       pc.take(names, paths.values.cast(pa.int32())))
+    out = out.drop(["path"]).add_column(0, "variant", variant)
+    return out.cast(VARIANT_SCHEMA)
+
+
+VARIANT_SCHEMA = pa.schema([
+    ("variant", pa.list_(pa.string())), ("accounts", pa.int64()), ("share", pa.float64()),
+    ("length", pa.int64()), ("mean_days", pa.float64()), ("median_days", pa.float64()),
+    ("min_days", pa.float64()), ("max_days", pa.float64()),
+])
 
 
 LEVELS = {"stage": ("stage", "next_stage"), "touchpoint": ("touchpoint", "next_touchpoint")}

@@ -362,10 +362,10 @@ MEASURED_BY = {
 
 
 def touchpoint_kpis(
-    stats: ir.Table,
+    stats: ir.Table | pa.Table,
     journey_map: JourneyMap,
     *,
-    handovers: ir.Table | None = None,
+    handovers: ir.Table | pa.Table | None = None,
 ) -> ir.Table:
     """Every KPI the map gives a touchpoint, with its target, the measured value in the KPI's
     unit and whether the target is met (null when there is no measurement).
@@ -374,46 +374,47 @@ def touchpoint_kpis(
     measures the `handover_gap` KPIs (the accounts-weighted median gap of the designed handovers
     into the touchpoint).
     """
+    def arrow(t: ir.Table | pa.Table | None) -> pa.Table | None:
+        return t if t is None or isinstance(t, pa.Table) else t.to_pyarrow()
+
+    return ibis.memtable(kpis_table(arrow(stats), journey_map, handovers=arrow(handovers)))
+
+
+KPI_SCHEMA = pa.schema([
+    ("touchpoint", pa.string()), ("kpi", pa.string()), ("measure", pa.string()),
+    ("unit", pa.string()), ("target", pa.float64()), ("direction", pa.string()),
+    ("actual", pa.float64()), ("met", pa.bool_()), ("measured_by", pa.string()),
+])
+
+
+def kpis_table(stats: pa.Table, journey_map: JourneyMap, *,
+               handovers: pa.Table | None = None) -> pa.Table:
+    """`touchpoint_kpis` from the Arrow tables of the stats and the designed handovers."""
+    values = {r["touchpoint"]: r for r in stats.to_pylist()}
+    gaps: dict[str, list[float]] = {}
+    for h in (handovers.to_pylist() if handovers is not None else []):
+        if h["accounts"] and h["accounts"] > 0:
+            acc = gaps.setdefault(h["target"], [0.0, 0])
+            if h["gap_median_days"] is not None:
+                acc[0] += h["gap_median_days"] * h["accounts"]
+            acc[1] += h["accounts"]
     rows = []
     for tp in journey_map.touchpoints:
+        measured = dict(values.get(tp.id, {}))
+        gap = gaps.get(tp.id)
+        measured["handover_gap_median_days"] = gap[0] / gap[1] if gap and gap[1] else None
         for kpi in tp.kpis:
             column, factor, measured_by = _kpi_source(kpi.measure, kpi.unit)
-            rows.append({
-                "position": len(rows), "touchpoint": tp.id, "kpi": kpi.name,
-                "measure": kpi.measure, "unit": kpi.unit,
-                "target": kpi.target, "direction": kpi.direction.value, "source_column": column,
-                "factor": factor, "measured_by": measured_by,
-            })
-    schema = pa.schema([
-        ("position", pa.int32()),
-        ("touchpoint", pa.string()), ("kpi", pa.string()), ("measure", pa.string()),
-        ("unit", pa.string()), ("target", pa.float64()), ("direction", pa.string()),
-        ("source_column", pa.string()), ("factor", pa.float64()), ("measured_by", pa.string()),
-    ])
-    kpis = ibis.memtable(pa.Table.from_pylist(rows, schema=schema))
-    values = stats
-    if handovers is not None:
-        h = handovers.filter(handovers.accounts > 0)
-        gaps = h.group_by(touchpoint=h.target).aggregate(
-            handover_gap_median_days=(h.gap_median_days * h.accounts).sum() / h.accounts.sum()
-        )
-        values = values.left_join(gaps, "touchpoint").drop("touchpoint_right")
-    else:
-        values = values.mutate(handover_gap_median_days=ibis.null().cast("float64"))
-    j = kpis.left_join(values, "touchpoint").drop("touchpoint_right")
-    columns = sorted({column for column, _ in _MEASURES.values()} | {"reach_share"})
-    raw = j.source_column.cases(*[(c, j[c].cast("float64")) for c in columns], else_=ibis.null())
-    actual = raw * j.factor
-    met = ibis.cases(
-        (actual.isnull() | j.target.isnull(), ibis.null().cast("boolean")),
-        (j.direction == "higher", actual >= j.target),
-        else_=actual <= j.target,
-    )
-    out = j.select(
-        "position", "touchpoint", "kpi", "measure", "unit", "target", "direction",
-        actual=actual, met=met, measured_by=j.measured_by,
-    )
-    return out.order_by("position").drop("position")
+            raw = measured.get(column) if column else None
+            actual = float(raw) * factor if raw is not None else None
+            target = float(kpi.target) if kpi.target is not None else None
+            direction = kpi.direction.value
+            met = None if actual is None or target is None else (
+                actual >= target if direction == "higher" else actual <= target)
+            rows.append({"touchpoint": tp.id, "kpi": kpi.name, "measure": kpi.measure,
+                         "unit": kpi.unit, "target": target, "direction": direction,
+                         "actual": actual, "met": met, "measured_by": measured_by})
+    return pa.Table.from_pylist(rows, schema=KPI_SCHEMA)
 
 
 def _kpi_source(measure: str | None, unit: str | None) -> tuple[str | None, float, str | None]:
