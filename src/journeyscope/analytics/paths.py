@@ -23,7 +23,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
 from journeyscope.analytics.journey import STRINGS, Codes
@@ -80,7 +79,7 @@ def coded_steps(
     coded = _encode(events.select(*keep), activity, values)
     # The account as a dense integer too: the sort and the grouping by account are then on
     # integers (the ids are one small distinct query and a join away).
-    ids = coded.select(__id=coded[account]).distinct()
+    ids = events.select(__id=events[account]).distinct()
     ids = ids.mutate(__a=ibis.row_number().over(ibis.window(order_by=ids["__id"])).cast("int32"))
     coded = coded.join(ids, coded[account] == ids["__id"])
     coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],
@@ -267,8 +266,8 @@ def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
                   top: int | None = None) -> pa.Table:
     """The variants (see `variants`) as an Arrow table, from one row per account with its
     `path` (a list of codes of `values`, len(values) for a missing activity) and `us` (its
-    duration). The engine groups and orders lists of codes; the names are put in here, with
-    Arrow, on the few (or, without `top`, all) distinct paths."""
+    duration). The engine groups and orders lists of codes; the names come in here as a
+    dictionary-encoded list (`.cast(VARIANT_SCHEMA)` for plain strings)."""
     per_account = per_account.mutate(days=per_account.us.fill_null(0).cast("float64") / US_PER_DAY)
     grouped = per_account.group_by("path").aggregate(
         accounts=per_account.count(),
@@ -303,12 +302,13 @@ def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
         min_days=grouped.min_days, max_days=grouped.max_days,
     ).to_pyarrow()
     paths = out.column("path").combine_chunks()
-    # Code len(values), a missing activity, takes the trailing null.
+    # The names as a dictionary over the codes (code len(values), a missing activity, is
+    # the trailing null): no string is copied, however many paths there are; `.cast` with
+    # VARIANT_SCHEMA gives plain strings.
     names = pa.array([*vals, None], pa.string())
-    variant = pa.ListArray.from_arrays(paths.offsets,
-                                       pc.take(names, paths.values.cast(pa.int32())))
-    out = out.drop(["path"]).add_column(0, "variant", variant)
-    return out.cast(VARIANT_SCHEMA)
+    variant = pa.ListArray.from_arrays(
+        paths.offsets, pa.DictionaryArray.from_arrays(paths.values.cast(pa.int32()), names))
+    return out.drop(["path"]).add_column(0, "variant", variant)
 
 
 VARIANT_SCHEMA = pa.schema([
