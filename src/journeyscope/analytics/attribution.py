@@ -24,6 +24,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, journey_steps, materialise
@@ -183,11 +184,8 @@ def positional_credits(
         k_lead=first_in(lead_idx), k_opportunity=first_in(opp_idx), decay_sum=t.decay.sum(),
     )
     # Each model's weight per key slot and per other touch is a property of the journey:
-    # worked out once per journey, then each touch only picks its slots.
-    journeys = journeys.mutate(**{
-        name: value for model, (shares, rest) in POSITIONAL.items()
-        for name, value in _slot_weights(journeys, model, shares, rest).items()
-    })
+    # worked out once per (won) journey here, then each touch only picks its slots.
+    journeys = ibis.memtable(journey_weights(journeys.to_pyarrow()))
     j = t.join(journeys, "account")
     at = {slot: (j.step == j[f"k_{slot}"]).fill_null(False)
           for slot in ("first", "last", "lead", "opportunity")}
@@ -212,30 +210,40 @@ def positional_credits(
     return out.select("by", "key", "touches", *ENGINE_MODELS)
 
 
-def _slot_weights(journeys: ir.Table, model: str, shares: dict[str, float],
-                  rest: float) -> dict[str, ir.FloatingValue]:
-    """Per journey: the weight of each key slot of a position-based model (`<model>__<slot>`)
-    and of each other touch (`<model>__other`), by the rule of POSITIONAL."""
-    steps = {k: journeys[f"k_{k}"] for k in shares}
-    present = {k: steps[k].notnull() for k in shares}
-    present_share = sum(
-        (ibis.ifelse(present[k], s, 0.0) for k, s in shares.items()), ibis.literal(0.0)
-    )
-    # Distinct key touches (two keys can fall on the same touch).
-    names = list(shares)
-    distinct = ibis.literal(0)
-    for i, k in enumerate(names):
-        new = present[k]
-        for other in names[:i]:
-            new = new & ~(present[other] & (steps[other] == steps[k])).fill_null(False)
-        distinct = distinct + new.cast("int64")
-    others = journeys.n - distinct
-    rest_eff = ibis.ifelse(others > 0, rest, 0.0)
-    out = {
-        f"{model}__{k}": ibis.ifelse(present[k], (1.0 - rest_eff) * s / present_share, 0.0)
-        for k, s in shares.items()
-    }
-    out[f"{model}__other"] = ibis.ifelse(others > 0, rest_eff / others.cast("float64"), 0.0)
+def journey_weights(journeys: pa.Table) -> pa.Table:
+    """Per won journey (`account`, `n` touches, the steps of its key touches `k_first`,
+    `k_last`, `k_lead`, `k_opportunity`, and `decay_sum`): the weight of each key slot of each
+    position-based model (`<model>__<slot>`) and of each other touch (`<model>__other`), by
+    the rule of POSITIONAL. A missing key touch's share, and the others' share when there are
+    no other touches, go to the present key touches in proportion to their own shares; two
+    keys on one touch count as one key touch. Worked out with numpy over all journeys at once
+    (the same double arithmetic, in the same order, as the engine would do)."""
+    n = journeys.column("n").to_numpy(zero_copy_only=False).astype(np.int64)
+    steps, present = {}, {}
+    for slot in ("first", "last", "lead", "opportunity"):
+        col = journeys.column(f"k_{slot}")
+        present[slot] = col.is_valid().to_numpy(zero_copy_only=False)
+        steps[slot] = col.fill_null(-1).to_numpy(zero_copy_only=False)
+    out = journeys
+    for model, (shares, rest) in POSITIONAL.items():
+        names = list(shares)
+        present_share = np.zeros(len(n))
+        for k, share in shares.items():
+            present_share = present_share + np.where(present[k], share, 0.0)
+        distinct = np.zeros(len(n), dtype=np.int64)
+        for i, k in enumerate(names):
+            new = present[k].copy()
+            for o in names[:i]:
+                new &= ~(present[o] & (steps[o] == steps[k]))
+            distinct += new
+        others = n - distinct
+        rest_eff = np.where(others > 0, rest, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for k, share in shares.items():
+                weight = np.where(present[k], (1.0 - rest_eff) * share / present_share, 0.0)
+                out = out.append_column(f"{model}__{k}", pa.array(weight, pa.float64()))
+            other = np.where(others > 0, rest_eff / np.maximum(others, 1), 0.0)
+        out = out.append_column(f"{model}__other", pa.array(other, pa.float64()))
     return out
 
 
