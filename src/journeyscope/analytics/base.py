@@ -4,8 +4,9 @@ next event of the same account, and one row per account with its outcomes.
 Each analysis module is a function of an events table (and the map) to a result table, written
 once as Ibis expressions so that DuckDB and PySpark run it unchanged. Sorting ten million events
 by account and time is the expensive part, so `with_steps` does it once (one window pass adds the
-next event's time, touchpoint, stage and owner to each event) and `analyze` caches the result;
-the analyses read those columns instead of sorting again.
+next event's time, touchpoint, stage and owner to each event); the analyses read those columns
+instead of sorting again. `analyze` does the same over small integer codes instead of names
+(`journey.build`) and keeps the result.
 
 The analyses of the map (stages, touchpoints, handovers, conformance, ...) read
 `journey_steps`: the same one pass over only the events matched to a touchpoint, so that the

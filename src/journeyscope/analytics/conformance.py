@@ -11,8 +11,10 @@ from its touchpoint to the next one. Definitions (docs/conformance.md says the s
 - **unmet touchpoints**: touchpoints of the map that no event was matched to, and **untravelled
   links**: designed links no account followed.
 
-The designed links are a small table joined to the moves after they are counted, so the work
-in the engine is one filter and two aggregations over the journey.
+The moves are counted per pair of touchpoints in one query (`paths.edge_stats`, which the
+directly-follows graph and the Sankey flows share in an analysis run); whether a pair is
+designed is judged on that small result. Only the accounts that made a move off the map need
+a query of their own (`misfits`).
 """
 
 from __future__ import annotations
