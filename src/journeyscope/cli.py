@@ -6,6 +6,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -572,14 +573,19 @@ users_app = typer.Typer(help="Users of the web app: create them, reset passwords
 app.add_typer(users_app, name="users")
 
 
-def _web_db():  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _web_session():  # type: ignore[no-untyped-def]
+    """A write session on the web app's database (migrated first), disposed of afterwards."""
     from journeyscope.store import Database
     from journeyscope.web.config import WebSettings
 
-    settings = WebSettings()
-    db = Database(settings.db_url)
-    db.upgrade()
-    return db
+    db = Database(WebSettings().db_url)
+    try:
+        db.upgrade()
+        with db.write() as s:
+            yield s
+    finally:
+        db.dispose()
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -604,13 +610,9 @@ def users_create(
     from journeyscope.store import users
 
     password = _read_password(password_stdin)
-    db = _web_db()
-    try:
-        with db.write() as s:
-            user = users.create_user(s, email, password, name=name, admin=admin)
-            out.print(f"created {'admin ' if admin else ''}user {user.email}", markup=False)
-    finally:
-        db.dispose()
+    with _web_session() as s:
+        user = users.create_user(s, email, password, name=name, admin=admin)
+        out.print(f"created {'admin ' if admin else ''}user {user.email}", markup=False)
 
 
 @users_app.command("password")
@@ -623,16 +625,12 @@ def users_password(
     from journeyscope.store import users
 
     password = _read_password(password_stdin)
-    db = _web_db()
-    try:
-        with db.write() as s:
-            user = users.user_by_email(s, email)
-            if user is None:
-                fail(f"no user with e-mail {email}")
-            users.set_password(s, user, password)
-        out.print(f"password of {email} changed", markup=False)
-    finally:
-        db.dispose()
+    with _web_session() as s:
+        user = users.user_by_email(s, email)
+        if user is None:
+            fail(f"no user with e-mail {email}")
+        users.set_password(s, user, password)
+    out.print(f"password of {email} changed", markup=False)
 
 
 @users_app.command("token")
@@ -643,16 +641,12 @@ def users_token(
     """Print a new API token for a user (for scripts: Authorization: Bearer TOKEN)."""
     from journeyscope.store import users
 
-    db = _web_db()
-    try:
-        with db.write() as s:
-            user = users.user_by_email(s, email)
-            if user is None:
-                fail(f"no user with e-mail {email}")
-            _, secret = users.create_token(s, user, name)
-        out.print(secret, markup=False)
-    finally:
-        db.dispose()
+    with _web_session() as s:
+        user = users.user_by_email(s, email)
+        if user is None:
+            fail(f"no user with e-mail {email}")
+        _, secret = users.create_token(s, user, name)
+    out.print(secret, markup=False)
 
 
 @app.command()
