@@ -10,6 +10,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# PySpark 4.0 converts results through pandas with a keyword pandas 3 deprecates, and py4j
+# leaves its gateway sockets to the garbage collector: their warnings, not ours, let through on
+# the tests marked `spark` only. (Ibis 12's call of DuckDB's deprecated `fetch_arrow_table` is
+# let through everywhere, in pyproject.toml.)
+SPARK_NOISE = (
+    "ignore::pandas.errors.Pandas4Warning",
+    "ignore:unclosed <socket:ResourceWarning",
+    "ignore::pytest.PytestUnraisableExceptionWarning",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            for noise in SPARK_NOISE:
+                item.add_marker(pytest.mark.filterwarnings(noise))
+
+
 def _shared_data() -> Path | None:
     candidates = [
         os.environ.get("JOURNEYSCOPE_SHARED_DATA"),

@@ -112,17 +112,7 @@ def test_apply_matching_assigns_exactly_the_expected_touchpoints(con):
     assert matched == sum(1 for tp, _, out in expected if tp or out)
 
 
-IBIS_DUCKDB_DEPRECATION = r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
-SPARK_NOISE = ("ignore::pandas.errors.Pandas4Warning", "ignore:unclosed <socket:ResourceWarning",
-               "ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-def _spark_marks():
-    return [pytest.mark.spark, *(pytest.mark.filterwarnings(n) for n in SPARK_NOISE)]
-
-
-@pytest.mark.filterwarnings(IBIS_DUCKDB_DEPRECATION)
-@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=_spark_marks())])
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_the_ibis_expression_gives_the_same_assignments_on_every_engine(con, engine):
     if engine == "spark":
         pytest.importorskip("pyspark")

@@ -15,27 +15,6 @@ from journeyscope.report.report_data import View
 DEMO_ACCOUNTS = 1500
 DEMO_SEED = 1
 
-# Ibis 12 calls DuckDB 2's deprecated `fetch_arrow_table` on every query (as in
-# tests/analytics): their warning, not ours, and the only one these tests let through.
-IBIS_DUCKDB_DEPRECATION = r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
-
-
-# PySpark 4.0 and py4j warn about their own internals (as in tests/analytics): spark tests only.
-SPARK_NOISE = (
-    "ignore::pandas.errors.Pandas4Warning",
-    "ignore:unclosed <socket:ResourceWarning",
-    "ignore::pytest.PytestUnraisableExceptionWarning",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = str(Path(__file__).parent)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.filterwarnings(IBIS_DUCKDB_DEPRECATION))
-            if item.get_closest_marker("spark") is not None:
-                for noise in SPARK_NOISE:
-                    item.add_marker(pytest.mark.filterwarnings(noise))
 
 
 @dataclass

@@ -21,28 +21,6 @@ from journeyscope.events.schema import ACCOUNTS_SCHEMA, EVENTS_SCHEMA
 
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
-# Ibis 12 calls DuckDB 2's deprecated `fetch_arrow_table` on every query; the warning is theirs
-# and says nothing about our code, so it is the one warning this suite lets through.
-IBIS_DUCKDB_DEPRECATION = r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
-
-
-# PySpark 4.0 converts results through pandas with a keyword pandas 3 deprecates, and py4j
-# leaves its gateway sockets to the garbage collector: theirs too, and only on spark tests.
-SPARK_NOISE = (
-    "ignore::pandas.errors.Pandas4Warning",
-    "ignore:unclosed <socket:ResourceWarning",
-    "ignore::pytest.PytestUnraisableExceptionWarning",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = str(Path(__file__).parent)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.filterwarnings(IBIS_DUCKDB_DEPRECATION))
-            if item.get_closest_marker("spark") is not None:
-                for noise in SPARK_NOISE:
-                    item.add_marker(pytest.mark.filterwarnings(noise))
 
 
 def _spark_available() -> bool:

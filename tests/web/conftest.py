@@ -13,18 +13,6 @@ from sqlalchemy import text
 from journeyscope.store import Database, sqlite_url
 from journeyscope.store.models import Base
 
-# Ibis 12 calls DuckDB 2's deprecated `fetch_arrow_table` on every query (their warning, not
-# ours); the analyses behind the dashboards run those queries.
-IBIS_DUCKDB_DEPRECATION = r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
-HERE = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.filterwarnings(IBIS_DUCKDB_DEPRECATION))
-
-
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("JOURNEYSCOPE_TEST_POSTGRES_URL") else [])
 
 
