@@ -94,6 +94,32 @@ def test_user_text_is_escaped_everywhere(hostile: tuple[JourneyMap, str]) -> Non
     assert "&lt;img src=x onerror=alert(1)&gt;" in labels  # Plotly shows entities as text
 
 
+def test_pain_point_figures_carry_thousands_separators() -> None:
+    from journeyscope.report.analysis_report import report_html
+
+    journey_map = JourneyMap.model_validate({
+        "name": "Large", "stages": [{"id": "decision", "name": "Decision"}],
+        "touchpoints": [{"id": "proposal", "stage": "decision", "name": "Proposal"}]})
+    pain = {"rank": 1, "touchpoint": "proposal", "touchpoint_name": "Proposal",
+            "stage": "decision", "revenue_at_risk": 1_234_567.0, "pipeline_at_risk": 23_456.0,
+            "affected_accounts": 12_345, "accounts": 20_500, "delay": 12_345,
+            "evidence": ["12345 of 20500 accounts (60%) over the time standard (median 1.5 "
+                         "days at the touchpoint against 14)",
+                         "1180 of 2400 accounts that gave feedback were negative"],
+            "pain_points": [], "opportunities": []}
+    view = View("", "All accounts", {"meta": {"accounts": 20_500},
+                                     "tables": {"painpoints": [pain]}})
+    html = report_html(journey_map, [view])
+    table = re.search(r'<table class="rp-table rp-pains">.*?</table>', html, re.DOTALL)
+    assert table is not None
+    text = re.sub(r"<[^>]+>", " ", table.group())
+    assert "12,345 of 20,500 accounts (60%) over the time standard (median 1.5 days" in text
+    assert "1,180 of 2,400 accounts that gave feedback" in text
+    assert "1.2 M" in text and "23,456 pipeline" in text
+    assert re.search(r"12,345\s+of 20,500\s", text)  # accounts hurt
+    assert not re.search(r"(?<![\d,.])\d{4,}", text), "a figure without separators"
+
+
 def test_unknown_format_is_refused_before_any_analysis(demo, tmp_path: Path) -> None:  # noqa: ANN001
     with pytest.raises(ReportError, match=r"name it \.html or \.pdf"):
         write_report(demo.map, demo.workspace, tmp_path / "report.docx")

@@ -149,6 +149,15 @@ def test_pain_point_finding_gives_revenue_evidence_and_opportunity() -> None:
                                 "reference programme.")
 
 
+def test_pain_point_evidence_reads_with_thousands_separators() -> None:
+    row = pain(affected_accounts=1500, accounts=20500,
+               evidence=["2210 of 20500 accounts (11%) went back to an earlier stage"])
+    finding = summary.top_painpoint(result(painpoints=[row]), MAP)
+    assert finding is not None
+    assert ("1,500 of 20,500 accounts that met it were hurt there. 2,210 of 20,500 accounts "
+            "(11%) went back to an earlier stage.") in finding.sentence
+
+
 def test_without_deal_values_the_pain_point_hurting_most_accounts_leads() -> None:
     rows = [pain(revenue_at_risk=0.0), pain(rank=2, touchpoint="call", revenue_at_risk=0.0,
                                              touchpoint_name="Discovery call",

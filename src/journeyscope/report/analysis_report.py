@@ -167,6 +167,7 @@ def report_html(journey_map: JourneyMap, views: Sequence[View], *,
                           "tables": tables(v.result, journey_map)} for v in views}
     env = _env.overlay()
     env.filters["tpname"] = lambda tid: names.get(tid, tid)
+    env.filters["figures"] = fmt.figures
     meta = views[0].result.get("meta", {})
     seconds = sum(float(v.result.get("meta", {}).get("seconds") or 0) for v in views)
     return env.get_template("report.html.j2").render(
@@ -177,7 +178,7 @@ def report_html(journey_map: JourneyMap, views: Sequence[View], *,
         report_css=Markup(_static("report.css")), report_js=Markup(_static("report.js")),
         plotly_js=Markup(_plotly_js()), data_json=Markup(json_for_script(payload)),
         stage_names={s.id: s.name for s in journey_map.stages}, tp_names=names,
-        money=fmt.money, pct=fmt.pct, days=fmt.days, version=__version__,
+        money=fmt.money, pct=fmt.pct, days=fmt.days, count=fmt.count, version=__version__,
         engine=meta.get("engine", ""),
         generated=dt.date.today().isoformat(), seconds=f"{seconds:.1f}",
     )

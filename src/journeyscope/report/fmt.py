@@ -7,6 +7,7 @@ the executive summary reads the same (``71%``, ``27.1 M``, ``3.2 days``).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 NA = "n/a"
@@ -39,6 +40,23 @@ def count(value: Any) -> str:
     ('3,559', '12', 'n/a')
     """
     return f"{round(value):,}" if is_number(value) else NA
+
+
+# A whole number of four digits or more standing alone in a sentence: not part of a word, an
+# id, a decimal fraction, a date or a time, and without separators yet.
+_BARE_NUMBER = re.compile(r"(?<![\w.,/:-])\d{4,}(?![\w,/:-])")
+
+
+def figures(text: Any) -> str:
+    """A sentence of the analysis with its whole numbers given thousands separators, as `count`
+    writes them (the pain points' evidence comes as plain sentences).
+
+    >>> figures("1482 of 12034 accounts (12%) over the time standard (median 1.5 days)")
+    '1,482 of 12,034 accounts (12%) over the time standard (median 1.5 days)'
+    >>> figures("mean score 1234.5 since 2025-01-01, touchpoint tp1000")
+    'mean score 1,234.5 since 2025-01-01, touchpoint tp1000'
+    """
+    return _BARE_NUMBER.sub(lambda m: f"{int(m.group()):,}", "" if text is None else str(text))
 
 
 def plural(value: Any, word: str, words: str | None = None) -> str:

@@ -109,7 +109,7 @@ def top_painpoint(result: Result, journey_map: JourneyMap) -> Finding | None:
         figure = fmt.plural(r["affected_accounts"], "account")
     evidence = r.get("evidence") or []
     if evidence:
-        sentence += f" {_first_upper(str(evidence[0]))}."
+        sentence += f" {_first_upper(fmt.figures(evidence[0]))}."
     opportunities = r.get("opportunities") or []
     if opportunities:
         sentence += f" The map's opportunity here: {opportunities[0]}."
