@@ -306,9 +306,14 @@ def _print_import_summary(summary, workspace: Path) -> None:  # noqa: ANN001
     table.add_row("skipped rows", f"{summary.skipped_rows:,}")
     out.print(table)
     for source in summary.sources:
-        out.print(f"  {source.file} ({source.kind}): {source.rows:,} read, {source.added:,} "
-                  f"added, {source.duplicates:,} duplicates, {source.skipped:,} skipped",
-                  markup=False)
+        if source.table == "events":
+            counts = f"{source.added:,} added, {source.duplicates:,} duplicates"
+        else:  # an accounts or contacts file: what it added to those tables
+            counts = f"{source.added:,} {source.table} added"
+            if " and " not in source.table:
+                counts += f", {source.duplicates:,} not new"
+        out.print(f"  {source.file} ({source.kind}): {source.rows:,} read, {counts}, "
+                  f"{source.skipped:,} skipped", markup=False)
     for note in summary.notes:
         out.print(f"  {note}", markup=False)
     if summary.skipped:

@@ -117,3 +117,16 @@ def test_import_says_how_many_free_mail_events_were_left_out(tmp_path, write):
     assert ("2 events of 1 contacts at free-mail domains have no account and were not "
             "imported; give them an account id to keep them") in " ".join(result.output.split())
     assert f"{events} (csv): 3 read, 1 added" in result.output
+
+
+def test_summary_of_an_accounts_and_a_contacts_file_counts_what_they_added(tmp_path, write):
+    accounts = write("accounts.csv", "account_id,name,segment\na1,Acme,smb\na2,Beta,smb\n")
+    contacts = write("contacts.csv", "contact_id,account_id,email,title\n"
+                                     "c1,a1,x@acme.com,CIO\nc2,a2,y@beta.com,CFO\n")
+    result = invoke("import", accounts, contacts, "-w", tmp_path / "w.duckdb")
+    assert result.exit_code == 0, result.output
+    assert f"{accounts} (csv): 2 read, 2 accounts added, 0 not new, 0 skipped" in result.output
+    assert f"{contacts} (csv): 2 read, 2 contacts added, 0 not new, 0 skipped" in result.output
+    more = write("more.csv", "account_id,name,segment\na2,Beta,smb\na3,Gamma,mid\n")
+    again = invoke("import", more, "-w", tmp_path / "w.duckdb")
+    assert f"{more} (csv): 2 read, 1 accounts added, 1 not new, 0 skipped" in again.output

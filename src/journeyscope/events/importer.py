@@ -65,9 +65,12 @@ class SourceSummary:
     kind: str  # csv, parquet, jsonl, xes, or the CRM's name
     rows: int
     added: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # rows the workspace had already
     skipped: int = 0
     free_mail: int = 0  # events left out: no account, contact at a free-mail address
+    # What `added` and `duplicates` count: "events", or for a source without events the
+    # "accounts" or "contacts" (or "accounts and contacts") its rows went to.
+    table: str = "events"
 
 
 @dataclass
@@ -251,9 +254,11 @@ def _in_transaction(
     start = last_seq(con)
     for read in reads:
         _contacts(con, read, summary, matcher)
-    for read in reads:
+    contacts_added: dict[int, int] = {}
+    for i, read in enumerate(reads):
         # Events look their contacts up in the workspace: this import's are merged first.
-        summary.contacts += _merge_entities(con, read.staged.contacts, "contacts")
+        contacts_added[i] = _merge_entities(con, read.staged.contacts, "contacts")
+        summary.contacts += contacts_added[i]
     personas = persona_lookup(con) if matcher is not None else None
     base = start
     events = [r for r in reads if r.staged.events]
@@ -273,10 +278,12 @@ def _in_transaction(
         base = max(base, saved.top)
     report("saving accounts", 0, None)
     summary.accounts = _new_accounts(con, reads, start)
-    for read in reads:
+    for i, read in enumerate(reads):
         summary.skipped.extend(read.staged.skipped)
         summary.skipped_rows += read.summary.skipped
-        _merge_entities(con, read.staged.accounts, "accounts")
+        accounts_added = _merge_entities(con, read.staged.accounts, "accounts")
+        if not read.staged.events:
+            _count_entities(read, accounts_added, contacts_added[i])
         summary.duplicates += read.summary.duplicates
         summary.sources.append(read.summary)
     if summary.free_mail_events:
@@ -301,6 +308,18 @@ def _contacts(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummar
     staged.accounts = only.accounts  # accounts formed from e-mail domains
     if journey_map is not None:
         summary.notes.extend(assign_personas(con, only, journey_map).lines())
+
+
+def _count_entities(read: _Read, accounts: int, contacts: int) -> None:
+    """For a source without events: what its rows added to accounts and contacts, the rest
+    being rows of accounts or contacts the workspace knew (or repeated in the source)."""
+    staged, summary = read.staged, read.summary
+    tables = [t for t, name in (("accounts", staged.accounts), ("contacts", staged.contacts))
+              if name]
+    summary.table = " and ".join(tables) or "events"
+    summary.added = accounts + contacts
+    if len(tables) == 1:
+        summary.duplicates = max(summary.rows - summary.added, 0)
 
 
 def _place_events(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary, *,
