@@ -114,3 +114,161 @@ def test_demo_cards_show_the_funnel_and_reach_of_the_analysis(demo_views: list[V
         if row["accounts"]:
             reach = measures[row["touchpoint"]][0]
             assert reach.value.startswith(f"{row['accounts']:,} accounts")
+
+
+KPI_MAP = JourneyMap.model_validate({
+    "name": "Drop-off and revenue",
+    "stages": [{"id": "decision", "name": "Decision"}, {"id": "support", "name": "Support"}],
+    "touchpoints": [
+        {"id": "proposal", "stage": "decision", "name": "Proposal",
+         "kpis": [{"name": "Lost after the proposal", "measure": "drop_off", "unit": "ratio",
+                   "target": 0.4, "direction": "lower"},
+                  {"name": "Proposals dropped", "measure": "drop_off", "unit": "count"},
+                  {"name": "Drop-off in percent", "measure": "drop_off", "unit": "percent"},
+                  {"name": "Revenue", "measure": "revenue", "unit": "currency",
+                   "target": 1_000_000}]},
+        {"id": "call", "stage": "decision", "name": "Call",
+         "kpis": [{"name": "Revenue", "measure": "revenue", "unit": "currency"}]},
+        {"id": "upsell", "stage": "support", "name": "Upsell",
+         "kpis": [{"name": "Expansion revenue", "measure": "revenue", "unit": "currency",
+                   "target": 500_000}]},
+    ],
+})
+
+
+def kpi_result(attribution: list[dict[str, Any]]) -> dict[str, Any]:
+    kpis = [{"touchpoint": tp.id, "kpi": k.name, "measure": k.measure, "unit": k.unit,
+             "target": k.target, "direction": k.direction.value, "actual": None, "met": None,
+             "measured_by": None} for tp in KPI_MAP.touchpoints for k in tp.kpis]
+    return {"meta": {}, "tables": {
+        "touchpoints.stats": [
+            {"touchpoint": "proposal", "accounts": 1200, "conversion": 0.55,
+             "met_before_decision": 1100},
+            {"touchpoint": "call", "accounts": 30, "conversion": 0.9, "met_before_decision": 12},
+            {"touchpoint": "upsell", "accounts": 80, "conversion": 1.0,
+             "met_before_decision": 0}],
+        "touchpoints.kpis": kpis,
+        "attribution.touchpoint": attribution,
+    }}
+
+
+def test_drop_off_kpis_are_the_rest_of_the_touchpoints_conversion() -> None:
+    kpis = {k["kpi"]: k for k in measured_kpis(kpi_result([]), KPI_MAP)}
+    lost = kpis["Lost after the proposal"]
+    assert lost["actual"] == pytest.approx(0.45)
+    assert (lost["status"], lost["met"], lost["measured_by"]) == ("bad", False, "touchpoints")
+    assert (lost["actual_text"], lost["target_text"]) == ("45%", "≤ 40%")
+    assert kpis["Proposals dropped"]["actual"] == 540
+    assert kpis["Proposals dropped"]["actual_text"] == "540"
+    assert kpis["Drop-off in percent"]["actual"] == pytest.approx(45.0)
+
+
+def test_revenue_kpis_are_the_linear_attribution_credit() -> None:
+    credits = [{"key": "proposal", "linear": 1_234_567.0, "shapley": 2_000_000.0},
+               {"key": "(no touch)", "linear": 1000.0, "shapley": 1000.0}]
+    kpis = {(k["touchpoint"], k["kpi"]): k for k in measured_kpis(kpi_result(credits), KPI_MAP)}
+    revenue = kpis[("proposal", "Revenue")]
+    assert revenue["actual"] == pytest.approx(1_234_567.0)
+    assert (revenue["actual_text"], revenue["status"], revenue["measured_by"]) == (
+        "1.2 M", "good", "attribution")
+    # met before decisions and credited nothing, against never met before a decision
+    assert kpis[("call", "Revenue")]["actual"] == 0.0
+    upsell = kpis[("upsell", "Expansion revenue")]
+    assert upsell["actual"] is None and upsell["actual_text"] == "not measured"
+    assert upsell["status"] is None
+
+
+def test_without_won_value_revenue_is_not_measured() -> None:
+    for attribution in ([], [{"key": "proposal", "linear": 0.0}]):
+        kpis = measured_kpis(kpi_result(attribution), KPI_MAP)
+        assert all(k["actual"] is None for k in kpis if k["measure"] == "revenue")
+
+
+def test_cards_and_headline_show_drop_off_and_revenue() -> None:
+    from journeyscope.report.report_data import headline
+
+    r = kpi_result([{"key": "proposal", "linear": 1_234_567.0}])
+    card = [(f.label, f.value, f.status) for f in map_measures(r, KPI_MAP)["proposal"]]
+    assert ("drop-off", "45% · ≤ 40%", "bad") in card
+    assert ("drop-off", "540", None) in card
+    assert ("revenue", "1.2 M · ≥ 1.0 M", "good") in card
+    top = {label: value for label, value, _ in headline(r, KPI_MAP)}
+    assert top["KPIs met"] == "1 of 2"  # drop-off missed, revenue met
+
+
+def _linear_attribution(events: list[tuple[Any, ...]]) -> dict[str, float]:
+    """Linear attribution computed by hand: each won account's value (its won events) shared
+    equally among its touches up to its first win."""
+    credit: dict[str, float] = {}
+    by_account: dict[str, list[tuple[Any, ...]]] = {}
+    for e in events:
+        by_account.setdefault(e[0], []).append(e)
+    for own in by_account.values():
+        wins = [e for e in own if e[3] == "won"]
+        if not wins:
+            continue
+        won_at = min(e[1] for e in wins)
+        value = sum(e[4] or 0.0 for e in wins)
+        touches = [e[2] for e in own if e[2] is not None and e[1] <= won_at]
+        for tp in touches:
+            credit[tp] = credit.get(tp, 0.0) + value / len(touches)
+    return credit
+
+
+def _drop_off(events: list[tuple[Any, ...]], journey_map: JourneyMap, touchpoint: str
+              ) -> float:
+    """The share of the accounts that met `touchpoint` and afterwards reached no later stage
+    (cessation is an exit, not a step forward) and no first won, renewed or expanded outcome,
+    computed by hand."""
+    index = journey_map.stage_index()
+    stage_of = {t.id: index[t.stage] for t in journey_map.touchpoints}
+    k = stage_of[touchpoint]
+    first: dict[str, Any] = {}
+    for account, ts, tp, _, _ in events:
+        if tp == touchpoint and (account not in first or ts < first[account]):
+            first[account] = ts
+    positive: dict[tuple[str, str], Any] = {}
+    for account, ts, _, outcome, _ in events:
+        if outcome in ("won", "renewed", "expanded"):
+            key = (account, outcome)
+            positive[key] = min(ts, positive.get(key, ts))
+    moved = set()
+    for account, ts, tp, _, _ in events:
+        if account in first and tp is not None and stage_of.get(tp, -1) > k \
+                and ts > first[account] and journey_map.stages[stage_of[tp]].id != "cessation":
+            moved.add(account)
+    for (account, _), ts in positive.items():
+        if account in first and ts > first[account]:
+            moved.add(account)
+    return 1 - len(moved) / len(first)
+
+
+def test_demo_drop_off_and_revenue_equal_figures_computed_from_the_events(demo) -> None:  # noqa: ANN001
+    import duckdb
+
+    from journeyscope.analytics.analyze import analyze
+
+    data = demo.map.model_dump(mode="json")
+    extra = {"proposal-pricing": ["drop_off", "revenue"], "case-studies": ["revenue"],
+             "data-migration": ["drop_off"], "renewal-discussion": ["drop_off"]}
+    for tp in data["touchpoints"]:
+        for measure in extra.get(tp["id"], []):
+            tp["kpis"].append({"name": f"test {measure}", "measure": measure,
+                               "unit": "ratio" if measure == "drop_off" else "currency"})
+    journey_map = JourneyMap.model_validate(data)
+    result = analyze(journey_map, demo.workspace).to_dict()
+    kpis = {(k["touchpoint"], k["measure"]): k["actual"]
+            for k in measured_kpis(result, journey_map)}
+    with duckdb.connect(str(demo.workspace), read_only=True) as con:
+        events = con.execute("SELECT account_id, ts, touchpoint, outcome, value FROM events"
+                             ).fetchall()
+    for tid in ("proposal-pricing", "data-migration", "renewal-discussion", "offboarding"):
+        assert kpis[(tid, "drop_off")] == pytest.approx(_drop_off(events, journey_map, tid))
+    assert 0 < kpis[("proposal-pricing", "drop_off")] < 1
+    credit = _linear_attribution(events)
+    for tid in ("proposal-pricing", "case-studies"):
+        assert kpis[(tid, "revenue")] == pytest.approx(credit[tid])
+        assert kpis[(tid, "revenue")] > 0
+    # expansion revenue is earned after the win, where attribution credits nothing
+    assert "cross-sell-upsell" not in credit
+    assert kpis[("cross-sell-upsell", "revenue")] is None

@@ -163,7 +163,8 @@ def report_html(journey_map: JourneyMap, views: Sequence[View], *,
     payload = {"template": shared_template(), "order": [v.key for v in views],
                "views": data_views, "cards": cards, "charts": [c.id for c in CHARTS]}
     names = {t.id: t.name for t in journey_map.touchpoints}
-    view_parts = {v.key: {"headline": headline(v.result), "findings": v.summary(journey_map),
+    view_parts = {v.key: {"headline": headline(v.result, journey_map),
+                          "findings": v.summary(journey_map),
                           "tables": tables(v.result, journey_map)} for v in views}
     env = _env.overlay()
     env.filters["tpname"] = lambda tid: names.get(tid, tid)

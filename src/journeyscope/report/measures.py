@@ -80,20 +80,83 @@ def breach_status(share: Any) -> Status | None:
     return "warn" if share > TOUCHPOINT_BREACH_WARN else "good"
 
 
+def drop_off_of(stats: Mapping[str, Any] | None, unit: str | None = None) -> float | None:
+    """A touchpoint's drop-off from its row of `touchpoints.stats`: the accounts that met it
+    and did not move forward afterwards (no later stage, no won, renewed or expanded outcome),
+    the rest of its `conversion` as the stage funnel's drop-off is the rest of its conversion.
+    A share (unit `ratio` or none), times 100 for `percent`, the accounts for `count`; None
+    when no account met it.
+
+    >>> met = {"accounts": 200, "conversion": 0.75}
+    >>> drop_off_of(met), drop_off_of(met, "percent"), drop_off_of(met, "count")
+    (0.25, 25.0, 50)
+    >>> drop_off_of({"accounts": 0, "conversion": None}) is None
+    True
+    """
+    if not stats or not stats.get("accounts") or not fmt.is_number(stats.get("conversion")):
+        return None
+    share = 1.0 - stats["conversion"]
+    unit = (unit or "").lower()
+    if unit == "count":
+        return round(stats["accounts"] * share)
+    return share * 100.0 if unit in ("percent", "%") else share
+
+
+def linear_credits(result: Mapping[str, Any]) -> dict[str, float] | None:
+    """Each touchpoint's credit of the won value under linear attribution
+    (`attribution.touchpoint`); None when the view has no won value to share."""
+    credits = {r["key"]: float(r.get("linear") or 0.0) for r in rows(result,
+                                                                      "attribution.touchpoint")}
+    return credits if sum(credits.values()) > 0 else None
+
+
+def revenue_of(touchpoint: str, stats: Mapping[str, Any] | None,
+               credits: Mapping[str, float] | None) -> float | None:
+    """A touchpoint's revenue: its linear-attribution credit of the won value (each won deal's
+    value shared equally among the touches before the win), 0 for a touchpoint met before a
+    decision that no won journey credits. None without won value in the view, or for a
+    touchpoint no account met before its decision (support, renewal...): attribution shares
+    the value of won deals among the touches that led to them, so it cannot credit one.
+
+    >>> revenue_of("demo", {"met_before_decision": 40}, {"demo": 125000.0})
+    125000.0
+    >>> revenue_of("call", {"met_before_decision": 3}, {"demo": 125000.0})
+    0.0
+    >>> revenue_of("upsell", {"met_before_decision": 0}, {"demo": 125000.0}) is None
+    True
+    """
+    if credits is None:
+        return None
+    if touchpoint in credits:
+        return credits[touchpoint]
+    return 0.0 if stats and stats.get("met_before_decision") else None
+
+
 def measured_kpis(result: Mapping[str, Any], journey_map: JourneyMap) -> list[dict[str, Any]]:
     """The map's touchpoint KPIs with their measured `actual`, `met` and `status`.
 
-    The touchpoint analysis leaves two measures to other sections; they are read here from
+    The touchpoint analysis leaves four measures to other sections; they are read here from
     the results: `time_in_stage` is the median time in the touchpoint's stage (in the KPI's
     unit: days, hours or minutes), `sentiment` the mean sentiment of the comments at the
-    touchpoint.
+    touchpoint, `drop_off` the complement of the touchpoint's conversion (`drop_off_of`) and
+    `revenue` its credit of the won value under linear attribution (`revenue_of`).
     """
     times = {r["stage"]: r for r in rows(result, "stages.time_in_stage")}
     voice = {r["touchpoint"]: r for r in rows(result, "voc.by_touchpoint")}
+    stats = {r["touchpoint"]: r for r in rows(result, "touchpoints.stats")}
+    credits = linear_credits(result)
     stage_of = {t.id: t.stage for t in journey_map.touchpoints}
     out = []
     for k in rows(result, "touchpoints.kpis"):
         k = dict(k)
+        if k.get("actual") is None and k.get("measure") == "drop_off":
+            value = drop_off_of(stats.get(k["touchpoint"]), k.get("unit"))
+            if value is not None:
+                k["actual"], k["measured_by"] = value, "touchpoints"
+        if k.get("actual") is None and k.get("measure") == "revenue":
+            value = revenue_of(k["touchpoint"], stats.get(k["touchpoint"]), credits)
+            if value is not None:
+                k["actual"], k["measured_by"] = value, "attribution"
         if k.get("actual") is None and k.get("measure") == "time_in_stage":
             median = times.get(stage_of.get(k["touchpoint"]), {}).get("median_days")
             if fmt.is_number(median):

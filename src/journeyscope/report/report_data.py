@@ -124,7 +124,7 @@ def shared_template() -> dict[str, Any]:
     return json.loads(to_json_plotly(pio.templates["plotly_white"].to_plotly_json()))
 
 
-def headline(result: Result) -> list[tuple[str, str, str]]:
+def headline(result: Result, journey_map: JourneyMap) -> list[tuple[str, str, str]]:
     """The numbers at the top of a view: (label, value, detail)."""
     meta = result.get("meta", {})
     accounts = meta.get("accounts") or 0
@@ -145,7 +145,7 @@ def headline(result: Result) -> list[tuple[str, str, str]]:
     if fit and fmt.is_number(fit[0].get("move_fitness")):
         out.append(("moves on the map", fmt.pct(fit[0]["move_fitness"]),
                     f"{fmt.pct(fit[0].get('fitness'))} of journeys fully"))
-    kpis = [k for k in rows(result, "touchpoints.kpis") if k.get("met") is not None]
+    kpis = [k for k in measured_kpis(result, journey_map) if k.get("met") is not None]
     if kpis:
         met = sum(1 for k in kpis if k["met"])
         out.append(("KPIs met", f"{met} of {len(kpis)}", "touchpoint targets of the map"))
