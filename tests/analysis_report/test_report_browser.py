@@ -144,3 +144,58 @@ def test_pdf_is_a3_landscape_with_charts_never_cut(demo_html: str, tmp_path: Pat
     for rule, height in blocks:
         assert rule == "avoid"
         assert height < A3_PRINTABLE_HEIGHT  # fits on a page, so avoiding a break can work
+
+
+_SANKEY_GEOMETRY = """chart => {
+  const box = e => {
+    const b = e.getBoundingClientRect();
+    return [b.left, b.top, b.right, b.bottom];
+  };
+  const nodes = [...chart.querySelectorAll('.sankey-node')]
+    .filter(n => n.querySelector('.node-label').textContent);
+  return {svg: box(chart.querySelector('svg.main-svg')),
+          nodes: nodes.map(n => ({name: n.querySelector('.node-label').textContent,
+                                  text: box(n.querySelector('.node-label')),
+                                  rect: box(n.querySelector('.node-rect'))}))};
+}"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+def _inside(a: list[float], frame: list[float]) -> bool:
+    return (a[0] >= frame[0] - 1 and a[1] >= frame[1] - 1 and a[2] <= frame[2] + 1
+            and a[3] <= frame[3] + 1)
+
+
+@pytest.mark.parametrize("width", [1100, 1600])
+def test_sankey_labels_never_overlap_and_stay_inside_the_chart(demo_html: str, page_of: Any,
+                                                              width: int) -> None:
+    page = page_of(demo_html, width)
+    for chart in ("sankey", "sankey_touchpoints"):
+        drawn = page.eval_on_selector(f"#chart-{chart}", _SANKEY_GEOMETRY)
+        nodes = drawn["nodes"]
+        assert len(nodes) >= 7
+        for i, node in enumerate(nodes):
+            assert _inside(node["text"], drawn["svg"]), f"{node['name']} is cut off"
+            assert _inside(node["rect"], drawn["svg"]), f"the node of {node['name']} is cut off"
+            for other in nodes[i + 1:]:
+                assert not _overlap(node["text"], other["text"]), (node["name"], other["name"])
+            for other in nodes:
+                if other is not node:
+                    assert not _overlap(node["text"], other["rect"]), (node["name"],
+                                                                       other["name"])
+
+
+def test_sankey_hover_names_a_cut_label_in_full(demo_html: str, demo: Any, page_of: Any) -> None:
+    page = page_of(demo_html)
+    chart = page.locator("#chart-sankey_touchpoints")
+    chart.scroll_into_view_if_needed()
+    cut = chart.locator(".sankey-node", has_text="…").first
+    box = cut.locator(".node-rect").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = chart.locator(".hoverlayer").text_content()
+    full = [t.name for t in demo.map.touchpoints if t.name in (hover or "")]
+    assert full and len(full[0]) > len(cut.locator(".node-label").text_content() or "")
+    assert "moves in" in hover

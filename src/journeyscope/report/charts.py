@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go
@@ -119,18 +121,63 @@ def funnel(result: Result, journey_map: JourneyMap) -> go.Figure | None:
     return style(fig, height=70 + 50 * len(data), yaxis={"autorange": "reversed"})
 
 
-def _spread(count: int) -> list[float]:
-    """`count` positions spread evenly inside 0..1 (Plotly's node coordinates)."""
-    if count == 1:
-        return [0.5]
-    return [0.06 + 0.88 * i / (count - 1) for i in range(count)]
+# Labels of the flows are cut to fit the columns of a chart this wide (px, the full width of the
+# page on a screen of 1,100 px, where the page's grid turns to one column, or on paper).
+SANKEY_WIDTH = 1000
+_CHAR_PX = 6.2  # the mean width of a character of the 11 px labels, with room to spare
+_LINE_PX = 14  # the height of one line of those labels
+_THICKNESS = 14
+_INVISIBLE = "rgba(0,0,0,0)"
+
+
+def short(text: Any, width: int, lines: int = 2) -> str:
+    """A label of at most `lines` lines of at most `width` characters each (Plotly's ``<br>``
+    between lines), cut with an ellipsis where the text is longer, and HTML-escaped: the full
+    text belongs on the hover.
+
+    >>> short("Support and relationship management", 16)
+    'Support and<br>relationship…'
+    >>> short("Implementation", 8), short("Q&A sessions", 16)
+    ('Impleme…', 'Q&amp;A sessions')
+    """
+    words = [w if len(w) <= width else w[:width - 1] + "…"
+             for w in ("" if text is None else str(text)).split()]
+    out: list[str] = []
+    for word in words:
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        last = out[lines - 1]
+        if not last.endswith("…"):
+            if len(last) >= width:  # room for the ellipsis: drop the last word, or a letter
+                last = last[:last.rfind(" ")] if " " in last else last[:width - 1]
+            last += "…"
+        out = [*out[:lines - 1], last]
+    return "<br>".join(label(line) for line in out)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """A ``#RRGGBB`` colour made translucent (the report's blue for any other colour)."""
+    if re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+        red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({red},{green},{blue},{alpha})"
+    return f"rgba(59,111,182,{alpha})"
 
 
 def sankey(result: Result, journey_map: JourneyMap, level: str = "stage"
            ) -> go.Figure | None:
     """Real flows forward through the journey: between stages, or (`level="touchpoint"`)
-    from a touchpoint of one stage to a touchpoint of a later stage. Nodes sit in their
-    stage's column; moves back to an earlier stage are left to `regressions`."""
+    from a touchpoint of one stage to a touchpoint of a later stage. Each stage is a column of
+    its own, its touchpoints in map order; moves back to an earlier stage are left to
+    `regressions`.
+
+    Labels are cut to the width of a column (the full names and the moves are on the hover)
+    and the nodes of a column stand far enough apart for two lines of label, the chart growing
+    with the busiest column. Plotly's Sankey would sort nodes into columns of its own (by the
+    longest path to them) and size them for those: an invisible chain of nodes with negligible
+    flows (`_spine`) makes its columns the stages, so that the positions given here fit."""
     table = "paths.sankey_stages" if level == "stage" else "paths.sankey_touchpoints"
     index = journey_map.stage_index()
     stage_of = {t.id: t.stage for t in journey_map.touchpoints}
@@ -146,32 +193,154 @@ def sankey(result: Result, journey_map: JourneyMap, level: str = "stage"
     if level != "stage":
         data = sorted(data, key=lambda r: -r["moves"])[:SANKEY_TOUCHPOINT_LINKS]
     titles = names(journey_map)
+    stages = {s.id: s for s in journey_map.stages}
     order = journey_map.stage_ids() if level == "stage" else [t.id for t in journey_map.touchpoints]
     nodes = sorted({r["source"] for r in data} | {r["target"] for r in data},
                    key=lambda n: order.index(n) if n in order else len(order))
-    at = {n: i for i, n in enumerate(nodes)}
     used = sorted({column(n) for n in nodes})
-    xs = dict(zip(used, _spread(len(used)), strict=True))
-    ys: dict[str, float] = {}
-    for col in used:
-        inside = [n for n in nodes if column(n) == col]
-        ys.update(zip(inside, _spread(len(inside)), strict=True))
+    col = {n: used.index(column(n)) for n in nodes}
+    columns = [[n for n in nodes if col[n] == c] for c in range(len(used))]
+    moves_in: dict[str, float] = {n: 0.0 for n in nodes}
+    moves_out: dict[str, float] = {n: 0.0 for n in nodes}
+    for r in data:
+        moves_out[r["source"]] += r["moves"]
+        moves_in[r["target"]] += r["moves"]
+
+    lines = 3 if level == "stage" else 2
+    pad = _LINE_PX * lines + 4  # labels of neighbours in a column never touch
+    busiest = max(len(c) for c in columns)
+    plot_height = max(300, busiest * (pad + 40))
+    band = SANKEY_WIDTH / len(used)
+    chars = max(6, min(28, int((band - _THICKNESS - 10) / _CHAR_PX)))
+    shown = [short(titles.get(n, n), chars, lines) for n in nodes]
+    heads = [stages[journey_map.stage_ids()[c]].name for c in used]
+    # the last column needs room for its labels only, not for flows on to another column
+    widest = max(len(html.unescape(line)) for n in columns[-1]
+                 for line in shown[nodes.index(n)].split("<br>"))
+    if level != "stage":
+        widest = max(widest, round(1.1 * max(  # the stage's name over it, in bold
+            len(html.unescape(line)) for line in short(heads[-1], chars, 2).split("<br>"))))
+    tail = min(1.0, (_THICKNESS + 10 + widest * _CHAR_PX) / band)
+    xs = [x_of(c, len(used) - 1 + tail) for c in range(len(used))]
+    at = {n: i for i, n in enumerate(nodes)}
+    spine = _spine(columns, at, {n: max(moves_in[n], moves_out[n]) for n in nodes}, xs,
+                   plot_height, pad)
+
+    stage_name = {n: stages[n if level == "stage" else stage_of[n]].name for n in nodes}
     colours = stage_colours(journey_map)
+    colour = {n: colours.get(n if level == "stage" else stage_of.get(n, ""), MUTED)
+              for n in nodes}
+    hover = []
+    for n in nodes:
+        text = f"<b>{label(titles.get(n, n))}</b>"
+        if level != "stage":
+            text += f"<br>{label(stage_name[n])}"
+        hover.append(text + f"<br>{fmt.count(moves_in[n])} moves in · "
+                            f"{fmt.count(moves_out[n])} moves out")
+    link_hover = [f"{label(titles.get(r['source'], r['source']))} → "
+                  f"{label(titles.get(r['target'], r['target']))}<br>"
+                  f"{fmt.plural(r['moves'], 'move')} by {fmt.plural(r.get('accounts'), 'account')}"
+                  for r in data]
     fig = figure(go.Sankey(
         arrangement="snap",
-        node={"label": [wrap(label(titles.get(n, n))) for n in nodes],
-              "color": [colours.get(n if level == "stage" else stage_of.get(n, ""), MUTED)
-                        for n in nodes],
-              "x": [xs[column(n)] for n in nodes], "y": [ys[n] for n in nodes],
-              "pad": 18, "thickness": 16, "line": {"width": 0},
-              "hovertemplate": "%{label}<extra></extra>"},
-        link={"source": [at[r["source"]] for r in data], "target": [at[r["target"]] for r in data],
-              "value": [r["moves"] for r in data], "color": "rgba(59,111,182,0.25)",
-              "customdata": [fmt.plural(r.get("accounts"), "account") for r in data],
-              "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} moves by "
-                               "%{customdata}<extra></extra>"},
+        node={"label": shown + spine.labels,
+              "color": [colour[n] for n in nodes] + spine.colours,
+              "x": [xs[col[n]] for n in nodes] + spine.x,
+              "y": [spine.y[n] for n in nodes] + spine.y_own,
+              "customdata": hover + spine.labels,
+              "pad": pad, "thickness": _THICKNESS, "line": {"width": 0}, "align": "left",
+              "hovertemplate": "%{customdata}<extra></extra>"},
+        link={"source": [at[r["source"]] for r in data] + spine.sources,
+              "target": [at[r["target"]] for r in data] + spine.targets,
+              "value": [r["moves"] for r in data] + spine.values,
+              "color": [_rgba(colour[r["source"]], 0.35) for r in data] + spine.link_colours,
+              "customdata": link_hover + [""] * len(spine.values),
+              "hovertemplate": "%{customdata}<extra></extra>"},
+        textfont={"size": 11, "color": INK},
     ))
-    return style(fig, height=400 if level == "stage" else 560)
+    top = 14
+    if level != "stage":  # the stage over each column
+        top = 2 * _LINE_PX + 16
+        fig.update_layout(annotations=[
+            {"text": f"<b>{short(head, chars, 2)}</b>", "hovertext": label(head),
+             "x": xs[c] - 0.004, "xanchor": "left", "align": "left",
+             "xref": "paper", "y": 1, "yanchor": "bottom", "yref": "paper", "yshift": 6,
+             "showarrow": False, "font": {"size": 11, "color": INK}}
+            for c, head in enumerate(heads)])
+    return style(fig, height=plot_height + top + 10,
+                 margin={"l": 12, "r": 12, "t": top, "b": 10})
+
+
+def x_of(column: int, count: float) -> float:
+    """Where column `column` stands when the width holds `count` columns, on Plotly's 0..1
+    across (never 0, which Plotly takes for no position)."""
+    return 0.006 + column / count
+
+
+@dataclass
+class _Spine:
+    """Invisible nodes and links that make Plotly's columns the stages (see `sankey`), with
+    the positions of the real nodes."""
+
+    y: dict[str, float]
+    x: list[float] = field(default_factory=list)
+    y_own: list[float] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    colours: list[str] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    targets: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    link_colours: list[str] = field(default_factory=list)
+
+
+def _spine(columns: list[list[str]], at: dict[str, int], value: dict[str, float],
+           xs: list[float], plot_height: float, pad: float) -> _Spine:
+    """One invisible node per column, chained from column to column and on to one more node
+    right of the last column, each passing a negligible flow to the nodes of the next column.
+    `at` gives the index of each real node, `value` its flow (the larger of in and out), `xs`
+    where each column stands.
+
+    Plotly's Sankey (d3-sankey) puts a node in the column of its longest path from a start and
+    sizes every node with the one scale that fits its fullest column; positions given to it
+    move the nodes but keep those sizes. Through the chain, the longest path to every node of
+    stage column k is k steps, so Plotly's columns are ours and its scale fits them; the last
+    node keeps the labels of the last column on the right of their nodes, as everywhere else
+    (Plotly puts the labels of its last column on the left, where they meet their neighbours).
+    The real nodes are stacked in map order and spread over the height as d3-sankey does."""
+    count = len(columns)
+    eps = sum(value.values()) * 1e-9
+    out = _Spine(y={})
+    # Plotly's sizes: each node's flow (with the chain's), one scale for all, the gap between
+    # nodes cut down when the fullest column would not fit (as d3-sankey does)
+    flow = {n: value[n] + (eps if c else 0.0) for c, inside in enumerate(columns) for n in inside}
+    busiest = max(len(inside) for inside in columns) + 1
+    gap = min(pad, 2 / 3 * plot_height / (busiest - 1))
+    scale = min((plot_height - len(inside) * gap)
+                / (sum(flow[n] for n in inside)
+                   + eps * (1 + (len(columns[c + 1]) if c + 1 < count else 0)))
+                for c, inside in enumerate(columns))
+    for inside in columns:
+        heights = [flow[n] * scale for n in inside]
+        spread = max(0.0, plot_height - sum(heights) - (len(inside) - 1) * gap) \
+            / (len(inside) + 1)
+        top = spread
+        for n, height in zip(inside, heights, strict=True):
+            out.y[n] = (top + height / 2) / plot_height
+            top += height + gap + spread
+    first = len(at)  # the chain's nodes come after the real ones
+    for c in range(count):
+        out.sources.append(first + c)
+        out.targets.append(first + c + 1)  # the next chain node, or the one right of the last
+        for n in columns[c + 1] if c + 1 < count else []:
+            out.sources.append(first + c)
+            out.targets.append(at[n])
+    out.x = [*xs, 0.999]
+    out.y_own = [0.9999] * (count + 1)  # at the bottom, out of the way of the real nodes
+    out.labels = [""] * (count + 1)
+    out.colours = [_INVISIBLE] * (count + 1)
+    out.values = [eps] * len(out.sources)
+    out.link_colours = [_INVISIBLE] * len(out.sources)
+    return out
 
 
 def time_in_stage(result: Result, journey_map: JourneyMap) -> go.Figure | None:
