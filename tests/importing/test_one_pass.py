@@ -5,18 +5,18 @@ joined in the insert, and the workspace format."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from journeyscope.events import saving
 from journeyscope.events.errors import SourceError, WorkspaceError
 from journeyscope.events.importer import import_sources
 from journeyscope.events.matching import apply_matching
 from journeyscope.events.readers import read_source
-from journeyscope.events.staging import key_text_sql
+from journeyscope.events.staging import KEY_COLUMNS
 from journeyscope.events.workspace import Workspace
 from journeyscope.model.types import JourneyMap
 
@@ -72,16 +72,75 @@ def test_parquet_skip_bad_rows_filters_the_view(con, tmp_path):
     assert con.execute(f"SELECT account_id FROM {staged.events}").fetchall() == [("a",)]
 
 
-def test_event_key_is_the_md5_of_the_event_values_as_a_number(ws, write):
+def test_event_key_is_the_engines_hash_of_the_event_values(ws, write):
     import_sources(ws, [write("e.csv", "account_id,ts,activity,value\n"
                                        "acme,2024-03-01 09:00:00,demo,12.5\n")])
-    key, text = ws.con.execute(f"SELECT event_key, {key_text_sql()} FROM events").fetchone()
-    # computed independently: the MD5 digest as a little-endian 128-bit number, less one bit
-    digest = hashlib.md5(text.encode("utf-8")).digest()
-    assert key == int.from_bytes(digest, "little") >> 1
-    assert text == "\x1f".join(["acme", "\x00", str(int(dt.datetime(2024, 3, 1, 9).replace(
-        tzinfo=dt.UTC).timestamp() * 1_000_000)), "demo", "\x00", "\x00", "12.5", "\x00",
-        "\x00", "\x00"])
+    key = ws.con.execute("SELECT event_key FROM events").fetchone()[0]
+    # computed apart from the importer, on the values as typed
+    expected = ws.con.execute(
+        "SELECT hash('acme', NULL::VARCHAR, TIMESTAMP '2024-03-01 09:00:00', 'demo', "
+        "NULL::VARCHAR, NULL::VARCHAR, 12.5::DOUBLE, NULL::DOUBLE, NULL::VARCHAR, "
+        "NULL::VARCHAR) >> 1").fetchone()[0]
+    assert key == expected
+    assert ws.get_meta("key_probe") is not None
+
+
+def test_events_sharing_a_key_are_told_apart_by_their_values(ws, write, monkeypatch):
+    # A key of the account alone makes every event of an account share one: values decide.
+    monkeypatch.setattr(saving, "event_key_sql",
+                        lambda prefix="": f"CAST(hash({prefix}account_id) >> 1 AS BIGINT)")
+    both = write("both.csv", "account_id,ts,activity\na,2024-01-01,x\na,2024-01-01,y\n"
+                             "a,2024-01-01,x\n")
+    assert import_sources(ws, [both]).events == 3
+    assert ws.con.execute("SELECT count(DISTINCT event_key) FROM events").fetchone()[0] == 2
+    assert import_sources(ws, [both]).events == 0
+    y = write("y.csv", "account_id,ts,activity\na,2024-01-01,y\na,2024-01-01,z\n")
+    again = import_sources(ws, [y])
+    assert (again.events, again.duplicates) == (1, 1)
+    assert sorted(r[0] for r in ws.con.execute("SELECT activity FROM events").fetchall()) == \
+        ["x", "x", "y", "z"]
+
+
+def _as_format_2(path) -> None:
+    """Make the workspace at `path` look as format 2 made it: MD5 keys as HUGEINT, no probe."""
+    con = duckdb.connect(str(path))
+    text = "concat_ws(chr(31), " + ", ".join(f"CAST({c} AS VARCHAR)" for c in KEY_COLUMNS) + ")"
+    con.execute(f"ALTER TABLE events ALTER event_key TYPE HUGEINT USING "
+                f"CAST(md5_number({text}) >> 1 AS HUGEINT)")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
+    con.execute("DELETE FROM meta WHERE key = 'key_probe'")
+    con.close()
+
+
+def test_a_format_2_workspace_is_read_as_it_is_and_upgraded_when_written(tmp_path, write):
+    path = tmp_path / "old.duckdb"
+    source = write("e.csv", "account_id,ts,activity\na,2024-01-01,x\na,2024-01-01,x\n"
+                            "b,2024-01-02,y\n")
+    with Workspace.create(path) as ws:
+        import_sources(ws, [source])
+    _as_format_2(path)
+    with Workspace.open(path, read_only=True) as ws:
+        assert ws.info().events == 3
+        assert ws.get_meta("format_version") == "2"
+    with Workspace.open(path) as ws:
+        assert ws.get_meta("format_version") == "3"
+        assert ws.con.execute("SELECT data_type FROM information_schema.columns WHERE "
+                              "table_name = 'events' AND column_name = 'event_key'"
+                              ).fetchone()[0] == "BIGINT"
+        assert ws.con.execute("SELECT count(DISTINCT event_key) FROM events").fetchone()[0] == 3
+        assert import_sources(ws, [source]).events == 0
+
+
+def test_keys_made_by_another_hash_are_computed_again_before_an_import(ws, write):
+    source = write("e.csv", "account_id,ts,activity\na,2024-01-01,x\na,2024-01-01,x\n")
+    import_sources(ws, [source])
+    # as if another DuckDB version had made the keys
+    ws.con.execute("UPDATE events SET event_key = event_key // 2")
+    ws.set_meta("key_probe", "made elsewhere")
+    again = import_sources(ws, [source])
+    assert (again.events, again.duplicates) == (0, 2)
+    assert any("computed again" in note for note in again.notes)
+    assert import_sources(ws, [source]).notes == []
 
 
 def test_seq_is_the_file_order_and_grows_across_imports(ws, tmp_path, write):

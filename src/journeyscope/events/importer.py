@@ -10,12 +10,12 @@ touchpoint (`journeyscope.events.saving`); repeated identical events numbered an
 workspace held already dropped, among the new rows only; new accounts; the import log; commit.
 Any error rolls the transaction back and leaves the workspace as it was.
 
-The event key is the MD5 of an event's own values (account, contact, time, activity, channel,
-owner, value, score, text, attributes; not the file name), as a number, so the same event read
-again, from the same file or from another export that overlaps it, is recognised and not added
-twice. Identical rows within one source are different events that happen to look alike (a log
-may record the same step twice in a second): each gets its occurrence number in its key, so a
-re-import still recognises every one of them.
+The event key is a 63-bit hash of an event's own values (account, contact, time, activity,
+channel, owner, value, score, text, attributes; not the file name), so the same event read
+again, from the same file or from another export that overlaps it, is recognised (same key,
+same values) and not added twice. Identical rows within one source are different events that
+happen to look alike (a log may record the same step twice in a second): each gets its
+occurrence number in its key, so a re-import still recognises every one of them.
 
 Events without an account whose contact is at a free-mail address cannot be attributed to any
 account: they are left out, and the summary says how many and of how many contacts. Any other
@@ -251,6 +251,9 @@ def _in_transaction(
 ) -> None:
     con = workspace.con
     report("identifying accounts", 0, None)
+    if workspace.check_keys():
+        summary.notes.append("the workspace's event keys were computed again: they were made by "
+                             "a DuckDB whose hash function differs from this one's")
     start = last_seq(con)
     for read in reads:
         _contacts(con, read, summary, matcher)

@@ -2,19 +2,19 @@
 few fixes that need the inserted rows.
 
 The insert reads the staged relation once (for Parquet, the file itself) and in the same pass
-gives every event its persona (from its contact, when a map is used), its event key (the
-MD5 number of its own values, `staging.event_key_sql`), its import order (`seq`: its
+gives every event its persona (from its contact, when a map is used), its event key (a hash
+of its own values, `staging.event_key_sql`), its import order (`seq`: its
 position in the source after the workspace's last event) and its touchpoint, stage and outcome
 (a join with the map's results for the few distinct values the rules read,
 `matching.match_lookup`): no copy of the source, no UPDATE of millions of rows.
 
-Then, among the new rows only: identical events of the source (same key) are numbered, each
-occurrence after the first getting a key of its own (`staging.occurrence_key_sql`). The pass
-that counts the new rows for the summary also tells whether two may share a key (by the upper
-half of their keys); only then does a GROUP BY find them, and only they are touched. When the
-workspace already held events, the new rows whose key it holds are deleted again (duplicates):
-numbering comes first, so this cannot be a filter on the insert. Everything runs in the
-importer's transaction.
+Then, among the new rows only: identical events of the source (same key and same values) are
+numbered, each occurrence after the first getting a key of its own
+(`staging.occurrence_key_sql`). The pass that counts the new rows for the summary also counts
+their distinct keys; only when two share one does a GROUP BY find them, and only they are
+touched. When the workspace already held events, the new rows whose key and values an older
+row holds are deleted again (duplicates): numbering comes first, so this cannot be a filter on
+the insert. Everything runs in the importer's transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ import duckdb
 
 from journeyscope.events import schema
 from journeyscope.events.matching import MatchLookup, match_lookup
-from journeyscope.events.staging import POSITION, Staged, event_key_sql, occurrence_key_sql
+from journeyscope.events.staging import (
+    KEY_COLUMNS,
+    POSITION,
+    Staged,
+    event_key_sql,
+    occurrence_key_sql,
+    same_event_sql,
+)
 from journeyscope.model.types import JourneyMap
 
 _CANONICAL = tuple(c.name for c in schema.EVENT_COLUMNS) + ("attributes",)
@@ -112,13 +119,12 @@ def save_events(con: duckdb.DuckDBPyConnection, staged: Staged, *, base: int,
 
 
 def _saved(con: duckdb.DuckDBPyConnection, base: int) -> tuple[Saved, bool]:
-    """What the rows after `base` hold, and whether two of them may share a key: told apart
-    by the upper 63 bits of their keys, counted in the same pass (a shared prefix sends them
-    through the exact check, `number_repeats`)."""
+    """What the rows after `base` hold, and whether two of them share a key (their distinct
+    keys are counted in the same pass; a shared one sends them through `number_repeats`)."""
     added, first, last, matched, top, distinct = con.execute(
         "SELECT count(*), min(ts), max(ts), count(*) FILTER (WHERE touchpoint IS NOT NULL OR "
         f"outcome IS NOT NULL), coalesce(max(seq), {int(base)}), "
-        f"count(DISTINCT CAST(event_key >> 64 AS BIGINT)) FROM events "
+        f"count(DISTINCT event_key) FROM events "
         f"WHERE seq > {int(base)}").fetchone()
     return Saved(int(added), 0, first, last, int(matched), int(top)), distinct < added
 
@@ -138,18 +144,18 @@ def _lookup(con: duckdb.DuckDBPyConnection, journey_map: JourneyMap | None, rela
 
 
 def number_repeats(con: duckdb.DuckDBPyConnection, base: int) -> int:
-    """Give the second, third... of identical new events (rows after `base` sharing a key)
-    keys of their own, in source order; returns how many were renumbered."""
-    repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT event_key FROM events WHERE seq > {int(base)} "
-        "GROUP BY event_key HAVING count(*) > 1)").fetchone()[0]
-    if not repeated:
+    """Give the second, third... of identical new events (rows after `base` sharing a key and
+    every value of `staging.KEY_COLUMNS`) keys of their own, in source order; returns how many
+    were renumbered. Different events that merely share a key keep it."""
+    shared = (f"SELECT event_key FROM events WHERE seq > {int(base)} GROUP BY event_key "
+              "HAVING count(*) > 1")
+    if not con.execute(f"SELECT count(*) FROM ({shared})").fetchone()[0]:
         return 0
+    same = ", ".join(("event_key", *KEY_COLUMNS))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE js_repeats AS SELECT seq, event_key, row_number() OVER "
-        f"(PARTITION BY event_key ORDER BY seq) AS n FROM events WHERE seq > {int(base)} AND "
-        f"event_key IN (SELECT event_key FROM events WHERE seq > {int(base)} GROUP BY event_key "
-        "HAVING count(*) > 1)")
+        f"(PARTITION BY {same} ORDER BY seq) AS n FROM events WHERE seq > {int(base)} AND "
+        f"event_key IN ({shared})")
     changed = con.execute(
         f"UPDATE events SET event_key = {occurrence_key_sql('r.event_key', 'r.n')} "
         "FROM js_repeats AS r WHERE events.seq = r.seq AND r.n > 1").fetchone()[0]
@@ -158,12 +164,20 @@ def number_repeats(con: duckdb.DuckDBPyConnection, base: int) -> int:
 
 
 def drop_known(con: duckdb.DuckDBPyConnection, base: int) -> int:
-    """Delete the new rows (after `base`) whose key an older row holds; returns how many."""
+    """Delete the new rows (after `base`) whose key and values an older row holds; returns
+    how many."""
     row = con.execute(
-        f"DELETE FROM events WHERE seq > {int(base)} AND event_key IN (SELECT n.event_key "
-        f"FROM events AS n JOIN events AS o ON o.event_key = n.event_key WHERE n.seq > "
-        f"{int(base)} AND o.seq <= {int(base)})").fetchone()
+        f"DELETE FROM events WHERE seq > {int(base)} AND seq IN (SELECT n.seq FROM events AS n "
+        f"JOIN events AS o ON {same_event_sql('n', 'o')} WHERE n.seq > {int(base)} AND "
+        f"o.seq <= {int(base)})").fetchone()
     return int(row[0]) if row else 0
+
+
+def rekey(con: duckdb.DuckDBPyConnection) -> None:
+    """Compute the key of every event of the workspace again (with this engine's hash), the
+    repeated ones numbered in import order, as an import would have numbered them."""
+    con.execute(f"UPDATE events SET event_key = {event_key_sql()}")
+    number_repeats(con, 0)
 
 
 def last_seq(con: duckdb.DuckDBPyConnection) -> int:

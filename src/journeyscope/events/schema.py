@@ -39,9 +39,9 @@ EVENT_COLUMNS: tuple[Column, ...] = (
 DERIVED_EVENT_COLUMNS: tuple[Column, ...] = (
     Column("attributes", "VARCHAR", pa.string(), False,
            "other source attributes, as a JSON object (kept from XES and wide CSVs)"),
-    Column("event_key", "HUGEINT", pa.decimal128(38, 0), False,
-           "identity of the event (a 127-bit number from the MD5 of its own values): "
-           "re-importing the same event adds nothing"),
+    Column("event_key", "BIGINT", pa.int64(), False,
+           "identity of the event (a 63-bit hash of its own values; with them, it tells "
+           "duplicates apart): re-importing the same event adds nothing"),
     Column("seq", "BIGINT", pa.int64(), False,
            "import order: the event's position in its source file, after every event imported "
            "before it; orders events of an account that share a timestamp"),

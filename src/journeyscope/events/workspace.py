@@ -28,10 +28,15 @@ import duckdb
 from journeyscope import settings
 from journeyscope.events import schema
 from journeyscope.events.errors import WorkspaceError
+from journeyscope.events.saving import rekey
+from journeyscope.events.staging import key_probe_sql
 from journeyscope.model.types import JourneyMap
 
-# 2: event keys are numbers (HUGEINT) and events carry their import order (`seq`).
-FORMAT_VERSION = 2
+# 2: event keys are numbers (HUGEINT, from MD5) and events carry their import order (`seq`).
+# 3: event keys are the engine's 64-bit hash (BIGINT), told apart by the events' values, and the
+#    workspace records the key of a probe event (`key_probe`). A format 2 workspace is upgraded
+#    when it is opened for writing (its keys computed again); read-only, it is read as it is.
+FORMAT_VERSION = 3
 
 IMPORTS_SQL = """CREATE TABLE IF NOT EXISTS imports (
   id INTEGER NOT NULL,
@@ -97,7 +102,7 @@ class Workspace:
         if not path.is_file():
             raise WorkspaceError(f"{path}: no such workspace (create one by importing into it)")
         ws = cls(path, _connect(path, read_only=read_only))
-        ws._check_format()
+        ws._check_format(read_only=read_only)
         return ws
 
     @classmethod
@@ -124,9 +129,10 @@ class Workspace:
         con.execute(META_SQL)
         con.execute("INSERT INTO meta VALUES ('format_version', ?), ('created_at', ?)",
                     [str(FORMAT_VERSION), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")])
+        self.set_meta("key_probe", _key_probe(con))
         con.execute("COMMIT")
 
-    def _check_format(self) -> None:
+    def _check_format(self, *, read_only: bool = False) -> None:
         tables = {r[0] for r in self.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
         missing = {"events", "accounts", "contacts", "imports", "meta"} - tables
@@ -142,12 +148,41 @@ class Workspace:
             self.close()
             raise WorkspaceError(f"{self.path}: workspace format {version} is newer than this "
                                  f"journeyscope understands ({FORMAT_VERSION}); upgrade it")
-        if int(version) < FORMAT_VERSION:
+        if int(version) == 2 and not read_only:
+            self._upgrade_from_2()
+        elif int(version) < 2:
             self.close()
             raise WorkspaceError(
                 f"{self.path}: workspace format {version} is older than this journeyscope's "
-                f"({FORMAT_VERSION}: numeric event keys and import order) and cannot be "
-                "upgraded in place; import your sources again into a new workspace")
+                f"({FORMAT_VERSION}) and has no import order, so it cannot be upgraded in "
+                "place; import your sources again into a new workspace")
+
+    def _upgrade_from_2(self) -> None:
+        """Format 2 to 3 in one transaction: MD5 keys (HUGEINT) become hash keys (BIGINT)."""
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            con.execute("ALTER TABLE events ALTER event_key TYPE BIGINT USING NULL")
+            rekey(con)
+            self.set_meta("key_probe", _key_probe(con))
+            self.set_meta("format_version", str(FORMAT_VERSION))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            self.close()
+            raise
+
+    def check_keys(self) -> bool:
+        """Make the events' keys this engine's: when the workspace's keys were made by an
+        engine whose `hash` gives another key for the probe event (another DuckDB version),
+        compute every key again, so that re-imported events are still recognised. Call inside
+        the import's transaction; True when the keys were computed again."""
+        probe = _key_probe(self.con)
+        if self.get_meta("key_probe") == probe:
+            return False
+        rekey(self.con)
+        self.set_meta("key_probe", probe)
+        return True
 
     # -- meta --------------------------------------------------------------------------------
 
@@ -190,6 +225,10 @@ class Workspace:
             last_ts=last, matched=int(matched), map_name=self.get_meta("map_name"),
             imports=int(imports), sources=sources,
         )
+
+
+def _key_probe(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute(key_probe_sql()).fetchone()[0])
 
 
 def _events_table_sql() -> str:
