@@ -15,6 +15,10 @@ wall times include waiting for the cores; CPU time is the figure that does not d
 
     python benchmarks/bench_import.py                       # 1M and 10M, CSV and Parquet
     python benchmarks/bench_import.py --events 200000 --formats parquet   # a quick look
+    python benchmarks/bench_import.py --events 10000000 --runs 3   # medians of three runs
+
+With `--runs N` each size and format is imported N times (a fresh workspace each time) and the
+median of each figure is printed, with the range of the import's wall and CPU times.
 
 Targets (issue 3): at least 1,000,000 events per second end to end; peak memory under 4 GiB.
 """
@@ -25,6 +29,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -146,11 +151,25 @@ def run(folder: Path, fmt: str, journey_map: JourneyMap) -> dict[str, float]:
     return out
 
 
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each figure over `runs`, and the range of the import's wall and CPU."""
+    out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    for k in ("wall", "cpu"):
+        out[f"{k}_min"], out[f"{k}_max"] = min(r[k] for r in runs), max(r[k] for r in runs)
+    out["runs"] = len(runs)
+    return out
+
+
 def report(fmt: str, size: int, r: dict[str, float]) -> None:
-    n = r["events"]
-    print(f"{fmt}, {n:,} events (demo data of about {size:,}):")
+    n = int(r["events"])
+    runs = int(r.get("runs", 1))
+    print(f"{fmt}, {n:,} events (demo data of about {size:,})"
+          f"{f', median of {runs} runs' if runs > 1 else ''}:")
     print(f"  import end to end: wall {r['wall']:.1f} s = {n / r['wall']:,.0f} events/s; "
           f"CPU {r['cpu']:.1f} s = {n / r['cpu']:,.0f} events per CPU-second")
+    if runs > 1:
+        print(f"  range over the runs: wall {r['wall_min']:.1f} to {r['wall_max']:.1f} s, "
+              f"CPU {r['cpu_min']:.1f} to {r['cpu_max']:.1f} s")
     print(f"  peak memory {r['peak'] / 2**30:.2f} GiB (process tree RSS); {r['matched'] / n:.1%} "
           "matched to the b2b map")
     print(f"  load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end, on "
@@ -171,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=1,
+                        help="imports per size and format; medians are printed")
     args = parser.parse_args(argv)
     journey_map = load_template("b2b")
     print(f"journeyscope import benchmark: {os.cpu_count()} cores, DuckDB memory limit "
@@ -179,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.events:
         for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
             folder, _ = demo_data(size, fmt, args.seed)
-            report(fmt, size, run(folder, fmt, journey_map))
+            runs = [run(folder, fmt, journey_map) for _ in range(max(1, args.runs))]
+            report(fmt, size, median_run(runs))
     return 0
 
 
