@@ -174,14 +174,17 @@ def test_revenue_kpis_are_the_linear_attribution_credit() -> None:
     # met before decisions and credited nothing, against never met before a decision
     assert kpis[("call", "Revenue")]["actual"] == 0.0
     upsell = kpis[("upsell", "Expansion revenue")]
-    assert upsell["actual"] is None and upsell["actual_text"] == "not measured"
+    assert upsell["actual"] is None
+    assert upsell["actual_text"] == "not measured (met only after the deal)"
     assert upsell["status"] is None
 
 
 def test_without_won_value_revenue_is_not_measured() -> None:
     for attribution in ([], [{"key": "proposal", "linear": 0.0}]):
         kpis = measured_kpis(kpi_result(attribution), KPI_MAP)
-        assert all(k["actual"] is None for k in kpis if k["measure"] == "revenue")
+        revenue = [k for k in kpis if k["measure"] == "revenue"]
+        assert all(k["actual"] is None for k in revenue)
+        assert {k["actual_text"] for k in revenue} == {"not measured (no won value)"}
 
 
 def test_cards_and_headline_show_drop_off_and_revenue() -> None:

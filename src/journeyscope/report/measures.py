@@ -132,6 +132,13 @@ def revenue_of(touchpoint: str, stats: Mapping[str, Any] | None,
     return 0.0 if stats and stats.get("met_before_decision") else None
 
 
+def _why_no_revenue(stats: Mapping[str, Any] | None,
+                    credits: Mapping[str, float] | None) -> str:
+    if credits is None:
+        return "no won value"
+    return "met only after the deal" if stats and stats.get("accounts") else "not met"
+
+
 def measured_kpis(result: Mapping[str, Any], journey_map: JourneyMap) -> list[dict[str, Any]]:
     """The map's touchpoint KPIs with their measured `actual`, `met` and `status`.
 
@@ -157,6 +164,8 @@ def measured_kpis(result: Mapping[str, Any], journey_map: JourneyMap) -> list[di
             value = revenue_of(k["touchpoint"], stats.get(k["touchpoint"]), credits)
             if value is not None:
                 k["actual"], k["measured_by"] = value, "attribution"
+            else:
+                k["why_not"] = _why_no_revenue(stats.get(k["touchpoint"]), credits)
         if k.get("actual") is None and k.get("measure") == "time_in_stage":
             median = times.get(stage_of.get(k["touchpoint"]), {}).get("median_days")
             if fmt.is_number(median):
@@ -168,6 +177,8 @@ def measured_kpis(result: Mapping[str, Any], journey_map: JourneyMap) -> list[di
                 k["actual"], k["measured_by"] = mean, "voc"
         k["status"] = kpi_status(k.get("actual"), k.get("target"), k.get("direction"))
         k["actual_text"] = _kpi_text(k.get("actual"), k)
+        if k.get("why_not") and k.get("actual") is None:
+            k["actual_text"] += f" ({k['why_not']})"
         k["target_text"] = fmt.kpi_target(k.get("target"), k.get("direction"), k.get("unit"))
         if k.get("met") is None and k["status"] is not None:
             k["met"] = k["status"] == "good"
