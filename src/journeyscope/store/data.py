@@ -88,14 +88,13 @@ def cached(db: DbSession, map_id: int, map_version: int, data_version: int,
         AnalysisCache.data_version == data_version, AnalysisCache.filters == filters))
 
 
-def latest_cached(db: DbSession, map_id: int, data_version: int,
-                  filters: str) -> tuple[int, dict[str, Any]] | None:
-    """The newest cached result of any version of the map on this data version."""
-    row = db.execute(select(AnalysisCache.map_version, AnalysisCache.result).where(
+def latest_cached_version(db: DbSession, map_id: int, data_version: int,
+                          filters: str) -> int | None:
+    """The newest version of the map with a cached result on this data version (its result
+    is read with `cached`, so a caller that keeps decoded results reads it once)."""
+    return db.scalar(select(AnalysisCache.map_version).where(
         AnalysisCache.map_id == map_id, AnalysisCache.data_version == data_version,
-        AnalysisCache.filters == filters).order_by(AnalysisCache.map_version.desc()).limit(1)
-    ).first()
-    return (row[0], row[1]) if row else None
+        AnalysisCache.filters == filters).order_by(AnalysisCache.map_version.desc()).limit(1))
 
 
 def store_result(db: DbSession, map_id: int, map_version: int, data_version: int, filters: str,

@@ -25,7 +25,7 @@ from markupsafe import escape
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
 from journeyscope.report.report_data import CHARTS
-from journeyscope.store import Database, Invalid
+from journeyscope.store import Database, Invalid, maps
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Map, Workspace
 from journeyscope.web.grid import MapFigures
@@ -65,13 +65,13 @@ class Measurements:
         self.locks = locks  # workspace id -> lock, shared with the uploads
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_lock = threading.Lock()
-        self._pending: set[tuple[int, int]] = set()
-        self._timers: list[threading.Timer] = []
+        # Per map: the version waiting for its quiet spell (or being measured) and its timer.
+        self._waiting: dict[int, tuple[int, threading.Timer]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journeyscope-measure")
 
     def shutdown(self) -> None:
         with self._memo_lock:
-            for timer in self._timers:
+            for _, timer in self._waiting.values():
                 timer.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -147,44 +147,61 @@ class Measurements:
                 return None
         if hit is not None:
             return self._remember(key, lambda: figures_of(hit, jm))
-        self._measure_later(row.id, row.workspace_id, version, jm)
-        older = store_data.latest_cached(s, row.id, data_version, "")
-        if older is None:
+        self._measure_later(row.id, version)
+        older = store_data.latest_cached_version(s, row.id, data_version, "")
+        result = None if older is None else self._cached_result(s, row.id, older, data_version)
+        if older is None or result is None:
             return MapFigures(data_version=data_version, note="being measured now: reload "
                               "in a moment to see the figures", from_version=version)
-        figures = figures_of(older[1], jm)
-        figures.from_version = older[0]
-        figures.note = (f"figures of version {older[0]} while version {version} is measured; "
+        figures = figures_of(result, jm)
+        figures.from_version = older
+        figures.note = (f"figures of version {older} while version {version} is measured; "
                         "reload in a moment")
         return figures
 
-    def _measure_later(self, map_id: int, workspace_id: int, version: int,
-                       jm: JourneyMap) -> None:
-        key = (map_id, version)
+    def _cached_result(self, s: Any, map_id: int, version: int,
+                       data_version: int) -> dict[str, Any] | None:
+        """An unfiltered result from the store, decoded once (every page of the versions
+        saved after it shows its figures until they are measured)."""
+        key = ("results", map_id, version, data_version, "")
         with self._memo_lock:
-            if key in self._pending:
+            if key in self._memo:
+                return self._memo[key]
+        result = store_data.cached(s, map_id, version, data_version, "")
+        return None if result is None else self._remember(key, lambda: result)
+
+    def _measure_later(self, map_id: int, version: int) -> None:
+        """Measure `version` of the map once the map has been left alone for `QUIET_SECONDS`
+        (not after every keystroke of an editing session: each analysis of a large workspace
+        takes seconds of CPU). One timer per map: a newer version replaces the one waiting.
+        The timer holds ids only; the map is read again when the time comes (a timer per
+        version holding its parsed map kept every version of an editing session alive, and
+        made the garbage collector's full passes long)."""
+        with self._memo_lock:
+            waiting = self._waiting.get(map_id)
+            if waiting is not None and waiting[0] == version:
                 return
-            self._pending.add(key)
-
-        def work() -> None:
-            try:
-                with self.db.read() as s:
-                    row = s.get(Map, map_id)
-                    if row is not None and row.version == version:
-                        self.results(s, row, version, jm, Filters())
-            except Exception as exc:  # reported in the log; the page keeps working
-                log.warning("background measurement of map %s failed: %s", map_id, exc)
-            finally:
-                with self._memo_lock:
-                    self._pending.discard(key)
-
-        # Measure once the map has been left alone for a while, not after every keystroke of
-        # an editing session (each analysis of a large workspace takes seconds of CPU).
-        timer = threading.Timer(QUIET_SECONDS, lambda: self._pool.submit(work))
-        timer.daemon = True
-        with self._memo_lock:
-            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+            if waiting is not None:
+                waiting[1].cancel()
+            timer = threading.Timer(QUIET_SECONDS, self._pool.submit,
+                                    (self._measure_now, map_id, version))
+            timer.daemon = True
+            self._waiting[map_id] = (version, timer)
         timer.start()
+
+    def _measure_now(self, map_id: int, version: int) -> None:
+        try:
+            with self.db.read() as s:
+                row = s.get(Map, map_id)
+                if row is not None and row.version == version:
+                    jm = maps.effective(s, row, maps.version_row(s, row, version))
+                    self.results(s, row, version, jm, Filters())
+        except Exception as exc:  # reported in the log; the page keeps working
+            log.warning("background measurement of map %s failed: %s", map_id, exc)
+        finally:
+            with self._memo_lock:
+                if self._waiting.get(map_id, (None,))[0] == version:
+                    del self._waiting[map_id]
 
     def dashboard(self, s: Any, row: Map, version: int, jm: JourneyMap,
                   filters: Filters) -> dict[str, Any]:

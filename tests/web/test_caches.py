@@ -1,0 +1,72 @@
+"""What the web app keeps in memory to answer saves and pages fast never goes stale: decoded
+analysis results and the measurement waiting for a map's quiet spell."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from journeyscope.model.templates import new_map
+from journeyscope.web import measure
+
+
+def _import_demo(app, owner, workspace: int, map_id: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from journeyscope.events.demo import generate
+
+    files = generate(120, seed=5, out_dir=tmp_path / "demo", journey_map=new_map("x", "b2b"))
+    answer = owner.post(f"/api/workspaces/{workspace}/imports", data={"map_id": str(map_id)},
+                        files=[("files", (name, files.files[name].read_bytes()))
+                               for name in ("events.parquet", "accounts.csv", "contacts.csv")])
+    assert answer.status_code == 202, answer.text
+    app.state.uploads.wait(answer.json()["id"], timeout=300)
+
+
+def _banner(web, map_id: int) -> str:  # type: ignore[no-untyped-def]
+    page = web.get(f"/maps/{map_id}").text
+    return page.split('class="banner measured">', 1)[1].split("</div>", 1)[0]
+
+
+def test_page_after_a_save_shows_older_figures_until_the_new_version_is_measured(
+        app, owner, workspace: int, map_id: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.web.conftest import browser_client
+
+    monkeypatch.setattr(measure, "QUIET_SECONDS", 0.2)
+    _import_demo(app, owner, workspace, map_id, tmp_path)
+    assert owner.get(f"/api/maps/{map_id}/analysis").json()["data_version"] == 1
+    web = browser_client(app, "owner@example.com")
+    assert "while version" not in _banner(web, map_id)
+    document = owner.get(f"/api/maps/{map_id}").json()["document"]
+    for version in (1, 2):
+        document["touchpoints"][0]["name"] = f"Renamed {version}"
+        saved = owner.put(f"/api/maps/{map_id}", json={"base_version": version,
+                                                       "document": document})
+        assert saved.status_code == 200, saved.text
+        banner = _banner(web, map_id)
+        assert f"figures of version 1 while version {version + 1} is measured" in banner
+    deadline = time.monotonic() + 120
+    while "while version" in banner and time.monotonic() < deadline:
+        time.sleep(0.2)
+        banner = _banner(web, map_id)
+    assert "while version" not in banner and "events of" in banner
+    # Version 3 was measured in the background (the only version waiting), then a save
+    # shows version 3's figures, not the decoded result of version 1 kept in memory.
+    document["touchpoints"][0]["name"] = "Renamed 3"
+    assert owner.put(f"/api/maps/{map_id}", json={"base_version": 3,
+                                                  "document": document}).status_code == 200
+    assert "figures of version 3 while version 4 is measured" in _banner(web, map_id)
+
+
+def test_one_measurement_waits_per_map_and_it_holds_no_map(app) -> None:  # type: ignore[no-untyped-def]
+    measurements = app.state.measurements
+    for version in (2, 3, 4):
+        measurements._measure_later(7, version)
+    measurements._measure_later(8, 2)
+    waiting = measurements._waiting
+    assert sorted((k, v[0]) for k, v in waiting.items()) == [(7, 4), (8, 2)]
+    timer = waiting[7][1]
+    assert timer.args[1:] == (7, 4)
+    measurements.shutdown()
+    assert all(not t.is_alive() or t.finished.is_set() for _, t in waiting.values())
