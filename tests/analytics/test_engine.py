@@ -26,6 +26,35 @@ def test_duckdb_opens_the_workspace_read_only(demo_workspace):
         src.close()
 
 
+def test_threads_query_the_workspace_at_once_and_see_what_each_kept(demo_workspace):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import ibis
+
+    from journeyscope.analytics.engine import materialize, parallel
+
+    src = open_workspace(demo_workspace)
+    try:
+        assert parallel(src)
+        events = src.table("events")
+        kept = materialize(events.group_by("account_id").aggregate(n=events.count()))
+        channels = ibis.memtable({"channel": ["web", "email"]})
+
+        def count(_: int) -> tuple[int, int]:
+            # Another cursor per thread: the kept table and the in-memory table are seen
+            # by every one of them.
+            web = events.semi_join(channels, "channel")
+            return (kept.n.sum().to_pyarrow().as_py(), web.count().to_pyarrow().as_py())
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            got = list(pool.map(count, range(4)))
+        total = events.count().to_pyarrow().as_py()
+        web = events.filter(events.channel.isin(["web", "email"])).count().to_pyarrow().as_py()
+        assert got == [(total, web)] * 4
+    finally:
+        src.close()
+
+
 def test_a_file_that_is_not_a_workspace_is_refused(tmp_path):
     fake = tmp_path / "notes.duckdb"
     fake.write_text("hello")

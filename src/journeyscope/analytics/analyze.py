@@ -17,12 +17,15 @@ import datetime as dt
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -36,7 +39,7 @@ from journeyscope.analytics import (
     voc,
 )
 from journeyscope.analytics.base import AnalysisError
-from journeyscope.analytics.engine import Source, materialize, open_workspace
+from journeyscope.analytics.engine import Source, materialize, open_workspace, parallel
 from journeyscope.analytics.retention import is_regression
 from journeyscope.analytics.sentiment import text_sentiment, update_cache, with_sentiment
 from journeyscope.analytics.themes import negative_themes
@@ -45,6 +48,9 @@ from journeyscope.model.types import JourneyMap
 
 # (done, total, label): called before each section and once at the end.
 Progress = Callable[[int, int, str], None]
+# Sections run at once on DuckDB (each query already uses every core; two at a time fill the
+# gaps between and within queries).
+_SECTION_THREADS = 2
 
 
 @dataclass
@@ -169,10 +175,15 @@ class _Run:
         self.tables: dict[str, pa.Table] = {}
         self.seconds: dict[str, float] = {}
         self._memo: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._section = threading.local()
+        self._made: dict[str, dict[str, pa.Table]] = {}
         self.texts_cached = False
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
-        self.tables[name] = table if isinstance(table, pa.Table) else table.to_pyarrow()
+        made = self._made[self._section.label]
+        made[name] = table if isinstance(table, pa.Table) else _arrow(table)
 
     def sections(self) -> list[tuple[str, Callable[[], None]]]:
         return [
@@ -189,22 +200,62 @@ class _Run:
             ("pain points", self.painpoints),
         ]
 
+    def _section_run(self, label: str, section: Callable[[], None]) -> None:
+        self._section.label = label
+        self._made[label] = {}
+        started = time.perf_counter()
+        section()
+        self.seconds[label] = round(time.perf_counter() - started, 3)
+
     def run(self) -> None:
         todo = self.sections()
-        for i, (label, section) in enumerate(todo):
-            if self.progress:
-                self.progress(i, len(todo), label)
-            started = time.perf_counter()
-            section()
-            self.seconds[label] = round(time.perf_counter() - started, 3)
+        total = len(todo)
         if self.progress:
-            self.progress(len(todo), len(todo), "done")
+            self.progress(0, total, todo[0][0])
+        self._section_run(*todo[0])
+        rest = todo[1:]
+        if not parallel(self.source):
+            for i, (label, section) in enumerate(rest, start=1):
+                if self.progress:
+                    self.progress(i, total, label)
+                self._section_run(label, section)
+        else:
+            # Two sections at a time, each on its own cursor: one query's serial parts (its
+            # last merge, the Python that shapes its result) leave a core idle that the other
+            # fills. Shared intermediates are made once, by the first section that asks.
+            with ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
+                running = {pool.submit(self._section_run, label, section): label
+                           for label, section in rest}
+                done = 1
+                waiting = set(running)
+                while waiting:
+                    if self.progress:
+                        label = next(running[f] for f in running if f in waiting)
+                        self.progress(done, total, label)
+                    finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                        done += 1
+        # The tables (and the seconds) in the order of the sections, however they finished.
+        for label, _ in todo:
+            self.tables.update(self._made.get(label, {}))
+        self.seconds = {label: self.seconds[label] for label, _ in todo if label in self.seconds}
+        if self.progress:
+            self.progress(total, total, "done")
 
     def memo(self, name: str, make: Callable[[], Any]) -> Any:
-        """A small result several sections read, computed by the first that asks."""
-        if name not in self._memo:
-            self._memo[name] = make()
+        """A small result several sections read, computed by the first that asks (the others
+        wait for it)."""
+        with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._memo:
+                self._memo[name] = make()
         return self._memo[name]
+
+    def kept(self, name: str, make: Callable[[], ir.Table]) -> ir.Table:
+        """A shared intermediate kept in the engine (`Journey.kept`), made once."""
+        return self.memo(f"kept.{name}", lambda: self.journey.kept(name, make))
 
     # -- the shared intermediates ----------------------------------------------------------
 
@@ -255,7 +306,7 @@ class _Run:
             turns = materialize(stages.stage_turns(j).select(
                 "account_id", "ts", "step", "stage_index", "next_ts", "next_stage_index"))
             return stages.stage_progress(turns, self.map)
-        return self.journey.kept("progress", make)
+        return self.kept("progress", make)
 
     def touches(self) -> ir.Table:
         """One row per account, touchpoint, stage and persona met: events, first and last
@@ -266,7 +317,7 @@ class _Run:
             return j.group_by(account=j.account_id, touchpoint=j.touchpoint,
                               stage_index=j.stage_index, persona=j.persona).aggregate(
                 n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(), back_from=back.any())
-        return self.journey.kept("touches", make)
+        return self.kept("touches", make)
 
     def per_account(self) -> ir.Table:
         """One row per account and touchpoint met (`touchpoints.account_touchpoints`, with
@@ -276,14 +327,22 @@ class _Run:
             return t.group_by("account", "touchpoint").aggregate(
                 n=t.n.sum(), first_ts=t.first_ts.min(), last_ts=t.last_ts.max(),
                 back_from=t.back_from.any())
-        return self.journey.kept("per_account", make)
+        return self.kept("per_account", make)
 
     def marks(self) -> ir.Table:
         from journeyscope.analytics.touchpoints import progress_marks
 
-        return self.journey.kept("marks", lambda: progress_marks(
+        return self.kept("marks", lambda: progress_marks(
             self.steps(), self.map, outcomes=self.journey.facts,
             per_account=self.per_account(), codes=self.codes))
+
+    def designed_handovers(self) -> pa.Table:
+        """The designed handovers measured: a table of their own and read by the KPIs."""
+        from journeyscope.analytics import handovers
+
+        return self.memo("handovers.designed", lambda: handovers.designed_table(
+            self.steps(), self.map, outcomes=self.journey.facts, per_account=self.per_account(),
+            marks=self.marks(), codes=self.codes))
 
     def edges(self, level: str) -> pa.Table:
         node, nxt = paths.LEVELS[level]
@@ -345,7 +404,7 @@ class _Run:
                                                                                codes=codes))
 
     def touchpoints(self) -> None:
-        from journeyscope.analytics import handovers, touchpoints
+        from journeyscope.analytics import touchpoints
 
         m, codes, f = self.map, self.codes, self.journey.facts
         contacts = None
@@ -356,12 +415,9 @@ class _Run:
         stats = touchpoints.stats_table(
             self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
             scores=self.feedback, contacts=contacts, codes=codes)
-        self.handover_table = handovers.designed_table(
-            self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
-            codes=codes)
         self.put("touchpoints.stats", stats)
         self.put("touchpoints.kpis", touchpoints.kpis_table(stats, m,
-                                                            handovers=self.handover_table))
+                                                            handovers=self.designed_handovers()))
 
     def attribution(self) -> None:
         from journeyscope.analytics.attribution import MODELS, attribution
@@ -380,7 +436,7 @@ class _Run:
         m, codes = self.map, self.codes
         # A few percent of the steps: kept once for the two counts over them.
         changes = materialize(handovers.owner_change_events(self.steps(), m, codes=codes))
-        self.put("handovers.designed", self.handover_table)
+        self.put("handovers.designed", self.designed_handovers())
         self.put("handovers.matrix", handovers.summary_table(
             changes, m, ["from_owner", "to_owner"], codes=codes))
         self.put("handovers.changes", handovers.summary_table(
@@ -436,6 +492,15 @@ class _Run:
         self.put("painpoints", painpoints.rank_painpoints(
             self.steps(), self.map, self.journey.facts, feedback=self.feedback,
             per_account=self.per_account(), codes=self.codes))
+
+
+def _arrow(table: ir.Table) -> pa.Table:
+    """`table` as Arrow: an in-memory table's data as it is (no engine, whose default
+    connection the threads of a run would share), anything else from the engine."""
+    op = table.op()
+    if isinstance(op, ops.InMemoryTable):
+        return op.data.to_pyarrow(op.schema).cast(op.schema.to_pyarrow())
+    return table.to_pyarrow()
 
 
 def _persona_gap(events: ir.Table, contacts: ir.Table | None) -> bool:

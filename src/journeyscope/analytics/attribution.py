@@ -507,7 +507,9 @@ def release(table: ir.Table) -> None:
     backend = table._find_backend()
     if backend.name == "duckdb":
         # Ibis 12 writes DROP statements DuckDB 2 does not parse; DuckDB's own is plain.
-        backend.con.execute(f'DROP TABLE IF EXISTS temp.main."{table.op().name}"')
+        op = table.op()
+        catalog, database = op.namespace.catalog or "temp", op.namespace.database or "main"
+        backend.con.execute(f'DROP TABLE IF EXISTS "{catalog}"."{database}"."{op.name}"')
     else:
         table.release()
 

@@ -64,23 +64,12 @@ def days(us: float | None) -> float | None:
 
 
 def materialise(table: ir.Table) -> ir.Table:
-    """Compute `table` once and keep it (a temporary table on DuckDB, a cached DataFrame on
-    Spark), for intermediates that several analyses read (the steps, the outcomes).
+    """Compute `table` once and keep it in the engine (`engine.materialize`: a kept table on
+    DuckDB, a cached DataFrame on Spark), for intermediates that several analyses read (the
+    steps, the outcomes)."""
+    from journeyscope.analytics.engine import materialize
 
-    Every column is made nullable first: Ibis infers NOT NULL for `lead` and filtered
-    aggregates of NOT NULL columns, and the kept table would reject their nulls. On DuckDB this
-    writes the table directly instead of `Table.cache()`, whose clean-up emits SQL that DuckDB 2
-    rejects.
-    """
-    nullable = table.cast({n: t.copy(nullable=True) for n, t in table.schema().items()})
-    backend = nullable._find_backend()
-    if backend.name == "duckdb":
-        from ibis import util
-
-        return backend.create_table(util.gen_name("js_kept"), nullable, temp=True)
-    # Ibis's PySpark cache runs the SQL without registering the in-memory tables it reads.
-    backend._run_pre_execute_hooks(nullable)
-    return nullable.cache()
+    return materialize(table)
 
 
 def stage_index(journey_map: JourneyMap, stage: ir.StringColumn) -> ir.IntegerColumn:

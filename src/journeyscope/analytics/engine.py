@@ -75,13 +75,18 @@ class Source:
 
 _materialized = itertools.count()
 
+# The in-memory database attached to an analysis connection on DuckDB (`share_cursors`):
+# its tables are seen by every cursor of the connection, temporary tables only by their own.
+SCRATCH = "js_scratch"
+
 
 def materialize(expr: ir.Table) -> ir.Table:
-    """Compute `expr` once and keep the result in the engine (a temporary table on DuckDB, a
-    cached DataFrame on Spark), so that the analyses reading it do not compute it again.
+    """Compute `expr` once and keep the result in the engine (a table of the connection's
+    scratch database, else a temporary table, on DuckDB; a cached DataFrame on Spark), so that
+    the analyses reading it do not compute it again.
 
     Not Ibis's `.cache()` on DuckDB: its clean-up emits a DROP statement DuckDB 2 rejects
-    (with sqlglot 30). Temporary tables go when the connection closes.
+    (with sqlglot 30). Kept tables go when the connection closes.
     """
     # Nullable throughout: Ibis infers NOT NULL for some derived columns (lead, filtered
     # aggregates of NOT NULL columns) and the kept table would reject their nulls.
@@ -89,11 +94,85 @@ def materialize(expr: ir.Table) -> ir.Table:
     backend = expr._find_backend(use_default=True)
     name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
     if backend.name == "duckdb":
+        if getattr(backend, "_js_cursors", None) is not None:
+            return backend.create_table(name, expr, database=(SCRATCH, "main"))
         return backend.create_table(name, expr, temp=True)
     # Ibis's PySpark cache runs the SQL without registering the small in-memory tables (the
     # map's stages, standards) the expression reads; register them first.
     backend._run_pre_execute_hooks(expr)
     return expr.cache()
+
+
+class _Cursors:
+    """Stands for an Ibis DuckDB backend's connection: each thread gets its own cursor of the
+    one connection (a DuckDB connection runs one query at a time; its cursors run at once and
+    share the database, its settings and the scratch database's tables)."""
+
+    def __init__(self, con: Any, search_path: str):
+        self._con = con
+        self._search_path = search_path
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+        self.shared: set[str] = set()  # the in-memory tables already in the scratch database
+        self._setup(con)
+
+    def _setup(self, cur: Any) -> None:
+        cur.execute(f"SET search_path = '{self._search_path}'")
+        # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
+        cur.execute("SET enable_progress_bar = false")
+
+    def current(self) -> Any:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            if threading.current_thread() is threading.main_thread():
+                cur = self._con
+            else:
+                cur = self._con.cursor()
+                self._setup(cur)
+                with self._lock:
+                    self._opened.append(cur)
+            self._local.cur = cur
+        return cur
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._opened:
+                cur.close()
+            self._opened.clear()
+        self._con.close()
+
+
+def share_cursors(backend: Any) -> None:
+    """Let threads query an Ibis DuckDB backend at once (`parallel`): each thread its own
+    cursor; kept tables and Ibis's in-memory tables go to a scratch in-memory database that
+    every cursor sees (attached read-write even to a workspace opened read-only)."""
+    con = backend.con
+    con.execute(f"ATTACH ':memory:' AS {SCRATCH} (READ_WRITE)")
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    backend.con = _Cursors(con, f"{database}.main,{SCRATCH}.main")
+    backend._js_cursors = backend.con
+    backend._register_in_memory_table = types.MethodType(_register_shared, backend)
+
+
+def _register_shared(backend: Any, op: Any) -> None:
+    """Put an Ibis in-memory table into the scratch database, once, for every cursor."""
+    cursors = backend._js_cursors
+    with cursors._lock:
+        if op.name in cursors.shared:
+            return
+        data = op.data.to_pyarrow(op.schema)
+        cursors.current().from_arrow(data).create(f'{SCRATCH}.main."{op.name}"')
+        cursors.shared.add(op.name)
+
+
+def parallel(source: Source) -> bool:
+    """Whether threads may query `source` at once (a DuckDB source made by `open_workspace`
+    or `from_arrow`)."""
+    return source.engine == "duckdb" and getattr(source.backend, "_js_cursors", None) is not None
 
 
 def analysis_threads() -> int:
@@ -146,7 +225,9 @@ def spark_session() -> Any:
 
 def _connect(engine: str) -> Any:
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        backend = ibis.duckdb.connect()
+        share_cursors(backend)
+        return backend
     backend = ibis.pyspark.connect(spark_session())
     backend._register_in_memory_table = types.MethodType(_register_arrow, backend)
     return backend
@@ -201,13 +282,13 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
                                   memory_limit=settings.ANALYSIS_MEMORY_LIMIT.get(),
                                   threads=analysis_threads(),
                                   temp_directory=str(path.with_name(path.name + ".tmp")))
-        # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
-        con.con.execute("SET enable_progress_bar = false")
+        share_cursors(con)
     except Exception as exc:
         raise WorkspaceError(f"{path}: cannot be opened as a DuckDB workspace: {exc}") from None
     # Not `con.list_tables()`: Ibis 12 calls a method DuckDB 2 no longer has there.
     present = {r[0] for r in con.con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND database_name = "
+        "current_database()").fetchall()}
     if "events" not in present:
         con.disconnect()
         raise WorkspaceError(f"{path}: not a journeyscope workspace (it has no events table)")
