@@ -1,15 +1,38 @@
-"""What the web app keeps in memory to answer saves and pages fast never goes stale: decoded
-analysis results and the measurement waiting for a map's quiet spell."""
+"""What the web app keeps in memory to answer saves and pages fast never goes stale (parsed
+versions, decoded analysis results, the measurement waiting for a map's quiet spell), and what
+keeps the garbage collector's full passes rare and short (see `journeyscope.web.serve`)."""
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
 import pytest
 
 from journeyscope.model.templates import new_map
+from journeyscope.store import Database, maps, users, workspaces
 from journeyscope.web import measure
+
+
+def test_a_save_drops_older_parsed_versions_of_its_map_only(db: Database) -> None:
+    with db.write() as s:
+        owner = users.create_user(s, "owner@example.com", "password-1")
+        membership = workspaces.access(s, owner, workspaces.create_workspace(s, owner, "A").id)
+        first = maps.create(s, membership, new_map("First", "b2b"), owner).id
+        other = maps.create(s, membership, new_map("Other", "b2b"), owner).id
+    with db.read() as s:
+        maps.load(s, owner, first)
+        maps.load(s, owner, other)
+    for n in range(3):
+        maps.save_in(db, owner, first, lambda m, n=n: m.model_copy(update={"name": f"v{n}"}),
+                     base_version=n + 1)
+    kept = [key[:2] for key in maps._parsed.items if key[0] in (first, other)]
+    assert (first, 4) in kept and (other, 1) in kept
+    assert not [k for k in kept if k[0] == first and k[1] < 4]
+    with db.read() as s:  # an old version is read again from the database
+        assert maps.load(s, owner, first, version=2).journey_map.name == "v0"
+        assert maps.load(s, owner, first).journey_map.name == "v2"
 
 
 def _import_demo(app, owner, workspace: int, map_id: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -70,3 +93,25 @@ def test_one_measurement_waits_per_map_and_it_holds_no_map(app) -> None:  # type
     assert timer.args[1:] == (7, 4)
     measurements.shutdown()
     assert all(not t.is_alive() or t.finished.is_set() for _, t in waiting.values())
+
+
+def test_an_analysis_leaves_no_garbage_for_a_later_request_to_collect(
+        app, owner, workspace: int, map_id: int, tmp_path: Path) -> None:
+    _import_demo(app, owner, workspace, map_id, tmp_path)
+    gc.collect()
+    assert owner.get(f"/api/maps/{map_id}/analysis").json()["data_version"] == 1
+    assert gc.collect() < 2_000
+
+
+def test_served_process_freezes_its_start_up_heap_and_collects_fully_less_often() -> None:
+    from journeyscope.web import serve
+
+    before = gc.get_threshold()
+    try:
+        serve.settle_heap()
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == serve.GC_THRESHOLD
+        assert serve.GC_THRESHOLD[2] > before[2]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -12,6 +12,7 @@ comes from the map or the data; plotly.js is served from the `plotly` package, n
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -115,6 +116,10 @@ class Measurements:
         path = store_data.workspace_file(workspace, self.data_dir)
         with self.locks(workspace.id):
             result = compute(jm, path, filters)
+        # An analysis leaves tens of thousands of objects in reference cycles (the engine's
+        # expression graphs): collected now, while its caller waits for the analysis anyway,
+        # rather than by the full pass that some later save happens to trigger.
+        gc.collect()
         result["data_version"] = workspace.data_version
         with self.db.write() as w:
             store_data.store_result(w, row.id, version, workspace.data_version, filters.key(),
