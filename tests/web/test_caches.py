@@ -35,6 +35,22 @@ def test_a_save_drops_older_parsed_versions_of_its_map_only(db: Database) -> Non
         assert maps.load(s, owner, first).journey_map.name == "v2"
 
 
+def test_a_newer_grid_of_a_map_replaces_its_older_ones_only() -> None:
+    from journeyscope.web.grid import GridCache
+
+    cache = GridCache()
+    cache.put((1, 1, "", -1, "", None), "map 1 v1")
+    cache.put((1, 1, "cio", -1, "", None), "map 1 v1 for the CIO")
+    cache.put((1, "v1:123", "", -1, "", None), "map 1 v1 in the history")
+    cache.put((2, 1, "", -1, "", None), "map 2 v1")
+    cache.put((1, 2, "", -1, "", None), "map 1 v2")
+    assert cache.get((1, 1, "", -1, "", None)) is None
+    assert cache.get((1, 1, "cio", -1, "", None)) is None
+    assert cache.get((1, "v1:123", "", -1, "", None)) == "map 1 v1 in the history"
+    assert cache.get((2, 1, "", -1, "", None)) == "map 2 v1"
+    assert cache.get((1, 2, "", -1, "", None)) == "map 1 v2"
+
+
 def _import_demo(app, owner, workspace: int, map_id: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from journeyscope.events.demo import generate
 

@@ -1,7 +1,7 @@
 """The editor's grid: the map drawn by the report's renderer (`render_map_html` in fragment
 mode), with measured figures on the cards and evidence shown as data where events back a
 touchpoint. Rendered grids are kept in memory per map version, persona and data version, so
-opening a map twice renders it once.
+opening a map twice renders it once; a map's newer version replaces its older grids.
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ class GridCache:
 
     def put(self, key: tuple[Any, ...], value: str) -> None:
         with self._lock:
+            if isinstance(key[1], int):
+                # The editor always shows a map's current version: a newer version's grid
+                # makes the older ones useless (about 1 MB each for 200 touchpoints; an
+                # editing session would otherwise fill the cache with them).
+                for old in [k for k in self._items if k[0] == key[0] and isinstance(k[1], int)
+                            and k[1] < key[1]]:
+                    del self._items[old]
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
