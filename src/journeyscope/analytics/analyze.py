@@ -265,15 +265,29 @@ class _Run:
         if self.rematch:
             matched = [c for c in ("touchpoint", "stage", "outcome") if c in events.columns]
             events = match_table(events.drop(*matched), m)
-        codes = journey.dictionaries(events, m)
-        facts = materialize(journey.account_facts(events, self.accounts))
+        if parallel(self.source):
+            # The dictionaries and the facts read the events apart: at once, on two cursors.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                made = pool.submit(lambda: materialize(journey.account_facts(events,
+                                                                             self.accounts)))
+                codes = journey.dictionaries(events, m)
+                facts = made.result()
+        else:
+            codes = journey.dictionaries(events, m)
+            facts = materialize(journey.account_facts(events, self.accounts))
         steps = materialize(journey.coded_journey(events, facts, codes))
         self.journey = journey.Journey(m, codes, facts, steps)
         self.codes = codes
-        self.feedback = self._feedback(events, facts, codes)
         self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
         self.counts = counts.to_pyarrow().to_pylist()[0]
+
+    @property
+    def feedback(self) -> ir.Table:
+        """The voice of the customer's events (`_feedback`), made by the first section that
+        reads them (beside the others, not before them all)."""
+        return self.memo("feedback", lambda: self._feedback(
+            self.events_matched, self.journey.facts, self.codes))
 
     def _feedback(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> ir.Table:
         """The events with a score or text, coded like the journey, with the sentiment of
