@@ -309,7 +309,9 @@ def _print_import_summary(summary, workspace: Path) -> None:  # noqa: ANN001
         if source.table == "events":
             counts = f"{source.added:,} added, {source.duplicates:,} duplicates"
         else:  # an accounts or contacts file: what it added to those tables
-            counts = f"{source.added:,} {source.table} added"
+            kind = source.table if source.added != 1 else (
+                source.table.replace("accounts", "account").replace("contacts", "contact"))
+            counts = f"{source.added:,} {kind} added"
             if " and " not in source.table:
                 counts += f", {source.duplicates:,} not new"
         out.print(f"  {source.file} ({source.kind}): {source.rows:,} read, {counts}, "

@@ -129,4 +129,4 @@ def test_summary_of_an_accounts_and_a_contacts_file_counts_what_they_added(tmp_p
     assert f"{contacts} (csv): 2 read, 2 contacts added, 0 not new, 0 skipped" in result.output
     more = write("more.csv", "account_id,name,segment\na2,Beta,smb\na3,Gamma,mid\n")
     again = invoke("import", more, "-w", tmp_path / "w.duckdb")
-    assert f"{more} (csv): 2 read, 1 accounts added, 1 not new, 0 skipped" in again.output
+    assert f"{more} (csv): 2 read, 1 account added, 1 not new, 0 skipped" in again.output
