@@ -255,6 +255,7 @@ def import_command(
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Skip rows that cannot "
                                                 "be imported and report them, instead of "
                                                 "stopping.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Import event data into a workspace: all or nothing; importing the same events again
     adds nothing."""
@@ -274,7 +275,7 @@ def import_command(
         chosen = load_mapping(mapping).with_overrides(flags)
     with open_for_import(workspace) as ws, Progress(
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
+        TimeElapsedColumn(), console=err, transient=True, disable=quiet,
     ) as bar:
         task = bar.add_task("starting", total=None)
 

@@ -33,7 +33,7 @@ def test_import_prints_a_summary(tmp_path, events_csv):
     for text in ("events added", "3", "new accounts", "2024-03-01 09:00 to 2024-03-03 11:00 UTC",
                  "no map", f"{events_csv} (csv): 3 read, 3 added, 0 duplicates, 0 skipped"):
         assert text in result.output
-    again = invoke("import", events_csv, "-w", workspace)
+    again = invoke("import", events_csv, "-w", workspace, "--quiet")
     assert again.exit_code == 0
     assert "3 read, 0 added, 3 duplicates" in again.output
 
