@@ -186,6 +186,12 @@ def test_upload_data_and_read_the_dashboard(app, live: str, chrome,  # type: ign
     page.wait_for_selector("#funnel .main-svg", timeout=120_000)
     assert "21,348 events" in page.locator("#dashboard-meta").inner_text()
     assert page.locator("#card-painpoints").count() == 1
+    # the Sankeys' labels are sized for about 1,000 px: their cards take the grid's whole row
+    grid = page.locator("#dashboard").bounding_box()
+    for card in ("#card-sankey", "#card-sankey_touchpoints"):
+        box = page.locator(card).bounding_box()
+        assert abs(box["x"] - grid["x"]) < 1 and abs(box["width"] - grid["width"]) < 1, card
+    assert page.locator("#card-funnel").bounding_box()["width"] < grid["width"] / 2
     page.goto(f"{live}/maps/{map_id}")
     assert "Measured on data version 1" in page.locator(".banner.measured").inner_text()
     assert page.locator("#tp-ticket-intake .figs").count() == 1

@@ -261,9 +261,15 @@ def figures_of(result: dict[str, Any], jm: JourneyMap) -> MapFigures:
 # -- dashboards: the analysis report's own charts ----------------------------------------------
 
 
+# Charts whose card takes the dashboard's whole row: the Sankeys' labels are sized for a chart
+# about 1,000 px wide (see `charts.sankey`) and crowd in a card of the grid's 380 px.
+WIDE_CHARTS = frozenset({"sankey", "sankey_touchpoints"})
+
+
 def _card(chart_id: str, title: str, caption: str, body: str) -> str:
-    return (f'<section class="card chart" id="card-{escape(chart_id)}"><h2>{escape(title)}</h2>'
-            f'<p class="muted">{escape(caption)}</p>{body}</section>')
+    wide = " wide" if chart_id in WIDE_CHARTS else ""
+    return (f'<section class="card chart{wide}" id="card-{escape(chart_id)}">'
+            f'<h2>{escape(title)}</h2><p class="muted">{escape(caption)}</p>{body}</section>')
 
 
 def charts_html(result: dict[str, Any], jm: JourneyMap) -> str:
