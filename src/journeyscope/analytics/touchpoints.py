@@ -355,9 +355,12 @@ _MEASURES: dict[str, tuple[str, dict[str | None, float]]] = {
 }
 # Reach given as a ratio or percent is the share of accounts, not the count.
 _REACH_SHARE_UNITS = {"ratio": 1.0, "percent": 100.0}
-# Measures another analysis owns.
+# Measures read from other results (the report's `measures.measured_kpis` fills them in):
+# time in stage from the stages, sentiment from the voice of the customer, drop-off from this
+# analysis' conversion (its complement) and revenue from the linear attribution.
 MEASURED_BY = {
-    "time_in_stage": "stages", "drop_off": "stages", "sentiment": "voc", "revenue": None,
+    "time_in_stage": "stages", "drop_off": "touchpoints", "sentiment": "voc",
+    "revenue": "attribution",
 }
 
 
