@@ -4,6 +4,7 @@ won against lost paths, each counted by hand."""
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from journeyscope.analytics.base import (
@@ -13,6 +14,7 @@ from journeyscope.analytics.base import (
     prepare,
     with_steps,
 )
+from journeyscope.analytics.journey import Codes
 from journeyscope.analytics.paths import (
     coded_steps,
     compare_paths,
@@ -130,6 +132,30 @@ def test_variants_keep_file_order_for_events_at_the_same_time(load):
     for steps in (with_steps(table.mutate(stage_index=0)), coded_steps(table)):
         got = {tuple(r["variant"]): r["accounts"] for r in variants(steps).to_pyarrow().to_pylist()}
         assert got == {("tb", "ta"): 1, ("ta", "tb"): 1}
+
+
+@pytest.mark.parametrize("size", [3, 200, 20_000])
+def test_variants_of_coded_steps_decode_any_dictionary_and_order_ties_by_name(load, size):
+    """Codes in an order that is not their names' (as the map's touchpoints are), with
+    dictionaries of one, two and three key characters per code: ties go by the names, a
+    missing activity (a null) after every name, a shorter path before its longer ones."""
+    names = tuple(f"n{i:05d}" for i in range(size))[::-1]  # code 0 has the last name
+    last, first = 0, size - 1
+    rows = []
+    for account, path in {"P": [last, first], "Q": [first, last], "R": [first],
+                          "S": [first, None], "T": [last, first]}.items():
+        rows += [{"account_id": account, "step": i, "touchpoint": c, "gap_us": 86_400_000_000}
+                 for i, c in enumerate(path)]
+    steps = load(events=pa.Table.from_pylist(rows, schema=pa.schema([
+        ("account_id", pa.string()), ("step", pa.int64()), ("touchpoint", pa.int16()),
+        ("gap_us", pa.int64())]))).table("events")
+    got = variants(steps, activity="touchpoint", codes=Codes({"touchpoint": names}))
+    out = got.to_pyarrow().to_pylist()
+    assert [(r["variant"], r["accounts"], r["length"]) for r in out] == [
+        ([names[last], names[first]], 2, 2),
+        ([names[first]], 1, 1), ([names[first], names[last]], 1, 2),
+        ([names[first], None], 1, 2)]
+    assert out[0]["share"] == pytest.approx(0.4)
 
 
 def test_coded_steps_give_the_same_graph_and_variants_as_strings(tables, load):

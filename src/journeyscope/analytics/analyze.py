@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -39,7 +38,13 @@ from journeyscope.analytics import (
     voc,
 )
 from journeyscope.analytics.base import AnalysisError
-from journeyscope.analytics.engine import Source, materialize, open_workspace, parallel
+from journeyscope.analytics.engine import (
+    Source,
+    in_memory_arrow,
+    materialize,
+    open_workspace,
+    parallel,
+)
 from journeyscope.analytics.retention import is_regression
 from journeyscope.analytics.sentiment import text_sentiment, update_cache, with_sentiment
 from journeyscope.analytics.themes import negative_themes
@@ -511,10 +516,8 @@ class _Run:
 def _arrow(table: ir.Table) -> pa.Table:
     """`table` as Arrow: an in-memory table's data as it is (no engine, whose default
     connection the threads of a run would share), anything else from the engine."""
-    op = table.op()
-    if isinstance(op, ops.InMemoryTable):
-        return op.data.to_pyarrow(op.schema).cast(op.schema.to_pyarrow())
-    return table.to_pyarrow()
+    data = in_memory_arrow(table)
+    return data if data is not None else table.to_pyarrow()
 
 
 def _persona_gap(events: ir.Table, contacts: ir.Table | None) -> bool:
