@@ -401,8 +401,9 @@ class _Run:
         codes, tp, st = self.codes, self.edges("touchpoint"), self.edges("stage")
         self.put("paths.dfg_touchpoints", paths.graph_table(tp, codes=codes, kind="touchpoint"))
         self.put("paths.dfg_stages", paths.graph_table(st, codes=codes, kind="stage"))
-        self.put("paths.variants", paths.variants(self.steps(), activity="touchpoint", top=50,
-                                                  codes=codes))
+        self.put("paths.variants", paths.variants(
+            self.steps(), activity="touchpoint", top=50, codes=codes,
+            max_step=int(self.counts.get("events") or 0)))
         self.put("paths.sankey_stages", paths.sankey_table(st, codes=codes, kind="stage"))
         self.put("paths.sankey_touchpoints", paths.sankey_table(tp, codes=codes,
                                                                 kind="touchpoint"))

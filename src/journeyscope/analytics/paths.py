@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -91,7 +92,7 @@ def coded_steps(
     w = ibis.window(group_by=coded[account], order_by=order_by)
     stepped = coded.select(
         coded[account],
-        step=ibis.row_number().over(w),
+        step=ibis.row_number().over(w).cast("int32"),
         code=coded.code,
         next_code=coded.code.lead().over(w).cast("int16"),
         gap_us=coded[ts].lead().over(w).cast("timestamp").delta(coded[ts], unit="microsecond"),
@@ -118,17 +119,26 @@ def _width(values: int) -> int:
     return width
 
 
-def _path_key(value: ir.IntegerValue, order: ir.IntegerValue, width: int) -> ir.StringValue:
+def _path_key(value: ir.IntegerValue, order: ir.IntegerValue, width: int, *,
+              max_order: int | None = None) -> ir.StringValue:
     """The key string of each group's `value`s (codes, never null) in `order` (distinct within
     a group, as a step is).
 
-    The codes are collected unordered, packed with their position (order * 2^16 + code) and
+    The codes are collected unordered, packed with their position (order * 2^bits + code) and
     sorted as plain integers: an aggregate with its own ORDER BY would sort millions of rows
-    once more. Strings then group and sort faster than lists, in DuckDB and Spark alike."""
+    once more. Strings then group and sort faster than lists, in DuckDB and Spark alike. The
+    packed integers are 32-bit where `max_order` (an upper bound of `order`) says they fit,
+    else 64-bit (lists of half the size sort a quarter faster)."""
+    bits = 16
     packed = order.cast("int64") * 65536 + value.cast("int64")
+    small = (_BASE**width).bit_length()
+    if max_order is not None and (max_order + 1) << small < 2**31:
+        bits = small
+        packed = order.cast("int32") * (1 << bits) + value.cast("int32")
+    mask = 1 << bits
 
     def chars(x: ir.IntegerValue) -> ir.StringValue:
-        code = x % 65536
+        code = x % mask
         if width == 1:  # the code is a digit already
             return _chr((code + 1).cast("int32"))
         out = None
@@ -318,6 +328,7 @@ def variants(
     top: int | None = None,
     values: list[str] | None = None,
     codes: Codes = STRINGS,
+    max_step: int | None = None,
 ) -> ir.Table:
     """The variants: one row per distinct path (the account's activities in order), with the
     number of `accounts` that took it, their `share`, its `length`, and the duration of those
@@ -328,7 +339,9 @@ def variants(
     coded steps of `journey.build` with `codes=`) or the `CodedSteps` of `coded_steps`. Paths
     are grouped as lists of small integer codes (`values`, the dictionary of the activity
     column, looked up when not given) and decoded at the end, because grouping millions of
-    lists of strings is what makes variants slow.
+    lists of strings is what makes variants slow. `max_step`, an upper bound of the steps
+    (the number of events will do), lets the engine sort smaller integers; on a kept table
+    (`base.materialise`) it is looked up.
     """
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
@@ -343,9 +356,13 @@ def variants(
             values = activity_codes(steps, activity)
         t = _encode(steps, activity, values)
         code = t["__code"].fill_null(len(values))
+    if max_step is None and isinstance(t.op(), ops.DatabaseTable):
+        # A kept table: its engine knows the largest step from the table's statistics.
+        max_step = t[step].max().to_pyarrow().as_py()
     # The gaps add up to the time from the first to the last event of the path.
     per_account = t.group_by(t[account].name("__account")).aggregate(
-        path=_path_key(code, t[step], _width(len(values))), us=t[gap].sum(),
+        path=_path_key(code, t[step], _width(len(values)), max_order=max_step),
+        us=t[gap].sum(),
     )
     return ibis.memtable(variant_table(per_account, values, top=top))
 
