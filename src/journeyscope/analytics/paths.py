@@ -337,9 +337,10 @@ def variants(
 
     `steps` is a table with `step` and `gap_us` (`base.with_steps`, `base.journey_steps`, the
     coded steps of `journey.build` with `codes=`) or the `CodedSteps` of `coded_steps`. Paths
-    are grouped as lists of small integer codes (`values`, the dictionary of the activity
-    column, looked up when not given) and decoded at the end, because grouping millions of
-    lists of strings is what makes variants slow. `max_step`, an upper bound of the steps
+    are grouped as short key strings of small integer codes (`values`, the dictionary of the
+    activity column, looked up when not given; one character per code, `_path_key`) and
+    decoded at the end, because grouping and sorting millions of lists, of strings or even of
+    integers, is what makes variants slow. `max_step`, an upper bound of the steps
     (the number of events will do), lets the engine sort smaller integers; on a kept table
     (`base.materialise`) it is looked up.
     """
