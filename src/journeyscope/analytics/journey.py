@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import account_outcomes
+from journeyscope.analytics.base import account_outcomes, distinct
 from journeyscope.analytics.engine import materialize
 from journeyscope.model.types import JourneyMap
 
@@ -130,8 +130,10 @@ def dictionaries(
     present = {k: c for k, c in columns.items() if c in events.columns}
     found: dict[str, set[str]] = {k: set() for k in columns}
     # One distinct per column, as one query: distinct values of a column are cheap to find
-    # (the storage often has them as its dictionary), a list of them per group is not.
-    parts = [events.select(__kind=ibis.literal(k), __value=events[c].cast("string")).distinct()
+    # (the storage often has them as its dictionary, which grouping reads as it is), a list
+    # of them per group is not.
+    parts = [distinct(events.select(__value=events[c].cast("string"))).mutate(
+                 __kind=ibis.literal(k))
              for k, c in present.items()]
     if parts:
         together = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError
+from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError, distinct
 from journeyscope.analytics.journey import STRINGS, Codes
 
 
@@ -46,7 +46,7 @@ class CodedSteps:
 def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
     """The distinct values of an activity column, sorted (one small query): the dictionary
     that turns activities into small integers for the heavy grouping."""
-    values = events.select(events[activity].name("v")).distinct().to_pyarrow().column("v")
+    values = distinct(events.select(events[activity].name("v"))).to_pyarrow().column("v")
     return sorted(v for v in values.to_pylist() if v is not None)
 
 
@@ -82,7 +82,7 @@ def coded_steps(
     coded = _encode(events.select(*keep), activity, values)
     # The account as a dense integer too: the sort and the grouping by account are then on
     # integers (the ids are one small distinct query and a join away).
-    ids = events.select(__id=events[account]).distinct()
+    ids = distinct(events.select(__id=events[account]))
     ids = ids.mutate(__a=ibis.row_number().over(ibis.window(order_by=ids["__id"])).cast("int32"))
     coded = coded.join(ids, coded[account] == ids["__id"])
     coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],
@@ -244,10 +244,19 @@ def edge_stats(
         us = edges[gap]
         aggs |= {f"{name}_seconds": agg.cast("float64") / US_PER_SECOND for name, agg in (
             ("mean", us.mean()), ("median", us.median()), ("min", us.min()), ("max", us.max()))}
-    if accounts:
-        aggs["accounts"] = edges[account].nunique(where=edges[source] != edges[target])
     out = edges.group_by(edges[source].name("source"), edges[target].name("target"))
-    return out.aggregate(**aggs).to_pyarrow()
+    out = out.aggregate(**aggs)
+    if accounts:
+        # A grouping of its own, joined on: beside the other aggregates and with a filter,
+        # DuckDB counts distinct values several times slower (0.3 s of this query's 0.55 s on
+        # ten million steps, against 0.13 s alone).
+        moved = edges.filter(edges[source] != edges[target])
+        moves = moved.group_by(moved[source].name("__s"), moved[target].name("__t")).aggregate(
+            __accounts=moved[account].nunique())
+        joined = out.left_join(moves, (out.source == moves["__s"]) & (out.target == moves["__t"]))
+        out = joined.select(*[joined[c] for c in out.columns],
+                            accounts=joined["__accounts"].fill_null(0))
+    return out.to_pyarrow()
 
 
 GRAPH_SCHEMA = pa.schema([
@@ -495,11 +504,20 @@ def compare_table(
     j = journey.join(decided, journey[account] == decided["__account"])
     before = j.filter(j[nxt].notnull() & (j[next_ts] <= j["__decision"]))
     # An account is won or lost, so distinct accounts of each kind per move are the moves'
-    # accounts split by their outcome.
-    per_edge = before.group_by(before[node].name("source"), before[nxt].name("target")).aggregate(
-        won_accounts=before[account].nunique(where=before["__won"]),
-        lost_accounts=before[account].nunique(where=~before["__won"]),
-    ).to_pyarrow()
+    # accounts split by their outcome: one count per move and outcome (two filtered distinct
+    # counts side by side cost DuckDB three times as much), paired up here.
+    split = before.group_by(before[node].name("source"), before[nxt].name("target"),
+                            before["__won"].name("won")).aggregate(n=before[account].nunique())
+    pairs: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for r in split.to_pyarrow().to_pylist():
+        row = pairs.setdefault((r["source"], r["target"]), {
+            "source": r["source"], "target": r["target"], "won_accounts": 0,
+            "lost_accounts": 0})
+        row["won_accounts" if r["won"] else "lost_accounts"] = r["n"]
+    per_edge = pa.Table.from_pylist(list(pairs.values()), schema=pa.schema([
+        ("source", split.schema()["source"].to_pyarrow()),
+        ("target", split.schema()["target"].to_pyarrow()),
+        ("won_accounts", pa.int64()), ("lost_accounts", pa.int64())]))
     rows = []
     for r in _named(per_edge, codes, node):
         won_share = r["won_accounts"] / won_total if won_total > 0 else None

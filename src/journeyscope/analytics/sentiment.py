@@ -22,6 +22,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from journeyscope.analytics.base import distinct as distinct_rows
+
 CACHE_TABLE = "text_sentiment"
 NEGATIVE = -0.05
 POSITIVE = 0.05
@@ -64,7 +66,7 @@ def text_sentiment(
     """(text, sentiment) for every distinct non-empty text of `events`: read from `cache`
     where it holds the text, scored now where it does not."""
     texts = events.filter(events[text].notnull() & (events[text].strip() != ""))
-    distinct = texts.select(text=texts[text]).distinct()
+    distinct = distinct_rows(texts.select(text=texts[text]))
     missing = distinct if cache is None else distinct.anti_join(
         cache, distinct.text == cache.text)
     new = missing.to_pyarrow()["text"].to_pylist()
