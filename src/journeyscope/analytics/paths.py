@@ -158,11 +158,13 @@ def _key_bytes(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The characters of key strings (`_path_key`, ASCII) as bytes, and each key's offsets."""
     if keys.null_count:
         raise AnalysisError("a path without a key: the steps have an account without steps")
-    if pa.types.is_string(keys.type):
-        keys = keys.cast(pa.large_string())
-    offsets = np.frombuffer(keys.buffers()[1], np.int64)[keys.offset:keys.offset + len(keys) + 1]
-    return np.frombuffer(keys.buffers()[2], np.uint8)[offsets[0]:offsets[-1]], \
-        offsets - offsets[0]
+    width = np.int64 if pa.types.is_large_string(keys.type) else np.int32
+    offsets = np.frombuffer(keys.buffers()[1], width)[keys.offset:keys.offset + len(keys) + 1]
+    data = keys.buffers()[2]
+    if data is None or not len(keys):
+        return np.zeros(0, np.uint8), np.zeros(len(keys) + 1, np.int64)
+    return np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]], \
+        (offsets - offsets[0]).astype(np.int64)
 
 
 def _digits_to_codes(data: np.ndarray, width: int) -> np.ndarray:
