@@ -11,7 +11,8 @@ reads the events twice and keeps two tables:
 - `steps`: one row per event matched to a touchpoint, sorted once (account, time, import order)
   in one window pass: `account_id`, `ts`, `step`, and `touchpoint`, `stage`, `owner`, `channel`,
   `persona` as small integer codes, with the next touchpoint event's `next_ts`,
-  `next_touchpoint`, `next_stage`, `next_owner` and `next_channel`. `Journey.steps` adds
+  `next_touchpoint`, `next_stage` and `next_owner` (no analysis reads a next channel, and
+  every column kept costs its writing). `Journey.steps` adds
   `gap_us`, `stage_index` and `next_stage_index` to it, computed as a query reads them.
 
 The codes are a `Codes` value: per column, the map's own names first (so a touchpoint's code is
@@ -223,7 +224,6 @@ def coded_journey(
         next_touchpoint=lead("touchpoint"),
         next_stage=lead("stage"),
         next_owner=lead("owner"),
-        next_channel=lead("channel"),
     )
 
 
