@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from journeyscope import settings
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.issues import MapError
+from journeyscope.report.fmt import plural
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -348,7 +349,7 @@ def workspace_info(
         out.print("  map: none (import with --map to match events to touchpoints)", markup=False)
     out.print(f"  imports: {info.imports}", markup=False)
     for source, n in info.sources:
-        out.print(f"    {source}: {n:,} events", markup=False)
+        out.print(f"    {source}: {plural(n, 'event')}", markup=False)
 
 
 @app.command("export")
@@ -367,7 +368,7 @@ def export_command(
     kind = format_for(output, fmt)
     with Workspace.open(workspace, read_only=True) as ws:
         written = export_events(ws.con, output, fmt=kind)
-    out.print(f"wrote {written:,} events to {output} ({kind})", markup=False)
+    out.print(f"wrote {plural(written, 'event')} to {output} ({kind})", markup=False)
 
 
 # --- matching: events to a map's touchpoints and outcomes ----------------------------------
@@ -393,7 +394,8 @@ def match_command(
     with Workspace.open(workspace) as ws:
         summary = rematch_workspace(ws, journey_map, origin=str(map_file))
         unmatched = unmatched_activities(ws.con)
-    out.print(f"matched {summary.matched:,} of {summary.events:,} events ({summary.share:.1%}) "
+    out.print(f"matched {summary.matched:,} of {plural(summary.events, 'event')} "
+              f"({summary.share:.1%}) "
               f"to {journey_map.name}: {summary.to_touchpoint:,} to a touchpoint, "
               f"{summary.to_outcome:,} to an outcome", markup=False)
     if not unmatched:
@@ -410,8 +412,8 @@ def match_command(
     out.print(table)
     if len(shown) < len(unmatched):
         rest = sum(n for *_, n in unmatched[len(shown):])
-        out.print(f"... and {len(unmatched) - len(shown):,} more activities ({rest:,} events)",
-                  markup=False)
+        more = plural(len(unmatched) - len(shown), "more activity", "more activities")
+        out.print(f"... and {more} ({plural(rest, 'event')})", markup=False)
 
 
 # --- demo data: a realistic B2B data set with planted effects --------------------------------
@@ -480,8 +482,9 @@ def analyze_command(
         result = analyze(map_file, workspace, engine=engine, segment=segment, persona=persona,
                          since=since, until=until, progress=report)
     meta = result.meta
-    out.print(f"analysed {meta['events']:,} events of {meta['accounts']:,} accounts on "
-              f"{meta['engine']} in {meta['seconds']:.1f} s", markup=False)
+    out.print(f"analysed {plural(meta['events'], 'event')} of "
+              f"{plural(meta['accounts'], 'account')} on {meta['engine']} in "
+              f"{meta['seconds']:.1f} s", markup=False)
     ranked = result["painpoints"].to_pylist()[:3]
     for row in ranked:
         out.print(f"  pain point {row['rank']}: {row['touchpoint_name']} ({row['stage']}): "

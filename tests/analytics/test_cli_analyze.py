@@ -52,3 +52,16 @@ def test_analyze_of_a_broken_map_reports_the_map_error(demo_workspace, tmp_path)
     result = CliRunner().invoke(app, ["analyze", str(bad), "-w", str(demo_workspace)])
     assert result.exit_code == 2
     assert "bad.yaml" in result.output
+
+
+def test_analyze_of_one_account_says_it_in_the_singular(tmp_path):
+    events = tmp_path / "one.csv"
+    events.write_text("account_id,ts,activity\nA,2024-01-01,website visit\n")
+    workspace = str(tmp_path / "ws.duckdb")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", str(events), "--workspace", workspace, "--quiet"])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(app, ["analyze", B2B, "-w", workspace, "-o",
+                                 str(tmp_path / "r.json"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "analysed 1 event of 1 account on duckdb" in result.output

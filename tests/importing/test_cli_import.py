@@ -114,7 +114,7 @@ def test_import_says_how_many_free_mail_events_were_left_out(tmp_path, write):
                                  "c2,2024-01-02,call\nc2,2024-01-03,mail\n")
     result = invoke("import", contacts, events, "-w", tmp_path / "w.duckdb")
     assert result.exit_code == 0, result.output
-    assert ("2 events of 1 contacts at free-mail domains have no account and were not "
+    assert ("2 events of 1 contact at free-mail domains have no account and were not "
             "imported; give them an account id to keep them") in " ".join(result.output.split())
     assert f"{events} (csv): 3 read, 1 added" in result.output
 

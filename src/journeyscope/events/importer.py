@@ -291,13 +291,18 @@ def _in_transaction(
         summary.sources.append(read.summary)
     if summary.free_mail_events:
         summary.notes.append(
-            f"{summary.free_mail_events:,} events of {summary.free_mail_contacts:,} contacts at "
-            "free-mail domains have no account and were not imported; give them an account id "
-            "to keep them")
+            f"{_counted(summary.free_mail_events, 'event')} of "
+            f"{_counted(summary.free_mail_contacts, 'contact')} at free-mail domains have no "
+            "account and were not imported; give them an account id to keep them")
     if journey_map is not None:
         workspace.set_journey_map(journey_map, origin=map_origin)
     _log(con, reads, checksums)
     report("done", 1, 1)
+
+
+def _counted(n: int, word: str) -> str:
+    """`n` and its noun, plural unless one (the report's `fmt.plural` sits a layer above)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _contacts(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary,

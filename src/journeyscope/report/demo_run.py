@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from journeyscope.errors import JourneyscopeError
+from journeyscope.report.fmt import plural
 
 DEMO_ACCOUNTS = 5000
 DEMO_MAP_NAME = "Demo: B2B software buyers"
@@ -45,7 +46,8 @@ class DemoRun:
         total = sum(self.seconds.values())
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         return [
-            f"demo: {self.events:,} events of {self.accounts:,} accounts in {total:.1f} s "
+            f"demo: {plural(self.events, 'event')} of {plural(self.accounts, 'account')} in "
+            f"{total:.1f} s "
             f"({steps})",
             f"  map:       {self.map_file}",
             f"  workspace: {self.workspace}",

@@ -25,6 +25,7 @@ from markupsafe import escape
 
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
+from journeyscope.report.fmt import plural
 from journeyscope.report.report_data import CHARTS
 from journeyscope.store import Database, Invalid, maps
 from journeyscope.store import data as store_data
@@ -253,7 +254,8 @@ def figures_of(result: dict[str, Any], jm: JourneyMap) -> MapFigures:
     measured = {str(t["touchpoint"]) for t in _table(result, "touchpoints.stats")
                 if t.get("accounts")}
     meta = result.get("meta", {})
-    note = f"{meta.get('events', 0):,} events of {meta.get('accounts', 0):,} accounts"
+    note = (f"{plural(meta.get('events', 0), 'event')} of "
+            f"{plural(meta.get('accounts', 0), 'account')}")
     return MapFigures(data_version=int(result.get("data_version", 0)),
                       measures=dict(map_measures(result, jm)), measured=measured, note=note)
 
@@ -275,8 +277,9 @@ def _card(chart_id: str, title: str, caption: str, body: str) -> str:
 def charts_html(result: dict[str, Any], jm: JourneyMap) -> str:
     """Every chart of the dashboard as HTML (plotly.js must be on the page)."""
     meta = result.get("meta", {})
-    parts = [f'<p class="muted wide" id="dashboard-meta">{meta.get("events", 0):,} events of '
-             f'{meta.get("accounts", 0):,} accounts, data version {result.get("data_version")}'
+    parts = [f'<p class="muted wide" id="dashboard-meta">{plural(meta.get("events", 0), "event")} '
+             f'of {plural(meta.get("accounts", 0), "account")}, data version '
+             f'{result.get("data_version")}'
              f', computed in {meta.get("seconds", 0):.1f} s.</p>']
     for chart in CHARTS:
         fig = chart.build(result, jm)

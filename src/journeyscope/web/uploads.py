@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
+from journeyscope.report.fmt import plural
 from journeyscope.store import Database, Invalid
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Membership, User, Workspace
@@ -122,10 +123,10 @@ class Uploads:
                     summary = import_sources(ws, paths, journey_map=journey_map,
                                              progress=progress)
                 share = summary.matched_share
-                message = (f"{summary.events:,} events added ({summary.duplicates:,} already "
-                           f"there), {summary.accounts:,} new accounts, {summary.contacts:,} "
-                           "new contacts" + (f", {share:.0%} matched to the map"
-                                             if share is not None else ""))
+                message = (f"{plural(summary.events, 'event')} added ({summary.duplicates:,} "
+                           f"already there), {plural(summary.accounts, 'new account')}, "
+                           f"{plural(summary.contacts, 'new contact')}"
+                           + (f", {share:.0%} matched to the map" if share is not None else ""))
                 details = {"notes": summary.notes[:50], "skipped": summary.skipped[:50],
                            "per_file": [{"file": Path(x.file).name, "kind": x.kind,
                                          "rows": x.rows, "added": x.added}
