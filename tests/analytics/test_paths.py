@@ -134,11 +134,14 @@ def test_variants_keep_file_order_for_events_at_the_same_time(load):
         assert got == {("tb", "ta"): 1, ("ta", "tb"): 1}
 
 
-@pytest.mark.parametrize("size", [3, 200, 20_000])
-def test_variants_of_coded_steps_decode_any_dictionary_and_order_ties_by_name(load, size):
+@pytest.mark.parametrize("size", [3, 200, 20_000, 70_000])
+@pytest.mark.parametrize("kept", [True, False], ids=["kept", "derived"])
+def test_variants_of_coded_steps_decode_any_dictionary_and_order_ties_by_name(load, size, kept):
     """Codes in an order that is not their names' (as the map's touchpoints are), with
-    dictionaries of one, two and three key characters per code: ties go by the names, a
-    missing activity (a null) after every name, a shorter path before its longer ones."""
+    dictionaries of one, two and three key characters per code, on a kept table (32-bit
+    packing: its largest step is looked up) and on a derived one (64-bit): ties go by the
+    names, a missing activity (a null) after every name, a shorter path before its longer
+    ones."""
     names = tuple(f"n{i:05d}" for i in range(size))[::-1]  # code 0 has the last name
     last, first = 0, size - 1
     rows = []
@@ -147,8 +150,10 @@ def test_variants_of_coded_steps_decode_any_dictionary_and_order_ties_by_name(lo
         rows += [{"account_id": account, "step": i, "touchpoint": c, "gap_us": 86_400_000_000}
                  for i, c in enumerate(path)]
     steps = load(events=pa.Table.from_pylist(rows, schema=pa.schema([
-        ("account_id", pa.string()), ("step", pa.int64()), ("touchpoint", pa.int16()),
+        ("account_id", pa.string()), ("step", pa.int64()), ("touchpoint", pa.int32()),
         ("gap_us", pa.int64())]))).table("events")
+    if not kept:
+        steps = steps.mutate(gap_us=steps.gap_us + 0)
     got = variants(steps, activity="touchpoint", codes=Codes({"touchpoint": names}))
     out = got.to_pyarrow().to_pylist()
     assert [(r["variant"], r["accounts"], r["length"]) for r in out] == [

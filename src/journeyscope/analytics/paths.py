@@ -129,12 +129,11 @@ def _path_key(value: ir.IntegerValue, order: ir.IntegerValue, width: int, *,
     once more. Strings then group and sort faster than lists, in DuckDB and Spark alike. The
     packed integers are 32-bit where `max_order` (an upper bound of `order`) says they fit,
     else 64-bit (lists of half the size sort a quarter faster)."""
-    bits = 16
-    packed = order.cast("int64") * 65536 + value.cast("int64")
-    small = (_BASE**width).bit_length()
-    if max_order is not None and (max_order + 1) << small < 2**31:
-        bits = small
+    bits = (_BASE**width).bit_length()  # every code of the dictionary fits
+    if max_order is not None and (max_order + 1) << bits < 2**31:
         packed = order.cast("int32") * (1 << bits) + value.cast("int32")
+    else:
+        packed = order.cast("int64") * (1 << bits) + value.cast("int64")
     mask = 1 << bits
 
     def chars(x: ir.IntegerValue) -> ir.StringValue:
