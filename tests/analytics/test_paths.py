@@ -198,3 +198,20 @@ def test_compare_paths_sets_won_against_lost_moves_before_the_decision(tables):
     assert (bc["won_accounts"], bc["lost_accounts"], bc["difference"]) == (1, 0, 1.0)
     assert (ab["won_share"], ab["lost_share"]) == (1.0, 0.5)
     assert (ab["won_total"], ab["lost_total"]) == (1, 2)
+
+
+def test_coded_steps_of_a_log_with_more_activities_than_a_16_bit_code_holds(load):
+    """33,000 distinct activities: the codes are 32-bit then (a 16-bit code would overflow)."""
+    n = 33_000
+    acts = [f"a{i:05d}" for i in range(n)]
+    rows = [{"account_id": "X", "ts": "2024-01-01", "activity": acts[-1]},
+            {"account_id": "X", "ts": "2024-01-02", "activity": acts[0]},
+            {"account_id": "X", "ts": "2024-01-03", "activity": acts[-2]}]
+    rows += [{"account_id": f"Z{i}", "ts": "2024-01-01", "activity": a}
+             for i, a in enumerate(acts)]
+    table = pa.Table.from_pylist(rows)
+    table = table.set_column(1, "ts", table.column("ts").cast(pa.timestamp("us")))
+    coded = coded_steps(load(events=table).table("events"))
+    longest = max(variants(coded).to_pyarrow().to_pylist(), key=lambda r: r["length"])
+    assert longest["variant"] == [acts[-1], acts[0], acts[-2]]
+    assert edges(directly_follows(coded)).keys() == {(acts[-1], acts[0]), (acts[0], acts[-2])}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
@@ -50,10 +51,15 @@ def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
     return sorted(v for v in values.to_pylist() if v is not None)
 
 
+def _code_type(values: list[str] | tuple[str, ...]) -> dt.DataType:
+    """The integer type of the codes of `values` (and of the missing code, len(values))."""
+    return dt.int16 if len(values) < 2**15 - 1 else dt.int32
+
+
 def _encode(events: ir.Table, activity: str, values: list[str] | tuple[str, ...]) -> ir.Value:
     dictionary = ibis.memtable(pa.table({
         "__value": pa.array(list(values), pa.string()),
-        "__code": pa.array(range(len(values)), pa.int16()),
+        "__code": pa.array(range(len(values)), _code_type(values).to_pyarrow()),
     }))
     return events.left_join(dictionary, events[activity] == dictionary["__value"])
 
@@ -87,14 +93,14 @@ def coded_steps(
     coded = coded.join(ids, coded[account] == ids["__id"])
     coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],
                          **{account: coded["__a"]},
-                         code=coded["__code"].fill_null(len(values)).cast("int16"))
+                         code=coded["__code"].fill_null(len(values)).cast(_code_type(values)))
     order_by = [coded[ts]] + ([coded[order]] if order and order in coded.columns else [])
     w = ibis.window(group_by=coded[account], order_by=order_by)
     stepped = coded.select(
         coded[account],
         step=ibis.row_number().over(w).cast("int32"),
         code=coded.code,
-        next_code=coded.code.lead().over(w).cast("int16"),
+        next_code=coded.code.lead().over(w).cast(_code_type(values)),
         gap_us=coded[ts].lead().over(w).cast("timestamp").delta(coded[ts], unit="microsecond"),
     )
     return CodedSteps(stepped, tuple(values), account)
