@@ -36,7 +36,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import account_outcomes, distinct
+from journeyscope.analytics.base import account_outcomes, distinct_rows
 from journeyscope.analytics.engine import materialize
 from journeyscope.model.types import JourneyMap
 
@@ -133,7 +133,7 @@ def dictionaries(
     # One distinct per column, as one query: distinct values of a column are cheap to find
     # (the storage often has them as its dictionary, which grouping reads as it is), a list
     # of them per group is not.
-    parts = [distinct(events.select(__value=events[c].cast("string"))).mutate(
+    parts = [distinct_rows(events.select(__value=events[c].cast("string"))).mutate(
                  __kind=ibis.literal(k))
              for k, c in present.items()]
     if parts:

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError, distinct
+from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError, distinct_rows
 from journeyscope.analytics.journey import STRINGS, Codes
 
 
@@ -47,7 +47,7 @@ class CodedSteps:
 def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
     """The distinct values of an activity column, sorted (one small query): the dictionary
     that turns activities into small integers for the heavy grouping."""
-    values = distinct(events.select(events[activity].name("v"))).to_pyarrow().column("v")
+    values = distinct_rows(events.select(events[activity].name("v"))).to_pyarrow().column("v")
     return sorted(v for v in values.to_pylist() if v is not None)
 
 
@@ -88,7 +88,7 @@ def coded_steps(
     coded = _encode(events.select(*keep), activity, values)
     # The account as a dense integer too: the sort and the grouping by account are then on
     # integers (the ids are one small distinct query and a join away).
-    ids = distinct(events.select(__id=events[account]))
+    ids = distinct_rows(events.select(__id=events[account]))
     ids = ids.mutate(__a=ibis.row_number().over(ibis.window(order_by=ids["__id"])).cast("int32"))
     coded = coded.join(ids, coded[account] == ids["__id"])
     coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],

@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from journeyscope.analytics.base import distinct as distinct_rows
+from journeyscope.analytics.base import distinct_rows
 
 CACHE_TABLE = "text_sentiment"
 NEGATIVE = -0.05
