@@ -126,3 +126,21 @@ def test_materialise_keeps_a_table_whose_nulls_survive(events):
     kept = materialise(journey_steps(events))
     assert rows(kept) == rows(journey_steps(events))
     assert all(t.nullable for t in kept.schema().values())
+
+
+def test_the_coded_journey_carries_the_next_touch_of_every_attribution_key(events):
+    """The attribution's transitions read each key's `next_<key>` from the journey; a key
+    without one would sort every touch again (a window over all of them)."""
+    import inspect
+
+    from journeyscope.analytics import journey
+    from journeyscope.analytics.attribution import attribution, journey_touches
+
+    built = journey.build(events, MAP)
+    touches = journey_touches(built.steps, built.facts, codes=built.codes)
+    keys = inspect.signature(attribution).parameters["keys"].default
+    assert [k for k in keys if f"next_{k}" not in touches.columns] == []
+    by_step = sorted(built.steps.to_pyarrow().to_pylist(), key=lambda r: (r["account_id"],
+                                                                          r["step"]))
+    x = [r for r in by_step if r["account_id"] == by_step[0]["account_id"]]
+    assert [r["next_channel"] for r in x] == [r["channel"] for r in x[1:]] + [None]

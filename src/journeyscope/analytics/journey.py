@@ -11,9 +11,9 @@ reads the events twice and keeps two tables:
 - `steps`: one row per event matched to a touchpoint, sorted once (account, time, import order)
   in one window pass: `account_id`, `ts`, `step`, and `touchpoint`, `stage`, `owner`, `channel`,
   `persona` as small integer codes, with the next touchpoint event's `next_ts`,
-  `next_touchpoint`, `next_stage` and `next_owner` (no analysis reads a next channel, and
-  every column kept costs its writing). `Journey.steps` adds
-  `gap_us`, `stage_index` and `next_stage_index` to it, computed as a query reads them.
+  `next_touchpoint`, `next_stage`, `next_owner` and `next_channel` (the attribution's
+  transitions by channel read it; without it they would sort every touch again). `Journey.steps`
+  adds `gap_us`, `stage_index` and `next_stage_index` to it, computed as a query reads them.
 
 The codes are a `Codes` value: per column, the map's own names first (so a touchpoint's code is
 its position in the map and a stage's code its `stage_index`), then the other names the data
@@ -224,6 +224,7 @@ def coded_journey(
         next_touchpoint=lead("touchpoint"),
         next_stage=lead("stage"),
         next_owner=lead("owner"),
+        next_channel=lead("channel"),
     )
 
 
