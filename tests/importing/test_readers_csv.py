@@ -65,6 +65,21 @@ def test_offsets_are_converted_to_utc(con, write):
                    "z": dt.datetime(2011, 10, 11, 13, 0, 0)}
 
 
+def test_a_trailing_z_is_utc_in_every_iso_form(con, write):
+    text = ("account_id,ts,activity\n"
+            "a,2011-10-11 13:45:40Z,plain\n"
+            "a,2011-10-11T13:45:40.5Z,fraction\n"
+            "a,2011-10-11 13:45Z,minutes\n"
+            "a,2011-10-11Z,date\n")
+    staged = read_source(con, write("e.csv", text), mapping=ColumnMapping(
+        timezone="Europe/Amsterdam"))  # a Z says UTC whatever the mapping's zone
+    got = {r[2]: r[1] for r in rows(con, staged)}
+    assert got == {"plain": dt.datetime(2011, 10, 11, 13, 45, 40),
+                   "fraction": dt.datetime(2011, 10, 11, 13, 45, 40, 500000),
+                   "minutes": dt.datetime(2011, 10, 11, 13, 45),
+                   "date": dt.datetime(2011, 10, 11)}
+
+
 def test_naive_timestamps_take_the_mapping_time_zone(con, write):
     path = write("e.csv", "account_id,ts,activity\na,2024-07-01 12:00:00,x\n"
                           "a,2024-01-15 12:00:00+00:00,y\n")

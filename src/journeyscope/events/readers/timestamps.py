@@ -85,10 +85,13 @@ def timestamp_sql(expr: str, fmt: TimestampFormat, *, timezone: str = "UTC") -> 
             naive = _naive_to_utc(f"TRY_CAST({expr} AS TIMESTAMP)", timezone)
         else:
             naive = f"TRY_CAST({expr} AS TIMESTAMP)"
-        # A trailing Z is UTC already: the plain cast of the rest is exact and much cheaper.
+        # A trailing Z is UTC already: the plain cast is exact and much cheaper. It reads the Z
+        # itself; only what it refuses with one (a bare date: '2024-03-01Z') is cast without it,
+        # which costs a copy of the text.
         return (
             f"(CASE WHEN suffix({expr}, 'Z') AND strpos({expr}, '+') = 0 "
-            f"THEN TRY_CAST(left({expr}, -1) AS TIMESTAMP) "
+            f"THEN coalesce(TRY_CAST({expr} AS TIMESTAMP), "
+            f"TRY_CAST(left({expr}, -1) AS TIMESTAMP)) "
             f"WHEN strpos({expr}, '+') > 0 OR strpos(substr({expr}, 11), '-') > 0 "
             f"OR suffix(upper(rtrim({expr})), 'Z') OR suffix(upper(rtrim({expr})), 'UTC') "
             f"THEN {aware} ELSE {naive} END)"
