@@ -5,9 +5,12 @@ table, and keeping intermediates, on every engine."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 import pytest
 
+from journeyscope.analytics import journey
+from journeyscope.analytics.attribution import attribution, journey_touches
 from journeyscope.analytics.base import (
     JOURNEY_LEAVES_OUT,
     account_dimensions,
@@ -131,11 +134,6 @@ def test_materialise_keeps_a_table_whose_nulls_survive(events):
 def test_the_coded_journey_carries_the_next_touch_of_every_attribution_key(events):
     """The attribution's transitions read each key's `next_<key>` from the journey; a key
     without one would sort every touch again (a window over all of them)."""
-    import inspect
-
-    from journeyscope.analytics import journey
-    from journeyscope.analytics.attribution import attribution, journey_touches
-
     built = journey.build(events, MAP)
     touches = journey_touches(built.steps, built.facts, codes=built.codes)
     keys = inspect.signature(attribution).parameters["keys"].default
