@@ -125,3 +125,28 @@ def test_a_folder_mixing_an_export_with_other_files_splits_file_by_file(tmp_path
     assert [(a.name, len(files)) for a, files in groups] == [("salesforce", 7)]
     assert others == [folder / "web-visits.csv"]
     assert detect([folder]) is None
+
+
+def test_an_event_without_an_account_is_located_in_its_export_file(tmp_path):
+    # Task row 12 is a call logged on a lead (WhoId 00Q...), which is no contact, and names no
+    # account: the error says which file of the export and which row, and skipping lists it.
+    from journeyscope.events.errors import SourceError
+    from journeyscope.events.importer import import_sources
+    from journeyscope.events.workspace import Workspace
+
+    task = next(r for r in csv_rows(SALESFORCE / "Task.csv") if r["Id"].endswith("Tsk12AAA"))
+    assert not (task["AccountId"] or task["WhatId"]) and task["WhoId"].startswith("00Q")
+    with Workspace.create(tmp_path / "w.duckdb") as ws:
+        with pytest.raises(SourceError) as info:
+            import_sources(ws, [SALESFORCE])
+        error = info.value
+        assert (error.file, error.row, error.column) == (str(SALESFORCE / "Task.csv"), 12,
+                                                         "account_id")
+        assert "it names no contact to find one by" in str(error)
+        assert ws.con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        summary = import_sources(ws, [SALESFORCE], skip_bad_rows=True)
+    assert summary.skipped == [f"{SALESFORCE / 'Task.csv'}: row 12: column account_id: value "
+                               "empty: the event has no account: it names no contact to find "
+                               "one by"]
+    source = summary.sources[0]
+    assert source.rows == source.added + source.duplicates + source.skipped + source.free_mail

@@ -40,6 +40,7 @@ from journeyscope.events.errors import SourceError
 from journeyscope.events.identity import assign_accounts, drop_free_mail_events
 from journeyscope.events.personas import assign_personas
 from journeyscope.events.readers import detect_format, read_source, sniff_format
+from journeyscope.events.readers.canonical import MAX_REPORTED_SKIPS
 from journeyscope.events.readers.mapping import ColumnMapping, MappingFile
 from journeyscope.events.saving import (
     columns_of,
@@ -48,7 +49,7 @@ from journeyscope.events.saving import (
     position_sql,
     save_events,
 )
-from journeyscope.events.staging import POSITION, Staged, event_key_sql
+from journeyscope.events.staging import ORIGIN_FILE, ORIGIN_ROW, POSITION, Staged, event_key_sql
 from journeyscope.events.workspace import Workspace
 from journeyscope.model.types import JourneyMap
 
@@ -158,7 +159,8 @@ def _read_all(con: duckdb.DuckDBPyConnection, paths: Sequence[Path | str],
     for adapter, group in groups:
         report(f"reading {adapter.label} export", done, total)
         staged = adapter.read(con, group, skip_bad_rows=skip_bad_rows)
-        reads.append(_Read(staged, SourceSummary(staged.source, adapter.name, staged.rows,
+        reads.append(_Read(staged, SourceSummary(staged.source, adapter.name,
+                                                 staged.rows + _skipped(staged),
                                                  skipped=_skipped(staged)), group))
         done += sum(_size(f) for f in group)
     for path in others:
@@ -174,7 +176,7 @@ def _read_all(con: duckdb.DuckDBPyConnection, paths: Sequence[Path | str],
         staged = read_source(con, path, mapping=_mapping_for(mapping, path),
                              skip_bad_rows=skip_bad_rows, progress=tick)
         kind = detect_format(path) or sniff_format(path)
-        reads.append(_Read(staged, SourceSummary(str(path), kind, staged.rows,
+        reads.append(_Read(staged, SourceSummary(str(path), kind, staged.rows + _skipped(staged),
                                                  skipped=_skipped(staged)), [path]))
         done = base + size
     report("read", total, total)
@@ -327,7 +329,7 @@ def _count_entities(read: _Read, accounts: int, contacts: int) -> None:
     summary.table = " and ".join(tables) or "events"
     summary.added = accounts + contacts
     if len(tables) == 1:
-        summary.duplicates = max(summary.rows - summary.added, 0)
+        summary.duplicates = max(summary.rows - summary.skipped - summary.added, 0)
 
 
 def _place_events(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary, *,
@@ -355,23 +357,50 @@ def _place_events(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSu
     read.summary.free_mail += events
     summary.free_mail_events += events
     summary.free_mail_contacts += contacts
-    position = position_sql(columns_of(con, staged.events))
-    row = con.execute(
-        f"SELECT count(*) OVER (), {position} AS pos, coalesce(contact_id, activity) "
-        f"FROM {staged.events} WHERE account_id IS NULL ORDER BY pos LIMIT 1").fetchone()
-    if row is None:
+    unplaced = _unplaced(con, read, limit=MAX_REPORTED_SKIPS if skip_bad_rows else 1)
+    if not unplaced:
         return
-    left, pos, example = int(row[0]), int(row[1]), row[2]
-    reason = (f"{left} event{'s have' if left > 1 else ' has'} no account and none could be "
-              "found from a contact or an e-mail domain")
+    left = unplaced[0][0]
     if not skip_bad_rows:
-        raise SourceError(read.summary.file, reason + "; give the account_id column, or import the "
-                          "contacts with their accounts", column="account_id", value=example,
-                          has_value=True, row=pos if staged.row_positions else None)
+        first = _unplaced_error(*unplaced[0][1:], file=read.summary.file)
+        if left > 1:
+            first.reason += (f" ({left - 1} more event{'s' if left > 2 else ''} without an "
+                             "account after it; --skip-bad-rows skips them and reports each)")
+        first.reason += "; give the account_id column, or import the contacts with their accounts"
+        first.args = (first._render(),)
+        raise first
     con.execute(f"DELETE FROM {staged.events} WHERE account_id IS NULL")
-    staged.skipped.append(f"{read.summary.file}: column account_id: {reason}")
+    staged.skipped.extend(str(_unplaced_error(*u[1:], file=read.summary.file)) for u in unplaced)
+    if left > len(unplaced):
+        staged.skipped.append(f"{read.summary.file}: and {left - len(unplaced)} more events "
+                              "without an account skipped")
     read.summary.skipped += left
-    read.summary.rows -= left
+
+
+def _unplaced(con: duckdb.DuckDBPyConnection, read: _Read, *, limit: int) -> list[tuple]:
+    """The first `limit` staged events without an account, in source order: (how many there
+    are, file, row, contact). The file and row are those each event records when the source
+    has several files (a CRM export), else the source's own row, when it numbers its rows."""
+    staged = read.staged
+    columns = columns_of(con, staged.events)
+    if ORIGIN_FILE in columns:
+        file, row = ORIGIN_FILE, ORIGIN_ROW
+    else:
+        file = "NULL::VARCHAR"
+        row = position_sql(columns) if staged.row_positions else "NULL::BIGINT"
+    order = position_sql(columns)
+    return con.execute(
+        f"SELECT count(*) OVER (), {file}, {row}, contact_id FROM {staged.events} "
+        f"WHERE account_id IS NULL ORDER BY {file}, {order} LIMIT {int(limit)}").fetchall()
+
+
+def _unplaced_error(origin: str | None, row: int | None, contact: str | None, *,
+                    file: str) -> SourceError:
+    """The located error of one event without an account."""
+    found = (f"its contact {contact!r} has none and none could be found from an e-mail "
+             "domain" if contact is not None else "it names no contact to find one by")
+    return SourceError(origin or file, f"the event has no account: {found}", row=row,
+                       column="account_id", value=None, has_value=True)
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:

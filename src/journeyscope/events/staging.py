@@ -22,6 +22,9 @@ KEY_COLUMNS = ("account_id", "contact_id", "ts", "activity", "channel", "owner",
                "score", "text", "attributes")
 # The position of each row in its source (1-based), where a staged relation carries it.
 POSITION = "_js_pos"
+# Where a staged event was read, when a source of several files knows it (a CRM export's
+# events): the file and its data row.
+ORIGIN_FILE, ORIGIN_ROW = "_js_file", "_js_row"
 
 
 def event_key_sql(prefix: str = "") -> str:

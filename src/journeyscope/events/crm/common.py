@@ -21,7 +21,7 @@ import duckdb
 
 from journeyscope.events import schema
 from journeyscope.events.errors import SourceError
-from journeyscope.events.staging import Staged
+from journeyscope.events.staging import ORIGIN_FILE, ORIGIN_ROW, Staged
 
 HEADER_BYTES = 256 * 1024  # a header row longer than this is not a CRM export
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -287,11 +287,14 @@ def check(con: duckdb.DuckDBPyConnection, raw: RawFile, kind: str, columns: Iter
 
 
 def good_rows(raw: RawFile) -> str:
-    """A FROM clause over the file's rows that were not skipped as bad."""
-    if not raw.bad_rows:
-        return f"{raw.table}"
-    ids = ", ".join(str(r) for r in sorted(raw.bad_rows))
-    return f"(SELECT * FROM {raw.table} WHERE rowid NOT IN ({ids}))"
+    """A FROM clause over the file's rows that were not skipped as bad, each with where it
+    comes from (`__js_file`, `__js_row`: the file and its data row, counted from 1 after the
+    header), which `event_select` carries into the staged events."""
+    where = ""
+    if raw.bad_rows:
+        where = f" WHERE rowid NOT IN ({', '.join(str(r) for r in sorted(raw.bad_rows))})"
+    return (f"(SELECT *, {literal(str(raw.path))} AS __js_file, rowid + 1 AS __js_row "
+            f"FROM {raw.table}{where})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +336,8 @@ def event_select(
     }
     cols = ", ".join(f"CAST({values[c]} AS {_EVENT_TYPES[c]}) AS {c}"
                      for c in EVENT_STAGE_COLUMNS)
+    # Where each event comes from (`good_rows`), for errors that name a file and row.
+    cols += f", __js_file AS {ORIGIN_FILE}, __js_row AS {ORIGIN_ROW}"
     return f"SELECT {cols} FROM {from_sql}" + (f" WHERE {where}" if where else "")
 
 

@@ -416,8 +416,9 @@ def _stage_entities(
                                  "is not a number", f"CAST({raw} AS VARCHAR)"))
         else:
             exprs[col.name] = given_text(f"CAST({raw} AS VARCHAR)")
+    article = "an" if key[0] in "aeiou" else "a"
     checks.insert(0, _Check(key, f"{exprs[key]} IS NULL",
-                            f"is empty: every row of {table} needs a {key}", None))
+                            f"is empty: every row of {table} needs {article} {key}", None))
     select = ", ".join(f"{e} AS {q(c)}" for c, e in exprs.items())
     bad = " OR ".join(f"({c.bad_sql})" for c in checks)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, ({bad}) AS _js_bad "
