@@ -96,11 +96,28 @@ def test_naive_timestamps_take_the_mapping_time_zone(con, write):
     (["1706709900", "1706774400"], dt.datetime(2024, 1, 31, 14, 5)),
     (["1706709900000", "1706774400000"], dt.datetime(2024, 1, 31, 14, 5)),
     (["2024/01/31 14:05:00", "2024/02/01 09:00:00"], dt.datetime(2024, 1, 31, 14, 5)),
+    (['"Wed, 31 Jan 2024 14:05:00 +0100"', '"Thu, 01 Feb 2024 09:00:00 +0100"'],
+     dt.datetime(2024, 1, 31, 13, 5)),
+    (['"Wed, 31 Jan 2024 14:05:00 GMT"', '"Thu, 01 Feb 2024 09:00:00 GMT"'],
+     dt.datetime(2024, 1, 31, 14, 5)),
 ])
 def test_timestamp_format_is_detected(con, write, values, expected):
     text = "account_id,ts,activity\n" + "".join(f"a,{v},x{i}\n" for i, v in enumerate(values))
     staged = read_source(con, write("e.csv", text))
     assert rows(con, staged)[0][1] == expected
+
+
+def test_rfc_2822_zone_names_are_fixed_offsets_mixed_with_numeric_ones(con, write):
+    # July, so that a zone read with daylight saving (CST as Chicago's) would be an hour off.
+    zones = {"+0100": 13, "-0230": 16.5, "UT": 14, "GMT": 14, "Z": 14, "gmt": 14,
+             "EST": 19, "EDT": 18, "CST": 20, "CDT": 19,
+             "MST": 21, "MDT": 20, "PST": 22, "PDT": 21}
+    text = "account_id,ts,activity\n" + "".join(
+        f"a,\"Mon, 01 Jul 2024 14:00:00 {zone}\",{zone}\n" for zone in zones)
+    staged = read_source(con, write("e.csv", text))
+    got = {r[2]: r[1] for r in rows(con, staged)}
+    assert got == {zone: dt.datetime(2024, 7, 1) + dt.timedelta(hours=hours)
+                   for zone, hours in zones.items()}
 
 
 def test_day_or_month_first_ambiguity_asks_for_a_format(con, write):

@@ -6,9 +6,10 @@ day-first / month-first / dotted layouts. `timestamp_sql` is the DuckDB expressi
 the whole column with that format, in the engine. A value that does not fit becomes NULL there,
 and the reader reports it with its row.
 
-Values with an offset (``+02:00``, ``Z``) are converted to UTC; values without one are taken
-in the source's time zone (UTC unless the mapping says ``timezone: Europe/Amsterdam``). The
-workspace connection runs with ``TimeZone = 'UTC'``, which the ISO cast relies on.
+Values with an offset (``+02:00``, ``Z``, or an RFC 2822 zone name such as ``GMT`` or ``EST``)
+are converted to UTC; values without one are taken in the source's time zone (UTC unless the
+mapping says ``timezone: Europe/Amsterdam``). The workspace connection runs with
+``TimeZone = 'UTC'``, which the ISO cast relies on.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ DAY_FIRST = _with_times(_DATES_DAY_FIRST)
 MONTH_FIRST = _with_times(_DATES_MONTH_FIRST)
 OTHER = _with_times(_DATES_OTHER) + list(_WITH_ZONE)
 
+# RFC 2822's zone names (section 4.3), each a fixed offset. DuckDB's %Z would ask ICU instead,
+# which knows neither UT nor the daylight names and reads CST with daylight saving.
+ZONE_NAMES = {
+    "UT": "+0000", "GMT": "+0000", "Z": "+0000",
+    "EST": "-0500", "EDT": "-0400", "CST": "-0600", "CDT": "-0500",
+    "MST": "-0700", "MDT": "-0600", "PST": "-0800", "PDT": "-0700",
+}
+
 _EPOCH_RE = re.compile(r"^\s*-?\d{9,13}(\.\d+)?\s*$")
 SAMPLE_SIZE = 2000
 
@@ -73,6 +82,17 @@ def _naive_to_utc(expr: str, timezone: str) -> str:
     return f"timezone('UTC', timezone({quote_literal(timezone)}, {expr}))"
 
 
+def _zone_names_as_offsets(text: str) -> str:
+    """SQL: `text` with a trailing RFC 2822 zone name written as its offset, for %z to read.
+
+    >>> _zone_names_as_offsets("t")[:66]
+    "(CASE upper(split_part(t, ' ', -1)) WHEN 'UT' THEN left(t, -2) || "
+    """
+    whens = " ".join(f"WHEN {quote_literal(name)} THEN left({text}, {-len(name)}) || "
+                     f"{quote_literal(offset)}" for name, offset in ZONE_NAMES.items())
+    return f"(CASE upper(split_part({text}, ' ', -1)) {whens} ELSE {text} END)"
+
+
 def timestamp_sql(expr: str, fmt: TimestampFormat, *, timezone: str = "UTC") -> str:
     """A DuckDB expression turning the text `expr` into a naive UTC TIMESTAMP (NULL if it does
     not fit `fmt`)."""
@@ -101,7 +121,10 @@ def timestamp_sql(expr: str, fmt: TimestampFormat, *, timezone: str = "UTC") -> 
     if fmt.kind == "epoch_ms":
         return f"timezone('UTC', to_timestamp(TRY_CAST({expr} AS DOUBLE) / 1000.0))"
     assert fmt.strptime is not None
-    parsed = f"try_strptime(trim({expr}), {quote_literal(fmt.strptime)})"
+    text = f"trim({expr})"
+    if fmt.strptime.endswith(" %z"):
+        text = _zone_names_as_offsets(text)
+    parsed = f"try_strptime({text}, {quote_literal(fmt.strptime)})"
     if "%z" in fmt.strptime or "%Z" in fmt.strptime:
         return f"timezone('UTC', {parsed})"
     return _naive_to_utc(parsed, timezone)
