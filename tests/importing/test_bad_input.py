@@ -4,6 +4,7 @@ workspace exactly as it was; `--skip-bad-rows` imports the rest and reports what
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,32 @@ def test_truncated_gzip_names_the_last_line_it_reaches(ws, tmp_path):
     with pytest.raises(SourceError, match="truncated") as info:
         import_sources(ws, [path])
     assert 1000 < info.value.line < 60_000  # half of the 60,001 lines
+
+
+CUT_SOURCES = {  # name -> (text of five whole lines and a sixth cut short, its encoding)
+    "cut.csv.gz": ("account_id,ts,activity\n" + "a,2024-01-01,x\n" * 4 + "b,2024-01", "utf-8"),
+    "cut_cp1252.csv.gz": ("account_id,ts,activity,text\n" + "a,2024-01-01,x,5 €\n" * 4
+                          + "b,2024-01", "cp1252"),
+    "cut.jsonl.gz": ('{"account_id": "a", "ts": "2024-01-01", "activity": "x"}\n' * 5
+                     + '{"account_id": "b", "ts', "utf-8"),
+    "cut.xes.gz": ('<?xml version="1.0"?>\n<log>\n<trace>\n<event>\n'
+                   '<string key="concept:name" value="x"/>\n<date key="time:timestamp" '
+                   'value="2024-01-01T00:00:00"/>', "utf-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CUT_SOURCES))
+def test_truncated_gzip_names_its_last_whole_line_and_the_cut_one(ws, tmp_path, name):
+    text, encoding = CUT_SOURCES[name]
+    # Flushed, so every byte of the text can be read back, and then no end marker.
+    compressor = zlib.compressobj(wbits=31)
+    path = tmp_path / name
+    path.write_bytes(compressor.compress(text.encode(encoding))
+                     + compressor.flush(zlib.Z_FULL_FLUSH))
+    with pytest.raises(SourceError, match="truncated") as info:
+        import_sources(ws, [path])
+    assert info.value.line == 6  # the header (or XML declaration) is line 1
+    assert "ends early or is corrupt after line 5 (" in str(info.value)
 
 
 def test_an_error_after_reading_rolls_back_too(filled, tmp_path):

@@ -93,7 +93,7 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path, *, file: str) -> 
     line = 1
     with open_binary(path) as src, target.open("wb") as out:
         while True:
-            chunk = _read_checked(src, file, line)
+            chunk = _read_checked(src, path, file=file)
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
@@ -108,22 +108,30 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path, *, file: str) -> 
                 return
 
 
-def _read_checked(fh: BinaryIO, file: str, line: int) -> bytes:
+def _read_checked(fh: BinaryIO, path: Path, *, file: str) -> bytes:
     try:
         return fh.read(CHUNK)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise gzip_error(file, line, exc) from None
+    except (EOFError, OSError, zlib.error):
+        # gzip drops the whole chunk it could not finish: count the lines again, exactly.
+        raise find_gzip_end(path, file=file) from None
 
 
 def gzip_error(file: str, line: int, exc: BaseException) -> SourceError:
+    """The error for a gzip stream that breaks off in `line`, the first line it does not hold
+    whole (line 1 is the first line of the file, a header included).
+
+    >>> print(gzip_error("log.csv.gz", 6, EOFError("cut")))
+    log.csv.gz: line 6: the gzip stream ends early or is corrupt after line 5 (cut); ...
+    """
+    where = f"after line {line - 1}" if line > 1 else "within its first line"
     return SourceError(
-        file, f"the gzip stream ends early or is corrupt after line {line} ({exc}); the file is "
+        file, f"the gzip stream ends early or is corrupt {where} ({exc}); the file is "
         "truncated: download or export it again", line=line)
 
 
 def find_gzip_end(path: Path, *, file: str) -> SourceError:
-    """The located error for a gzip stream that breaks off or is corrupt: the line where the
-    readable data ends (counted exactly, by decompressing with zlib, which keeps what it has)."""
+    """The located error for a gzip stream that breaks off or is corrupt: the first line it does
+    not hold whole (counted exactly, by decompressing with zlib, which keeps what it has)."""
     line = 1
     decompressor = zlib.decompressobj(wbits=31)
     with path.open("rb") as fh:
@@ -149,7 +157,7 @@ def find_long_line(path: Path, limit: int, *, file: str) -> SourceError | None:
     line, length = 1, 0
     with open_binary(path) as fh:
         while True:
-            chunk = _read_checked(fh, file, line)
+            chunk = _read_checked(fh, path, file=file)
             if not chunk:
                 return None
             start = 0
@@ -174,7 +182,7 @@ def find_bad_bytes(path: Path, encoding: str, *, file: str) -> SourceError | Non
     line = 1
     with open_binary(path) as fh:
         while True:
-            chunk = _read_checked(fh, file, line)
+            chunk = _read_checked(fh, path, file=file)
             try:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:

@@ -207,8 +207,9 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
             while True:
                 try:
                     chunk = fh.read(step)
-                except (EOFError, OSError, zlib.error) as exc:
-                    raise textfile.gzip_error(file, parser.CurrentLineNumber, exc) from None
+                except (EOFError, OSError, zlib.error):
+                    # Expat's line is where the lost chunk starts; count the lines exactly.
+                    raise textfile.find_gzip_end(path, file=file) from None
                 fed += len(chunk)
                 parser.Parse(chunk, not chunk)
                 # Expat holds an unfinished element in memory; refuse one over the limit.
