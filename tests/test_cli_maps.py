@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +61,38 @@ def test_commands_report_bad_files_without_traceback(tmp_path: Path, content: by
         assert result.exit_code == 2, (command, result.output)
         assert "bad.yaml" in result.output and "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_writes_the_map_readable_by_others_as_open_would(tmp_path: Path,
+                                                              umask_022: None) -> None:
+    path = tmp_path / "map.yaml"
+    result = runner.invoke(app, ["init", "Demo", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    assert mode_of(path) == 0o644  # 0666 less the umask, not the 0600 of a temporary file
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_init_force_keeps_the_mode_of_the_file_it_overwrites(tmp_path: Path,
+                                                             umask_022: None) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text("old\n")
+    path.chmod(0o640)
+    result = runner.invoke(app, ["init", "Demo", "-o", str(path), "--force"])
+    assert result.exit_code == 0, result.output
+    assert mode_of(path) == 0o640 and "name: Demo" in path.read_text()
 
 
 def test_installed_command_reports_errors_cleanly(tmp_path: Path) -> None:

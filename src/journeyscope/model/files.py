@@ -12,7 +12,8 @@ import codecs
 import difflib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -316,15 +317,46 @@ def save_map(journey_map: JourneyMap, path: str | os.PathLike[str], fmt: str | N
     """Write the map to `path` (YAML unless the name ends in .json), atomically: a reader never
     sees half a file."""
     path = Path(path)
-    text = dumps(journey_map, fmt or format_for(path))
+    write_text_atomically(path, dumps(journey_map, fmt or format_for(path)))
+    return path
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` (UTF-8, newlines as written) to a temporary file beside `path`, then rename
+    it into place, so that a reader never sees half a file.
+
+    The file gets the mode a plain ``open(path, "w")`` gives: the one the file had, or 0666
+    less the umask for a new one (``tempfile.mkstemp`` would give 0600).
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "m.yaml"
+    >>> write_text_atomically(target, "name: x\\n")
+    >>> target.read_text()
+    'name: x\\n'
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_NOFOLLOW", 0))
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        try:
+            # 0o666 and not a chmod afterwards: the kernel applies the umask, which Python can
+            # only read by changing it for every thread of the process.
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
 
