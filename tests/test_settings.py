@@ -31,4 +31,20 @@ def test_settings_command_lists_variables_and_hides_secrets(monkeypatch) -> None
     monkeypatch.setenv("JOURNEYSCOPE_SECRET_KEY", "hunter2")
     result = CliRunner().invoke(app, ["settings"])
     assert result.exit_code == 0
-    assert "JOURNEYSCOPE_CHROMIUM=" in result.output and "hunter2" not in result.output
+    assert "JOURNEYSCOPE_CHROMIUM\n" in result.output and "hunter2" not in result.output
+    assert "in effect: (secret) (set in the environment)" in result.output
+
+
+def test_settings_command_shows_default_value_and_source_of_every_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_SESSION_DAYS", "3")
+    monkeypatch.delenv("JOURNEYSCOPE_ENGINE", raising=False)
+    result = CliRunner().invoke(app, ["settings"])
+    assert result.exit_code == 0, result.output
+    blocks = {block.split("\n", 1)[0]: block for block in result.output.strip().split("\n\n")}
+    assert set(blocks) == {s.env for s in settings.SETTINGS.values()}
+    session = blocks["JOURNEYSCOPE_SESSION_DAYS"]
+    assert "in effect: 3 (set in the environment)" in session
+    assert "default:   14" in session and "Days a web login stays valid." in session
+    engine = blocks["JOURNEYSCOPE_ENGINE"]
+    assert "in effect: duckdb (not set; the default)" in engine
+    assert "default:   duckdb" in engine

@@ -185,10 +185,7 @@ def show_settings(
     if as_markdown:
         out.print(settings.markdown(), markup=False, end="")
         return
-    for setting in sorted(settings.SETTINGS.values(), key=lambda s: s.name):
-        value = setting.get()
-        shown = "(secret)" if "secret" in setting.name and value else value
-        out.print(f"{setting.env}={shown}\n    {setting.help}", markup=False)
+    out.print(settings.text(width=min(out.width, 100)), markup=False, end="")
 
 
 # --- report: render a map to HTML, SVG, PNG, PDF, CSV, Markdown or JSON ----------------------

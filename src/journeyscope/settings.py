@@ -7,6 +7,7 @@ A setting is read from its environment variable (``JOURNEYSCOPE_<NAME>``) or tak
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 
 
@@ -22,6 +23,11 @@ class Setting:
 
     def get(self) -> str:
         return os.environ.get(self.env, self.default)
+
+    @property
+    def is_set(self) -> bool:
+        """Whether the environment sets it (to any value, empty too)."""
+        return self.env in os.environ
 
 
 SETTINGS: dict[str, Setting] = {}
@@ -43,7 +49,9 @@ def markdown() -> str:
         "# Settings",
         "",
         "Every setting is an environment variable; unset, it takes its default. "
-        "`journeyscope settings` prints this table with the values in effect.",
+        "`journeyscope settings` lists each with its value in effect, whether the environment "
+        "sets it, its default and its meaning; `journeyscope settings --markdown` prints this "
+        "table.",
         "",
         "| variable | default | meaning |",
         "|---|---|---|",
@@ -52,6 +60,40 @@ def markdown() -> str:
         default = f"`{setting.default}`" if setting.default else "(empty)"
         lines.append(f"| `{setting.env}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
+
+
+def text(width: int = 100) -> str:
+    r"""Every setting as a terminal shows it (`journeyscope settings`): a block each, with the
+    value in effect and where it comes from, the default and the meaning; a secret's value is
+    not shown.
+
+    >>> print(text().split("\n\n")[0])
+    JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT
+      in effect: ...
+      default:   2GB
+      meaning:   DuckDB memory limit of an analysis ...
+    """
+    blocks = []
+    for setting in sorted(SETTINGS.values(), key=lambda s: s.name):
+        value = setting.get()
+        if "secret" in setting.name and value:
+            value = "(secret)"
+        source = "set in the environment" if setting.is_set else "not set; the default"
+        # Paths and URLs stay whole, on a line of their own when need be.
+        meaning = textwrap.fill(setting.help, max(width, 40), initial_indent="  meaning:   ",
+                                subsequent_indent=" " * 13, break_long_words=False,
+                                break_on_hyphens=False)
+        blocks.append("\n".join([
+            setting.env,
+            f"  in effect: {_shown(value)} ({source})",
+            f"  default:   {_shown(setting.default)}",
+            meaning,
+        ]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _shown(value: str) -> str:
+    return value if value else "(empty)"
 
 
 CHROMIUM = register(
