@@ -118,7 +118,7 @@ def test_unfiltered_page_dims_nothing(rich_map: JourneyMap) -> None:
 
 
 def test_unknown_persona_is_a_clear_error(rich_map: JourneyMap) -> None:
-    with pytest.raises(JourneyscopeError, match="no persona 'cfo'.*cio, sales-director"):
+    with pytest.raises(JourneyscopeError, match="'cfo': the map has no such persona.*cio, sales"):
         render_map_html(rich_map, persona="cfo")
 
 

@@ -83,11 +83,15 @@ def test_cli_render_with_explicit_format(rich_map_path: Path, tmp_path: Path) ->
     assert out.read_text().startswith("stage,customer actions,")
 
 
-def test_cli_render_rejects_an_unknown_persona(rich_map_path: Path, tmp_path: Path) -> None:
+def test_cli_render_rejects_an_unknown_persona_as_bad_input_naming_the_personas(
+        rich_map_path: Path, tmp_path: Path) -> None:
+    # Exit 2 and the message of `analyze --persona` and `report --persona` for the same mistake.
     result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(tmp_path / "m.html"),
                                  "--persona", "cfo"])
-    assert result.exit_code == 1
-    assert "no persona 'cfo'" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2
+    assert ("error: --persona 'cfo': the map has no such persona; its personas are: cio, "
+            "sales-director, ") in result.output
+    assert "Traceback" not in result.output
     assert not (tmp_path / "m.html").exists()
 
 

@@ -28,7 +28,18 @@ HANDOVER_COLOUR = "#E8590C"
 
 
 class PersonaNotFound(JourneyscopeError):
-    """A persona filter names a persona the map does not have."""
+    """A persona filter names a persona the map does not have (bad input, as for `analyze`)."""
+
+    exit_code = 2
+
+
+def check_persona(journey_map: JourneyMap, persona: str | None) -> None:
+    """Raise `PersonaNotFound`, naming the map's personas, unless `persona` is None or one of
+    them; the message is `analyze --persona`'s for the same mistake."""
+    if persona is not None and journey_map.persona(persona) is None:
+        known = ", ".join(p.id for p in journey_map.personas) or "none"
+        raise PersonaNotFound(f"--persona {persona!r}: the map has no such persona; its "
+                              f"personas are: {known}")
 
 
 @dataclass(frozen=True)
@@ -264,10 +275,7 @@ def build_view(journey_map: JourneyMap, persona: str | None = None,
                measures: Measures | None = None) -> MapView:
     """Everything a renderer needs to draw `journey_map`, greying out what `persona` never
     meets and carrying `measures` (figures per touchpoint or stage id)."""
-    if persona is not None and journey_map.persona(persona) is None:
-        known = ", ".join(p.id for p in journey_map.personas) or "none"
-        raise PersonaNotFound(f"no persona {persona!r} in the map {journey_map.name!r} "
-                              f"(its personas: {known})")
+    check_persona(journey_map, persona)
     figures = _figures(journey_map, measures)
     owners = {o: OWNER_PALETTE[i % len(OWNER_PALETTE)] for i, o in enumerate(journey_map.owners())}
     personas = [

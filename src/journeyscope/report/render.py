@@ -13,7 +13,7 @@ from pathlib import Path
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
 from journeyscope.model.variants import persona_view, resolve
-from journeyscope.report.layout import Measures, PersonaNotFound
+from journeyscope.report.layout import Measures, check_persona
 
 FORMATS = {
     ".html": "html", ".htm": "html", ".svg": "svg", ".png": "png", ".pdf": "pdf",
@@ -46,17 +46,10 @@ def format_for(out: str | os.PathLike[str], fmt: str | None = None) -> str:
     return FORMATS[suffix]
 
 
-def _check_persona(journey_map: JourneyMap, persona: str | None) -> None:
-    if persona is not None and journey_map.persona(persona) is None:
-        known = ", ".join(p.id for p in journey_map.personas) or "none"
-        raise PersonaNotFound(f"no persona {persona!r} in the map {journey_map.name!r} "
-                              f"(its personas: {known})")
-
-
 def render_text(journey_map: JourneyMap, fmt: str, persona: str | None = None,
                 measures: Measures | None = None) -> str:
     """The map as text in one of the text formats (html, svg, csv, md, json)."""
-    _check_persona(journey_map, persona)
+    check_persona(journey_map, persona)
     if fmt == "html":
         from journeyscope.report.map_html import render_map_html
 
@@ -95,7 +88,7 @@ def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathL
         from journeyscope.report.chromium import html_to_pdf, html_to_png
         from journeyscope.report.map_html import PAGE_PADDING, map_width, render_map_html
 
-        _check_persona(the_map, persona)
+        check_persona(the_map, persona)
         html = render_map_html(the_map, persona=persona, measures=measures)
         width = map_width(the_map) + 2 * PAGE_PADDING
         _prepare(target)
