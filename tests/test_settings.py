@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from journeyscope import settings
@@ -48,3 +49,20 @@ def test_settings_command_shows_default_value_and_source_of_every_setting(monkey
     engine = blocks["JOURNEYSCOPE_ENGINE"]
     assert "in effect: duckdb (not set; the default)" in engine
     assert "default:   duckdb" in engine
+
+
+@pytest.mark.parametrize("value", ["3GB", "512MB", "1.5GiB", "2 gb", "80%", "0.5%"])
+def test_a_memory_limit_takes_a_size_or_a_share_of_memory(monkeypatch, value: str) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_MEMORY_LIMIT", value)
+    assert settings.memory_limit(settings.MEMORY_LIMIT) == value.strip()
+
+
+@pytest.mark.parametrize("value", ["bogus", "", "2000000000", "2GBs", "1,5GB", "150%", "0%",
+                                   "1MB", "none"])
+def test_a_bad_memory_limit_names_the_variable_value_and_form(monkeypatch, value: str) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT", value)
+    with pytest.raises(settings.SettingError) as caught:
+        settings.memory_limit(settings.ANALYSIS_MEMORY_LIMIT)
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith(f"JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT: {value!r}")
+    assert "2GB" in str(caught.value) and "80%" in str(caught.value)

@@ -7,8 +7,17 @@ A setting is read from its environment variable (``JOURNEYSCOPE_<NAME>``) or tak
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from dataclasses import dataclass
+
+from journeyscope.errors import JourneyscopeError
+
+
+class SettingError(JourneyscopeError):
+    """An environment variable holds a value its setting cannot take (bad input, exit 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,42 @@ def register(name: str, default: str, help: str) -> Setting:
 
 def get(name: str) -> str:
     return SETTINGS[name].get()
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt])(?:(i)b|b)?", re.IGNORECASE)
+_SHARE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+# Below a few MB DuckDB fails on the first table with an out-of-memory error that reads like a
+# broken workspace; no import or analysis runs in less than this.
+_MIN_MEMORY_BYTES = 16 * 1000**2
+_MEMORY_FORMS = ("give a size such as 2GB, 512MB or 1.5GiB (KB, MB, GB, TB in powers of 1000; "
+                 "KiB, MiB, GiB, TiB in powers of 1024) or a share of the machine's memory "
+                 "such as 80%")
+
+
+def memory_limit(setting: Setting) -> str:
+    """The value in effect of a DuckDB memory-limit setting, checked before DuckDB reads it:
+    a size (`2GB`, `512MB`, `1.5GiB`) or a share of the machine's memory (`80%`).
+
+    >>> memory_limit(Setting("limit", "2GB", ""))
+    '2GB'
+    >>> memory_limit(Setting("limit", "lots", ""))
+    Traceback (most recent call last):
+    ...
+    journeyscope.settings.SettingError: JOURNEYSCOPE_LIMIT: 'lots' is not a memory limit; ...
+    """
+    raw = setting.get()
+    value = raw.strip()
+    size = _SIZE.fullmatch(value)
+    share = _SHARE.fullmatch(value)
+    if size is not None:
+        base = 1024 if size.group(3) else 1000
+        exponent = "kmgt".index(size.group(2).lower()) + 1
+        if float(size.group(1)) * base**exponent < _MIN_MEMORY_BYTES:
+            raise SettingError(f"{setting.env}: {raw!r} is too small a memory limit: DuckDB "
+                               f"needs at least 16MB; {_MEMORY_FORMS}")
+    elif share is None or not 0 < float(share.group(1)) <= 100:
+        raise SettingError(f"{setting.env}: {raw!r} is not a memory limit; {_MEMORY_FORMS}")
+    return value
 
 
 def markdown() -> str:
@@ -114,14 +159,16 @@ IMPORT_MAX_LINE_BYTES = register(
 )
 MEMORY_LIMIT = register(
     "memory_limit", "3GB",
-    "DuckDB memory limit of a workspace connection (e.g. 3GB); beyond it, imports and "
-    "analyses spill to a temporary folder next to the workspace file.",
+    "DuckDB memory limit of a workspace connection: a size of at least 16MB (3GB, 512MB, "
+    "1.5GiB) or a share of the machine's memory (80%); beyond it, imports and analyses spill "
+    "to a temporary folder next to the workspace file.",
 )
 ANALYSIS_MEMORY_LIMIT = register(
     "analysis_memory_limit", "2GB",
-    "DuckDB memory limit of an analysis (`journeyscope analyze`, reports, dashboards), below "
-    "the workspace's so that the process with its results stays under memory_limit; beyond "
-    "it, the analysis spills to a temporary folder next to the workspace file.",
+    "DuckDB memory limit of an analysis (`journeyscope analyze`, reports, dashboards), in the "
+    "form of memory_limit, below the workspace's so that the process with its results stays "
+    "under memory_limit; beyond it, the analysis spills to a temporary folder next to the "
+    "workspace file.",
 )
 
 SPARK_CORES = register(

@@ -65,3 +65,12 @@ def test_analyze_of_one_account_says_it_in_the_singular(tmp_path):
                                  str(tmp_path / "r.json"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "analysed 1 event of 1 account on duckdb" in result.output
+
+
+def test_analyze_with_a_bad_memory_limit_names_the_setting_not_the_workspace(
+        demo_workspace, monkeypatch):
+    monkeypatch.setenv("JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT", "bogus")
+    result = CliRunner().invoke(app, ["analyze", B2B, "-w", str(demo_workspace), "-q"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT: 'bogus'")
+    assert str(demo_workspace) not in result.output

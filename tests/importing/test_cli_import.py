@@ -130,3 +130,13 @@ def test_summary_of_an_accounts_and_a_contacts_file_counts_what_they_added(tmp_p
     more = write("more.csv", "account_id,name,segment\na2,Beta,smb\na3,Gamma,mid\n")
     again = invoke("import", more, "-w", tmp_path / "w.duckdb")
     assert f"{more} (csv): 2 read, 1 account added, 1 not new, 0 skipped" in again.output
+
+
+def test_import_with_a_bad_memory_limit_names_the_setting_and_creates_nothing(
+        tmp_path, events_csv, monkeypatch):
+    monkeypatch.setenv("JOURNEYSCOPE_MEMORY_LIMIT", "bogus")
+    workspace = tmp_path / "memtest.duckdb"
+    result = invoke("import", events_csv, "-w", workspace)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: JOURNEYSCOPE_MEMORY_LIMIT: 'bogus'")
+    assert "memtest.duckdb" not in result.output and not workspace.exists()

@@ -320,11 +320,12 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
     # asked (a quarter of a second): loaded with the workspace, not in the first analysis.
     import ibis.backends.duckdb.converter  # noqa: F401
 
+    # Checked outside the try below: a bad value is the setting's fault, not the workspace's.
+    memory_limit = settings.memory_limit(settings.ANALYSIS_MEMORY_LIMIT)
     try:
         # The analysis memory limit, spilling beside the workspace as its own connections do,
         # and as many threads as the cores this process may use (a container's share).
-        con = ibis.duckdb.connect(str(path), read_only=True,
-                                  memory_limit=settings.ANALYSIS_MEMORY_LIMIT.get(),
+        con = ibis.duckdb.connect(str(path), read_only=True, memory_limit=memory_limit,
                                   threads=analysis_threads(),
                                   temp_directory=str(path.with_name(path.name + ".tmp")))
         share_cursors(con)

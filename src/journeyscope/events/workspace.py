@@ -257,7 +257,8 @@ def open_for_import(path: Path | str) -> Iterator[Workspace]:
 
 def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     config = {
-        "memory_limit": settings.MEMORY_LIMIT.get(),
+        # Checked here, so that a bad value is reported as the setting's, not the file's.
+        "memory_limit": settings.memory_limit(settings.MEMORY_LIMIT),
         "temp_directory": str(path.with_name(path.name + ".tmp")),
         # Imports rely on it: a temp table keeps its source's row order (row ids are positions),
         # and an INSERT ... SELECT writes the rows in the order read.
