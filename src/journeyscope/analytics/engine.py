@@ -314,8 +314,9 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
     check_engine(engine)
     path = Path(path)
     if not path.is_file():
-        raise WorkspaceError(f"{path}: no such workspace file; create it with `journeyscope "
-                             "import` or `journeyscope demo-data`")
+        raise WorkspaceError(f"{path}: no such workspace file; create it by importing events: "
+                             f"`journeyscope import SOURCE... --workspace {path}` (for a try, "
+                             "the files `journeyscope demo-data` writes)")
     # Ibis converts DuckDB's results with a module that imports pandas, the first time it is
     # asked (a quarter of a second): loaded with the workspace, not in the first analysis.
     import ibis.backends.duckdb.converter  # noqa: F401
