@@ -36,6 +36,18 @@ def test_settings_command_lists_variables_and_hides_secrets(monkeypatch) -> None
     assert "in effect: (secret) (set in the environment)" in result.output
 
 
+def test_settings_command_hides_the_password_of_a_database_url(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("JOURNEYSCOPE_DATABASE_URL",
+                       "postgresql+pg8000://ana:s3cr3t-pw@db.internal:5432/journeyscope")
+    for args in (["settings"], ["settings", "--markdown"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "s3cr3t-pw" not in result.output
+    shown = CliRunner().invoke(app, ["settings"]).output
+    assert ("in effect: postgresql+pg8000://ana:***@db.internal:5432/journeyscope "
+            "(set in the environment)") in shown
+
+
 def test_settings_command_shows_default_value_and_source_of_every_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("JOURNEYSCOPE_SESSION_DAYS", "3")
     monkeypatch.delenv("JOURNEYSCOPE_ENGINE", raising=False)

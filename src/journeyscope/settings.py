@@ -94,9 +94,9 @@ def markdown() -> str:
         "# Settings",
         "",
         "Every setting is an environment variable; unset, it takes its default. "
-        "`journeyscope settings` lists each with its value in effect, whether the environment "
-        "sets it, its default and its meaning; `journeyscope settings --markdown` prints this "
-        "table.",
+        "`journeyscope settings` lists each with its value in effect (a secret's hidden, a "
+        "URL's password as `***`), whether the environment sets it, its default and its "
+        "meaning; `journeyscope settings --markdown` prints this table.",
         "",
         "| variable | default | meaning |",
         "|---|---|---|",
@@ -107,10 +107,26 @@ def markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+# A URL's user and password as SQLAlchemy parses them (`sqlalchemy.engine.url`): the user up to
+# the first ':' or '/', the password up to the first '@'.
+_URL_PASSWORD = re.compile(r"^([\w+]+://[^:/]*:)[^@]*@")
+
+
+def hide_password(value: str) -> str:
+    """`value` with the password of a URL replaced by ``***``, to print or log it.
+
+    >>> hide_password("postgresql+pg8000://ana:s3cr3t@db.internal/journeyscope")
+    'postgresql+pg8000://ana:***@db.internal/journeyscope'
+    >>> hide_password("sqlite:////srv/journeyscope-data/journeyscope.sqlite")
+    'sqlite:////srv/journeyscope-data/journeyscope.sqlite'
+    """
+    return _URL_PASSWORD.sub(r"\1***@", value, count=1)
+
+
 def text(width: int = 100) -> str:
     r"""Every setting as a terminal shows it (`journeyscope settings`): a block each, with the
     value in effect and where it comes from, the default and the meaning; a secret's value is
-    not shown.
+    not shown, nor the password of a URL.
 
     >>> print(text().split("\n\n")[0])
     JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT
@@ -123,6 +139,7 @@ def text(width: int = 100) -> str:
         value = setting.get()
         if "secret" in setting.name and value:
             value = "(secret)"
+        value = hide_password(value)
         source = "set in the environment" if setting.is_set else "not set; the default"
         # Paths and URLs stay whole, on a line of their own when need be.
         meaning = textwrap.fill(setting.help, max(width, 40), initial_indent="  meaning:   ",

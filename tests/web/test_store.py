@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from journeyscope.model.templates import new_map
 from journeyscope.store import (
     Database,
+    DatabaseError,
     Forbidden,
     Invalid,
     NotFound,
@@ -52,6 +53,13 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+def test_a_database_url_that_does_not_parse_is_refused_without_showing_it() -> None:
+    with pytest.raises(DatabaseError) as caught:
+        Database("postgresql+pg8000:/ana:s3cr3t-pw@db.internal/journeyscope")
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert "is not a URL" in str(caught.value)
 
 
 def test_password_is_stored_hashed_and_checked(db: Database) -> None:

@@ -37,7 +37,9 @@ def _check_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise DatabaseError(f"database URL {url!r} is not a URL; write e.g. "
+        # Not shown: unparsed, its password cannot be told apart to be hidden.
+        raise DatabaseError("the database URL is not a URL (it does not begin with a scheme "
+                            "and '://'; not shown, as it may hold a password); write e.g. "
                             "postgresql+pg8000://user:password@host/db") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseError(f"database {parsed.get_backend_name()!r} is not supported: "
