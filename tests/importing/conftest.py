@@ -1,5 +1,6 @@
 """Fixtures of the import tests: workspaces and connections in tmp_path, small source files,
-and a snapshot of every workspace table to prove that a failed import changed nothing."""
+a snapshot of every workspace table to prove that a failed import changed nothing, and the
+Python example of docs/import.md."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from journeyscope.events.workspace import Workspace
 
 WORKSPACE_TABLES = ("events", "accounts", "contacts", "imports", "meta")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "import.md"
 
 
 @pytest.fixture
@@ -53,6 +55,12 @@ def snapshot(workspace: Workspace) -> dict[str, list[tuple]]:
         rows = workspace.con.execute(f"SELECT * FROM {table}").fetchall()
         out[table] = sorted(rows, key=repr)
     return out
+
+
+def python_example() -> str:
+    """The code of docs/import.md's "From Python" section."""
+    section = DOCS.read_text().split("\n## From Python\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from journeyscope.cli import app
 from journeyscope.events.errors import SourceError
 from journeyscope.events.importer import import_sources
-from journeyscope.events.workspace import Workspace
+from journeyscope.events.workspace import Workspace, open_for_import
 
-from .conftest import snapshot
+from .conftest import python_example, snapshot
 
 GOOD = "account_id,ts,activity\nacme,2024-01-01 10:00,call\n"
 
@@ -178,6 +178,51 @@ def test_cli_error_has_no_traceback_and_leaves_workspace(tmp_path):
     assert skipped.exit_code == 0, skipped.output
     assert "row 2: column ts: value '31/31/2024'" in skipped.output
     assert "events added" in skipped.output
+
+
+def test_a_failed_first_import_through_the_python_api_leaves_no_workspace(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("account_id,ts,activity\na,2024-01-01,x\nb,31/31/2024,y\n")
+    workspace = tmp_path / "new.duckdb"
+    with pytest.raises(SourceError, match="31/31/2024"), open_for_import(workspace) as ws:
+        assert ws.created
+        import_sources(ws, [bad])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no .wal, no .tmp
+
+
+def test_a_failed_import_through_the_python_api_keeps_an_existing_workspace(tmp_path):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(GOOD)
+    bad.write_text("account_id,ts,activity\na,2024-01-01,x\nb,31/31/2024,y\n")
+    workspace = tmp_path / "w.duckdb"
+    with open_for_import(workspace) as ws:
+        import_sources(ws, [good])
+        before = snapshot(ws)
+    with pytest.raises(SourceError, match="31/31/2024"), open_for_import(workspace) as ws:
+        assert not ws.created
+        import_sources(ws, [bad])
+    with Workspace.open(workspace) as ws:
+        assert snapshot(ws) == before
+
+
+def test_the_documented_python_example_leaves_nothing_when_its_first_import_fails(
+        tmp_path, monkeypatch):
+    # The example reads the Olist files from ../shared/data, as the commands above it do: here
+    # two small files in their shape, the leads with a date that is no date.
+    folder = tmp_path / "shared" / "data" / "olist_marketing_funnel"
+    folder.mkdir(parents=True)
+    (folder / "olist_marketing_qualified_leads_dataset.csv").write_text(
+        "mql_id,first_contact_date,landing_page_id,origin\nm1,2018-02-01,p1,social\n"
+        "m2,2018-02-31,p2,email\n")
+    (folder / "olist_closed_deals_dataset.csv").write_text(
+        "mql_id,seller_id,sdr_id,sr_id,won_date,business_segment,lead_type\n"
+        "m1,s1,sdr1,sr1,2018-03-01 10:00:00,pet,online_medium\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    with pytest.raises(SourceError, match="2018-02-31"):
+        exec(python_example(), {})
+    assert list(project.iterdir()) == []
 
 
 def test_accounts_file_bad_rows_are_located_or_skipped(ws, tmp_path):

@@ -16,6 +16,8 @@ from journeyscope.cli import app
 from journeyscope.events.importer import import_sources
 from journeyscope.events.workspace import Workspace
 
+from .conftest import python_example
+
 README_COUNTS = {  # ../shared/data/README.md
     "bpic2012.xes.gz": (262_200, 13_087),
     "helpdesk.xes.gz": (21_348, 4_580),
@@ -108,3 +110,19 @@ def test_olist_funnel_by_the_documented_command(shared_data, tmp_path):
     assert accounts == len({r["mql_id"] for r in leads}) == 8000
     # every won lead: a first contact owned by its SDR, then the win owned by its SR
     assert handovers == won_after_contact == len(deals) - 1
+
+
+def test_olist_funnel_by_the_documented_python_example(shared_data, tmp_path, monkeypatch,
+                                                        capsys):
+    # The example reads ../shared/data from the project folder, as the commands above it do.
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "data").symlink_to(shared_data)
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    code = python_example()
+    exec(code, {})
+    shown = code.rstrip().splitlines()[-1]  # the example's last line: what it prints
+    assert capsys.readouterr().out == shown.removeprefix("# ") + "\n" == "8842 8000 0 None\n"
+    with Workspace.open(project / "olist.duckdb", read_only=True) as ws:
+        assert events_and_accounts(ws) == (8842, 8000)

@@ -75,11 +75,15 @@ class WorkspaceInfo:
 
 class Workspace:
     """An open workspace file. Use `create`, `open` or `open_or_create`; close it (or use it
-    as a context manager) to release the file for other processes."""
+    as a context manager) to release the file for other processes. `created` says whether
+    this opening created the file. To import into a workspace that may not exist yet, use
+    `open_for_import`, which removes it again when its first import fails."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, *,
+                 created: bool = False) -> None:
         self.path = path
         self.con = con
+        self.created = created
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -91,7 +95,7 @@ class Workspace:
             raise WorkspaceError(f"{path}: already exists; open it, or choose a new file")
         if not path.parent.exists():
             raise WorkspaceError(f"{path}: the folder {path.parent} does not exist")
-        ws = cls(path, _connect(path))
+        ws = cls(path, _connect(path), created=True)
         ws._create_tables()
         return ws
 
@@ -107,6 +111,7 @@ class Workspace:
 
     @classmethod
     def open_or_create(cls, path: Path | str) -> Workspace:
+        """Open the workspace file, or create it if missing (see `created`)."""
         path = Path(path)
         return cls.open(path) if path.exists() else cls.create(path)
 
@@ -239,18 +244,30 @@ def _events_table_sql() -> str:
 @contextmanager
 def open_for_import(path: Path | str) -> Iterator[Workspace]:
     """The workspace at `path`, created if missing; a workspace created here is removed again
-    when the import fails, so that a failed first import leaves nothing behind."""
-    path = Path(path)
-    created = not path.exists()
+    (with its `.wal` and `.tmp` spill folder) when the import fails, so that a failed first
+    import leaves nothing behind. `journeyscope import` imports through it.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.duckdb"
+    >>> with open_for_import(path) as ws:
+    ...     raise ValueError("the import failed")
+    Traceback (most recent call last):
+    ...
+    ValueError: the import failed
+    >>> path.exists()
+    False
+    """
+    # Whether this call created the file, as `create` knows it: a check before opening could
+    # count a file another process created in between as ours, and remove it.
     ws = Workspace.open_or_create(path)
     try:
         yield ws
     except BaseException:
         ws.close()
-        if created:
-            for leftover in (path, path.with_name(path.name + ".wal")):
+        if ws.created:
+            for leftover in (ws.path, ws.path.with_name(ws.path.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-            shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
+            shutil.rmtree(ws.path.with_name(ws.path.name + ".tmp"), ignore_errors=True)
         raise
     ws.close()
 
