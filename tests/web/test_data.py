@@ -81,6 +81,15 @@ def test_broken_file_fails_the_import_and_changes_nothing(app, owner, workspace:
     assert _events(app, workspace) == 21_348
 
 
+def test_a_failed_first_upload_leaves_no_workspace_file(app, owner, workspace: int) -> None:
+    path = app.state.settings.data_dir / "workspaces" / str(workspace) / "events.duckdb"
+    bad = _upload(app, owner, workspace, "events.csv",
+                  b"account_id,ts,activity\na,2024-01-01,x\nb,31/31/2024,y\n", None)
+    assert bad["status"] == "failed" and "row 2: column ts" in bad["message"]
+    assert not path.exists() and not path.with_name(path.name + ".wal").exists()
+    assert owner.get(f"/api/workspaces/{workspace}").json()["data_version"] == 0
+
+
 def test_upload_refuses_unknown_file_types_and_viewers(app, owner, workspace: int) -> None:
     from tests.web.conftest import join
 

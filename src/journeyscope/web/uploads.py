@@ -99,7 +99,7 @@ class Uploads:
     def _run(self, import_id: int, workspace_id: int, target: Path, paths: list[Path],
              journey_map: JourneyMap | None) -> None:
         from journeyscope.events.importer import import_sources
-        from journeyscope.events.workspace import Workspace as EventWorkspace
+        from journeyscope.events.workspace import open_for_import
 
         last = {"at": 0.0, "step": ""}
 
@@ -119,7 +119,8 @@ class Uploads:
                 with self.db.write() as s:
                     store_data.set_progress(s, import_id, 0.0, "reading")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with EventWorkspace.open_or_create(target) as ws:
+                # A workspace this upload creates goes again if its import fails.
+                with open_for_import(target) as ws:
                     summary = import_sources(ws, paths, journey_map=journey_map,
                                              progress=progress)
                 share = summary.matched_share
