@@ -106,7 +106,7 @@ def test_events_take_their_contacts_account_also_from_the_workspace(con):
     assert got == ["A1", "W1", "KEEP", "W1", "fresh.org", None]
     assert report.events_by_contact == 2 and report.events_by_domain == 2
     assert report.accounts_created == ["fresh.org"]
-    assert "1 events without an account: contact at a free-mail address" in report.lines()
+    assert "1 event without an account: contact at a free-mail address" in report.lines()
 
 
 def test_a_domain_account_already_in_the_workspace_is_not_created_again(con):

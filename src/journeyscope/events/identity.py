@@ -58,18 +58,29 @@ class IdentityReport:
         """The report as sentences for a person."""
         out = []
         if self.contacts_by_domain:
-            out.append(f"{self.contacts_by_domain} contacts placed at an account by e-mail domain")
+            out.append(f"{counted(self.contacts_by_domain, 'contact')} placed at an account by "
+                       "e-mail domain")
         if self.events_by_contact:
-            out.append(f"{self.events_by_contact} events given their contact's account")
+            out.append(f"{counted(self.events_by_contact, 'event')} given their contact's account")
         if self.events_by_domain:
-            out.append(f"{self.events_by_domain} events placed by their contact's e-mail domain")
+            out.append(f"{counted(self.events_by_domain, 'event')} placed by their contact's "
+                       "e-mail domain")
         if self.accounts_created:
-            out.append(f"{len(self.accounts_created)} accounts formed from e-mail domains: "
-                       + ", ".join(self.accounts_created[:10])
+            out.append(f"{counted(len(self.accounts_created), 'account')} formed from e-mail "
+                       "domains: " + ", ".join(self.accounts_created[:10])
                        + (" ..." if len(self.accounts_created) > 10 else ""))
         for what, why, count in self.unassigned:
-            out.append(f"{count} {what} without an account: {why}")
+            out.append(f"{counted(count, what.removesuffix('s'))} without an account: {why}")
         return out
+
+
+def counted(n: int, word: str) -> str:
+    """`n` and its noun, plural unless one (the report's `fmt.plural` sits a layer above).
+
+    >>> counted(1, "contact"), counted(1234, "event")
+    ('1 contact', '1,234 events')
+    """
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str, *, temporary: bool) -> bool:

@@ -37,7 +37,7 @@ import duckdb
 from journeyscope.events import schema
 from journeyscope.events.crm import split_sources
 from journeyscope.events.errors import SourceError
-from journeyscope.events.identity import assign_accounts, drop_free_mail_events
+from journeyscope.events.identity import assign_accounts, counted, drop_free_mail_events
 from journeyscope.events.personas import assign_personas
 from journeyscope.events.readers import detect_format, read_source, sniff_format
 from journeyscope.events.readers.canonical import MAX_REPORTED_SKIPS
@@ -293,18 +293,13 @@ def _in_transaction(
         summary.sources.append(read.summary)
     if summary.free_mail_events:
         summary.notes.append(
-            f"{_counted(summary.free_mail_events, 'event')} of "
-            f"{_counted(summary.free_mail_contacts, 'contact')} at free-mail domains have no "
+            f"{counted(summary.free_mail_events, 'event')} of "
+            f"{counted(summary.free_mail_contacts, 'contact')} at free-mail domains have no "
             "account and were not imported; give them an account id to keep them")
     if journey_map is not None:
         workspace.set_journey_map(journey_map, origin=map_origin)
     _log(con, reads, checksums)
     report("done", 1, 1)
-
-
-def _counted(n: int, word: str) -> str:
-    """`n` and its noun, plural unless one (the report's `fmt.plural` sits a layer above)."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _contacts(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSummary,
