@@ -62,6 +62,13 @@ def test_a_database_url_that_does_not_parse_is_refused_without_showing_it() -> N
     assert "is not a URL" in str(caught.value)
 
 
+def test_a_database_url_with_a_port_that_is_no_number_is_refused_without_showing_it() -> None:
+    with pytest.raises(DatabaseError) as caught:
+        Database("postgresql+pg8000://ana:s3cr3t-pw@db.internal:abc/journeyscope")
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert "port is not a number" in str(caught.value)
+
+
 def test_password_is_stored_hashed_and_checked(db: Database) -> None:
     with db.write() as s:
         user = users.create_user(s, "Ana@Example.com", "correct horse")

@@ -41,6 +41,10 @@ def _check_url(url: str) -> None:
         raise DatabaseError("the database URL is not a URL (it does not begin with a scheme "
                             "and '://'; not shown, as it may hold a password); write e.g. "
                             "postgresql+pg8000://user:password@host/db") from None
+    except ValueError:  # SQLAlchemy reads the port as an integer
+        raise DatabaseError("the database URL's port is not a number (the URL is not shown, as "
+                            "it may hold a password); write e.g. "
+                            "postgresql+pg8000://user:password@host:5432/db") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseError(f"database {parsed.get_backend_name()!r} is not supported: "
                             "use SQLite (the default) or PostgreSQL")
