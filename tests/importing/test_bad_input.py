@@ -107,7 +107,118 @@ def test_truncated_gzip_names_its_last_whole_line_and_the_cut_one(ws, tmp_path, 
     with pytest.raises(SourceError, match="truncated") as info:
         import_sources(ws, [path])
     assert info.value.line == 6  # the header (or XML declaration) is line 1
-    assert "ends early or is corrupt after line 5 (" in str(info.value)
+    assert "the gzip stream ends early after line 5 (" in str(info.value)
+
+
+def _many_lines(kind: str) -> str:
+    """A text of the kind, varied so that it compresses to many 16 KB chunks (over 1 MB as
+    text, past the sample the CSV reader reads first), every line ending in a newline."""
+    if kind == "csv":
+        return "account_id,ts,activity\n" + "".join(
+            f"a{i % 997},2024-{i % 12 + 1:02d}-{i % 28 + 1:02d} 10:{i % 60:02d},"
+            f"step{i * 7919 % 1000}\n" for i in range(60_000))
+    if kind == "jsonl":
+        return "".join(f'{{"account_id": "a{i % 997}", "ts": "2024-{i % 12 + 1:02d}-'
+                       f'{i % 28 + 1:02d}", "activity": "step{i * 7919 % 1000}"}}\n'
+                       for i in range(20_000))
+    return '<?xml version="1.0"?>\n<log>\n' + "".join(
+        f'<trace>\n<string key="concept:name" value="a{i}"/>\n<event>\n'
+        f'<string key="concept:name" value="step{i * 7919 % 1000}"/>\n'
+        f'<date key="time:timestamp" value="2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}T10:00:00"/>'
+        "\n</event>\n</trace>\n" for i in range(8_000)) + "</log>\n"
+
+
+KINDS = {"csv": "damaged.csv.gz", "jsonl": "damaged.jsonl.gz", "xes": "damaged.xes.gz"}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_corrupt_gzip_names_the_line_where_the_damage_stops_reading(filled, tmp_path, kind):
+    text = _many_lines(kind)
+    lines = text.splitlines(keepends=True)
+    head = "".join(lines[: len(lines) * 2 // 3])
+    # A full flush ends the first part byte-aligned; the next byte starts a deflate block, and
+    # 0x07 makes it a last block of the reserved type 3: zlib stops there with everything
+    # before it decompressed.
+    compressor = zlib.compressobj(wbits=31)
+    first = compressor.compress(head.encode()) + compressor.flush(zlib.Z_FULL_FLUSH)
+    rest = compressor.compress(text[len(head):].encode()) + compressor.flush()
+    assert len(first) > 2 * 16384 and len(rest) > 16384
+    path = tmp_path / KINDS[kind]
+    path.write_bytes(first + b"\x07" + rest[1:])
+    whole = head.count("\n")
+    before = snapshot(filled)
+    with pytest.raises(SourceError) as info:
+        import_sources(filled, [path])
+    assert info.value.line == whole + 1
+    assert (f"the gzip data is corrupt after line {whole} (invalid block type)"
+            in str(info.value))
+    assert snapshot(filled) == before
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("damage", ["crc", "length", "middle"])
+def test_gzip_whose_check_fails_names_its_last_line(filled, tmp_path, kind, damage):
+    text = _many_lines(kind).encode()
+    if damage == "middle":
+        # Stored (level 0) deflate blocks hold the text as it is: a byte changed in the middle
+        # changes one character, which only the CRC reveals. Meanwhile the CSV would import
+        # with a wrong account, DuckDB fails on the JSON line, and the XES loses a trace name.
+        compressor = zlib.compressobj(0, wbits=31)
+        data = bytearray(compressor.compress(text) + compressor.flush())
+        lines = text.splitlines(keepends=True)
+        line = next(x for x in lines[len(lines) // 2:] if data.count(x) == 1)
+        data[data.find(line)] = ord("#")
+    else:
+        data = bytearray(gzip.compress(text, mtime=0))
+        # the trailer: CRC-32 (4 bytes), then the length (4 bytes)
+        data[-6 if damage == "crc" else -2] ^= 0xFF
+    path = tmp_path / KINDS[kind]
+    path.write_bytes(bytes(data))
+    # What the damaged stream decompresses to (all of it: only the trailer is checked).
+    garbled = zlib.decompressobj(wbits=31).decompress(bytes(data[:-8]))
+    assert len(garbled) == len(text) and (garbled == text) == (damage != "middle")
+    last = text.count(b"\n")
+    before = snapshot(filled)
+    with pytest.raises(SourceError) as info:
+        import_sources(filled, [path])
+    assert info.value.line == last
+    which = "its length" if damage == "length" else "its CRC-32"
+    assert (f"the gzip data is corrupt: it decompresses to the end of line {last}, but the "
+            f"check that follows fails ({which} does not match)") in str(info.value)
+    assert snapshot(filled) == before
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_gzip_with_a_damaged_header_is_not_a_readable_gzip_file(filled, tmp_path, kind):
+    data = bytearray(gzip.compress(_many_lines(kind).encode(), mtime=0))
+    data[2] = 7  # CM: a compression method other than deflate (8)
+    path = tmp_path / KINDS[kind]
+    path.write_bytes(bytes(data))
+    before = snapshot(filled)
+    with pytest.raises(SourceError) as info:
+        import_sources(filled, [path])
+    assert info.value.line is None
+    assert str(info.value) == (f"{path}: the file is not a readable gzip file: its header is "
+                               "damaged (unknown compression method); download or export it again")
+    assert snapshot(filled) == before
+
+
+def test_cli_exits_4_on_a_corrupt_gzip_and_leaves_the_workspace(tmp_path):
+    runner = CliRunner()
+    workspace = tmp_path / "w.duckdb"
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    assert runner.invoke(app, ["import", str(good), "-w", str(workspace)]).exit_code == 0
+    data = bytearray(gzip.compress(_many_lines("csv").encode(), mtime=0))
+    data[-6] ^= 0xFF
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(bytes(data))
+    result = runner.invoke(app, ["import", str(bad), "-w", str(workspace)])
+    assert result.exit_code == 4, result.output
+    assert f"error: {bad}: line 60001: the gzip data is corrupt" in result.output
+    assert "Traceback" not in result.output
+    with Workspace.open(workspace) as ws:
+        assert ws.info().events == 1
 
 
 def test_an_error_after_reading_rolls_back_too(filled, tmp_path):

@@ -2,8 +2,8 @@
 Python on a bounded sample, then DuckDB's own `read_csv` reads the whole file in the engine.
 
 The reader is strict: a row with more or fewer fields than the header, an unterminated quote,
-bytes that are not the file's encoding, a line over the size limit or a truncated gzip each
-stop the import with the line where it happens.
+bytes that are not the file's encoding, a line over the size limit or a truncated or corrupt
+gzip each stop the import with the line where it happens.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def read_delimited(
     """Stage a delimited text file (CSV, TSV, semicolon-separated; plain or gzip)."""
     mapping = mapping or ColumnMapping()
     file = str(path)
-    sample = textfile.read_sample(path, min(textfile.SAMPLE_BYTES, max_line_bytes + 1))
+    sample = textfile.read_sample(path, min(textfile.SAMPLE_BYTES, max_line_bytes + 1),
+                                  file=file)
     if not sample.strip():
         raise SourceError(file, "the file is empty: no header row and no data")
     encoding = (textfile.codec_name(mapping.encoding) if mapping.encoding
@@ -63,11 +64,21 @@ def read_delimited(
             columns=[(h, "VARCHAR") for h in header],
             join=join,
         )
+        check = textfile.GzipCheck(target, file=file)
         try:
-            return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
-                                source_name=source_name)
-        except duckdb.Error as exc:
+            staged = stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
+                                  source_name=source_name)
+        except (duckdb.Error, SourceError) as exc:
+            # Corrupt gzip data reads as garbage: the damage explains whatever went wrong.
+            if (problem := check.problem()) is not None:
+                raise problem from None
+            if isinstance(exc, SourceError):
+                raise
             raise _located(exc, path, encoding, max_line_bytes, file=file) from None
+        if (problem := check.problem()) is not None:
+            staged.drop(con)
+            raise problem
+        return staged
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -77,7 +88,8 @@ def csv_relation(path: Path, *, max_line_bytes: int, encoding: str | None = None
                  delimiter: str | None = None) -> tuple[str, list[tuple[str, str]]]:
     """A FROM item reading `path` as text columns, and its columns (for a mapping's join)."""
     file = str(path)
-    sample = textfile.read_sample(path, min(textfile.SAMPLE_BYTES, max_line_bytes + 1))
+    sample = textfile.read_sample(path, min(textfile.SAMPLE_BYTES, max_line_bytes + 1),
+                                  file=file)
     codec = textfile.codec_name(encoding) if encoding else textfile.detect_encoding(
         sample, file=file)
     duck_encoding = textfile.DUCKDB_ENCODINGS.get(codec)

@@ -61,10 +61,11 @@ def read_jsonl(
     cap = max(int(max_line_bytes), JSON_MIN_OBJECT_BYTES)
     base = (f"read_json({quote_literal(str(path))}, format='newline_delimited', "
             f"records=true, maximum_object_size={cap}")
+    check = textfile.GzipCheck(path, file=file)
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {base})").fetchall()
     except duckdb.Error as exc:
-        raise _json_error(exc, path, file=file, cap=cap) from None
+        raise check.problem() or _json_error(exc, path, file=file, cap=cap) from None
     columns = []
     for name, sql_type, *_ in described:
         # Temporal guesses become text again, for journeyscope's own timestamp handling.
@@ -73,10 +74,19 @@ def read_jsonl(
     from_sql = f"{base}, columns={{{spec}}})"
     source = Source(file=file, from_sql=from_sql, columns=columns, join=join)
     try:
-        return stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
-                            source_name=source_name)
-    except duckdb.Error as exc:
+        staged = stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
+                              source_name=source_name)
+    except (duckdb.Error, SourceError) as exc:
+        # Corrupt gzip data reads as garbage: the damage explains whatever went wrong.
+        if (problem := check.problem()) is not None:
+            raise problem from None
+        if isinstance(exc, SourceError):
+            raise
         raise _json_error(exc, path, file=file, cap=cap) from None
+    if (problem := check.problem()) is not None:
+        staged.drop(con)
+        raise problem
+    return staged
 
 
 def _json_error(exc: duckdb.Error, path: Path, *, file: str, cap: int) -> SourceError:

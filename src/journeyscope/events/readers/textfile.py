@@ -2,13 +2,17 @@
 
 Everything here reads in bounded chunks, so a 2 GB line or a truncated gzip never costs more
 than a few megabytes of memory. The scans that locate a problem (`find_long_line`,
-`find_bad_bytes`, `find_gzip_end`) run only after the engine has reported that one exists.
+`find_bad_bytes`, `find_gzip_end`) run only after the engine has reported that one exists,
+except `GzipCheck`: DuckDB does not verify a gzip stream's CRC, so corrupt data would import as
+text, and the check decompresses the stream in a thread while the engine reads it.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
+import threading
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -38,24 +42,17 @@ def open_binary(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
-def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
-    """The first `size` bytes (decompressed). A gzip stream that ends early still yields what
-    it holds; the full read reports the truncation with its line."""
-    with open_binary(path) as fh:
-        try:
+def read_sample(path: Path, size: int = SAMPLE_BYTES, *, file: str | None = None) -> bytes:
+    """The first `size` bytes (decompressed). A gzip stream that ends early or is corrupt before
+    `size` bytes raises its located error (see `find_gzip_end`)."""
+    if not is_gzip(path):
+        with path.open("rb") as fh:
             return fh.read(size)
-        except (EOFError, OSError, zlib.error):
-            fh.seek(0)
-            out = bytearray()
-            try:
-                while len(out) < size:
-                    chunk = fh.read1(65536) if hasattr(fh, "read1") else fh.read(65536)
-                    if not chunk:
-                        break
-                    out += chunk
-            except (EOFError, OSError, zlib.error):
-                pass
-            return bytes(out)
+    scan = _GzipScan(keep=size)
+    scan.run(path)
+    if len(scan.head) < size and (scan.error is not None or not scan.whole):
+        raise scan.problem(str(path) if file is None else file) or AssertionError
+    return bytes(scan.head)
 
 
 def codec_name(encoding: str) -> str:
@@ -97,6 +94,9 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path, *, file: str) -> 
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
+                # Corrupt gzip data that only its CRC reveals decompresses to garbage.
+                if is_gzip(path) and (problem := gzip_problem(path, file=file)) is not None:
+                    raise problem from None
                 bad_line = line + chunk.count(b"\n", 0, exc.start)
                 raise SourceError(
                     file, f"is not valid {pretty(encoding)} text (wrong encoding?); give the "
@@ -116,40 +116,154 @@ def _read_checked(fh: BinaryIO, path: Path, *, file: str) -> bytes:
         raise find_gzip_end(path, file=file) from None
 
 
-def gzip_error(file: str, line: int, exc: BaseException) -> SourceError:
-    """The error for a gzip stream that breaks off in `line`, the first line it does not hold
-    whole (line 1 is the first line of the file, a header included).
+GZIP_STEP = 1 << 14  # compressed bytes per zlib call when scanning a gzip stream
+# zlib's reasons for a damaged member header and for a failed check at the end of a member
+_HEADER_REASONS = frozenset(("incorrect header check", "unknown compression method",
+                             "unknown header flags set", "header crc mismatch",
+                             "invalid window size"))
+_CHECK_REASONS = {"incorrect data check": "its CRC-32", "incorrect length check": "its length"}
 
-    >>> print(gzip_error("log.csv.gz", 6, EOFError("cut")))
-    log.csv.gz: line 6: the gzip stream ends early or is corrupt after line 5 (cut); ...
+
+class _GzipScan:
+    """A gzip file decompressed by zlib in small steps, its lines counted: where it breaks off,
+    where zlib finds it corrupt, and (with `keep`) its first bytes.
+
+    GzipFile drops what it decompressed of a read that fails, and zlib what it decompressed in
+    the call that fails: a failing step is fed again byte by byte from the state before it, so
+    every byte before the damage is counted.
     """
-    where = f"after line {line - 1}" if line > 1 else "within its first line"
-    return SourceError(
-        file, f"the gzip stream ends early or is corrupt {where} ({exc}); the file is "
-        "truncated: download or export it again", line=line)
+
+    def __init__(self, keep: int = 0) -> None:
+        self.keep = keep
+        self.head = bytearray()  # the first `keep` bytes
+        self.line = 1  # the line being read: the first not yet ended by a newline
+        self.newline_last = False  # the text so far ends with a newline
+        self.members = 1
+        self.between = False  # a member has ended; the next, or zero padding, may follow
+        self.error: str | None = None  # zlib's reason, when it finds the data corrupt
+        self._zlib = zlib.decompressobj(wbits=31)
+
+    @property
+    def whole(self) -> bool:
+        """Every member read to its end and checked (no error, not cut short)."""
+        return self.between and self.error is None
+
+    def run(self, path: Path) -> None:
+        """Scan `path` to its end, to an error, or (with `keep`) until the head is full."""
+        with path.open("rb") as fh:
+            while self.keep == 0 or len(self.head) < self.keep:
+                chunk = fh.read(GZIP_STEP)
+                if not chunk:
+                    return
+                saved = self._save()
+                try:
+                    self._feed(chunk)
+                except zlib.error as exc:
+                    self._restore(saved)
+                    self.error = _zlib_reason(exc)
+                    try:
+                        for i in range(len(chunk)):
+                            self._feed(chunk[i:i + 1])
+                    except zlib.error as again:
+                        self.error = _zlib_reason(again)
+                    return
+
+    def _feed(self, data: bytes) -> None:
+        while data:
+            if self.between:
+                data = data.lstrip(b"\x00")  # zero padding after a member, as GzipFile allows
+                if not data:
+                    return
+                self._zlib = zlib.decompressobj(wbits=31)
+                self.members += 1
+                self.between = False
+            out = self._zlib.decompress(data)
+            if out:
+                self.line += out.count(b"\n")
+                self.newline_last = out.endswith(b"\n")
+                if len(self.head) < self.keep:
+                    self.head += out[:self.keep - len(self.head)]
+            if not self._zlib.eof:
+                return
+            data = self._zlib.unused_data
+            self.between = True
+
+    def _save(self) -> tuple:
+        return (self._zlib.copy(), self.line, self.newline_last, len(self.head), self.members,
+                self.between)
+
+    def _restore(self, saved: tuple) -> None:
+        self._zlib, self.line, self.newline_last, head, self.members, self.between = saved
+        del self.head[head:]
+
+    def problem(self, file: str) -> SourceError | None:
+        """The located error of what the scan found, or None for a stream read whole."""
+        after = f"after line {self.line - 1}" if self.line > 1 else "within its first line"
+        again = "download or export it again"
+        if self.error is None:
+            if self.between:
+                return None
+            return SourceError(
+                file, f"the gzip stream ends early {after} (the compressed data ends before "
+                f"its end marker); the file is truncated: {again}", line=self.line)
+        if self.error in _CHECK_REASONS:
+            # Every byte came out; the CRC-32 or length after them disagrees.
+            last = max(self.line - 1 if self.newline_last else self.line, 1)
+            return SourceError(
+                file, f"the gzip data is corrupt: it decompresses to the end of line {last}, "
+                f"but the check that follows fails ({_CHECK_REASONS[self.error]} does not "
+                f"match), so some line is wrong; the file is damaged: {again}", line=last)
+        if self.error in _HEADER_REASONS and self.members == 1:
+            return SourceError(file, f"the file is not a readable gzip file: its header is "
+                               f"damaged ({self.error}); {again}")
+        return SourceError(file, f"the gzip data is corrupt {after} ({self.error}); the file "
+                           f"is damaged: {again}", line=self.line)
+
+
+def _zlib_reason(exc: zlib.error) -> str:
+    """zlib's reason without its preamble ('Error -3 while decompressing data: ')."""
+    return str(exc).rsplit(": ", 1)[-1]
+
+
+def gzip_problem(path: Path, *, file: str) -> SourceError | None:
+    """The located error of a gzip stream that breaks off or is corrupt, or None when it reads
+    whole and its checks match. The line is the first one the stream does not hold whole, line 1
+    being the first line of the file (a header included), e.g. ``log.csv.gz: line 6: the gzip
+    data is corrupt after line 5 (invalid block type); the file is damaged: download or export
+    it again``."""
+    scan = _GzipScan()
+    scan.run(path)
+    return scan.problem(file)
 
 
 def find_gzip_end(path: Path, *, file: str) -> SourceError:
-    """The located error for a gzip stream that breaks off or is corrupt: the first line it does
-    not hold whole (counted exactly, by decompressing with zlib, which keeps what it has)."""
-    line = 1
-    decompressor = zlib.decompressobj(wbits=31)
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(CHUNK)
-            if not chunk:
-                break
-            try:
-                while chunk:
-                    line += decompressor.decompress(chunk).count(b"\n")
-                    chunk = decompressor.unused_data if decompressor.eof else b""
-                    if decompressor.eof:
-                        decompressor = zlib.decompressobj(wbits=31)  # a next gzip member
-            except zlib.error as exc:
-                return gzip_error(file, line, exc)
-    if not decompressor.eof:
-        return gzip_error(file, line, EOFError("the compressed data ends before its end marker"))
-    return SourceError(file, "the gzip stream cannot be read")
+    """The located error for a gzip stream that breaks off or is corrupt (see `gzip_problem`),
+    after a reader has failed on it."""
+    return gzip_problem(path, file=file) or SourceError(file, "the gzip stream cannot be read")
+
+
+class GzipCheck:
+    """`gzip_problem` of a file, found in a thread while the engine reads the file (zlib
+    releases the GIL). DuckDB checks neither a gzip stream's CRC nor its length, and reads
+    corrupt data as text: a wrong value, or a misleading error. Nothing is done for a file
+    that is not gzip."""
+
+    def __init__(self, path: Path, *, file: str) -> None:
+        self._problem: SourceError | None = None
+        self._thread: threading.Thread | None = None
+        if is_gzip(path):
+            self._thread = threading.Thread(target=self._run, args=(path, file), daemon=True)
+            self._thread.start()
+
+    def _run(self, path: Path, file: str) -> None:
+        with contextlib.suppress(OSError):  # a file that cannot be read: the engine says so
+            self._problem = gzip_problem(path, file=file)
+
+    def problem(self) -> SourceError | None:
+        """The gzip stream's error, once the check has finished (None if it is sound)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._problem
 
 
 def find_long_line(path: Path, limit: int, *, file: str) -> SourceError | None:

@@ -214,10 +214,9 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
                 parser.Parse(chunk, not chunk)
                 # Expat holds an unfinished element in memory; refuse one over the limit.
                 if fed - max(parser.CurrentByteIndex, 0) > max_bytes:
-                    raise SourceError(
-                        file, f"no element ends within {max_bytes} bytes (the limit set by "
-                        "JOURNEYSCOPE_IMPORT_MAX_LINE_BYTES): a giant value or a broken file",
-                        line=parser.CurrentLineNumber)
+                    raise _Rejected(
+                        f"no element ends within {max_bytes} bytes (the limit set by "
+                        "JOURNEYSCOPE_IMPORT_MAX_LINE_BYTES): a giant value or a broken file")
                 if progress is not None:
                     progress(raw.tell() - position)
                     position = raw.tell()
@@ -226,17 +225,24 @@ def _parse_to_table(con: duckdb.DuckDBPyConnection, path: Path, *, file: str, ma
         collector.flush()
     except _Rejected as exc:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-        raise SourceError(file, exc.reason, line=parser.CurrentLineNumber) from None
+        raise _gzip_damage(path, file) or SourceError(
+            file, exc.reason, line=parser.CurrentLineNumber) from None
     except ExpatError as exc:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         reason = _expat_reason(exc)
-        raise SourceError(file, reason, line=exc.lineno) from None
+        raise _gzip_damage(path, file) or SourceError(file, reason, line=exc.lineno) from None
     except BaseException:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise
     if not created:
         raise SourceError(file, "the log holds no events (no <trace> with an <event>)")
     return table, {k: _SQL_TYPES[t] for k, t in collector.types().items() if t in _SQL_TYPES}
+
+
+def _gzip_damage(path: Path, file: str) -> SourceError | None:
+    """The error of a corrupt gzip stream, which can decompress to broken XML before its CRC
+    at the end says so: the damage is the cause."""
+    return textfile.gzip_problem(path, file=file) if textfile.is_gzip(path) else None
 
 
 def _reject_doctype(name, sysid, pubid, has_internal_subset) -> None:  # noqa: ANN001
