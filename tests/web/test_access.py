@@ -27,6 +27,18 @@ def test_viewer_cannot_edit_and_is_told_why(app, owner, workspace: int, map_id: 
                        ).status_code == 403
 
 
+def test_only_an_owner_renames_or_deletes_a_workspace_and_the_403_says_so(
+        app, owner, workspace: int) -> None:
+    editor = join(app, owner, workspace, "editor@example.com", "editor")
+    renamed = editor.patch(f"/api/workspaces/{workspace}", json={"name": "Mine now"})
+    assert renamed.status_code == 403
+    assert renamed.json()["detail"] == ("you are an editor of this workspace: only owners can "
+                                        "rename the workspace")
+    deleted = editor.delete(f"/api/workspaces/{workspace}")
+    assert deleted.status_code == 403
+    assert deleted.json()["detail"].endswith("only owners can delete the workspace")
+
+
 def test_viewer_edit_in_the_editor_is_403_with_a_message(app, owner, workspace: int,
                                                          map_id: int) -> None:
     join(app, owner, workspace, "viewer@example.com", "viewer")

@@ -63,11 +63,12 @@ def access(db: DbSession, user: User, workspace_id: int) -> Membership:
     return membership
 
 
-def require(membership: Membership, role: str) -> Membership:
-    """`Forbidden` unless the member's role is at least `role`."""
+def require(membership: Membership, role: str, what: str | None = None) -> Membership:
+    """`Forbidden` unless the member's role is at least `role`; the message says what only
+    that role may do (`what`, else what the role is for)."""
     if RANK[membership.role] < RANK[role]:
         raise Forbidden(f"you are {_article(membership.role)} {membership.role} of this "
-                        f"workspace: only {role}s can {_WHAT.get(role, 'do this')}")
+                        f"workspace: only {role}s can {what or _WHAT.get(role, 'do this')}")
     return membership
 
 
@@ -76,13 +77,13 @@ def _article(role: str) -> str:
 
 
 def rename_workspace(db: DbSession, membership: Membership, name: str) -> Workspace:
-    require(membership, "owner")
+    require(membership, "owner", "rename the workspace")
     membership.workspace.name = check_name(name)
     return membership.workspace
 
 
 def delete_workspace(db: DbSession, membership: Membership) -> None:
-    require(membership, "owner")
+    require(membership, "owner", "delete the workspace")
     db.delete(membership.workspace)
 
 
