@@ -581,13 +581,26 @@ users_app = typer.Typer(help="Users of the web app: create them, reset passwords
 app.add_typer(users_app, name="users")
 
 
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Folder of the app's database, as given to `journeyscope serve` "
+    "(default: JOURNEYSCOPE_DATA_DIR).")]
+
+
 @contextlib.contextmanager
-def _web_session():  # type: ignore[no-untyped-def]
-    """A write session on the web app's database (migrated first), disposed of afterwards."""
+def _web_session(data_dir: Path | None, *, existing: bool = True):  # type: ignore[no-untyped-def]
+    """A write session on the web app's database (migrated first), disposed of afterwards.
+    With `existing`, an SQLite database that is not there yet is an error rather than created
+    (a user to find, a password to change, needs the app's database)."""
     from journeyscope.store import Database
+    from journeyscope.store.db import DB_FILE
     from journeyscope.web.config import WebSettings
 
-    db = Database(WebSettings().db_url)
+    web = WebSettings() if data_dir is None else WebSettings(data_dir=data_dir)
+    if existing and not web.database_url and not (web.data_dir / DB_FILE).exists():
+        fail(f"no app database in {web.data_dir}: give the folder `journeyscope serve` uses "
+             "with --data-dir (or JOURNEYSCOPE_DATA_DIR), or create the first user with "
+             "`journeyscope users create`")
+    db = Database(web.db_url)
     try:
         db.upgrade()
         with db.write() as s:
@@ -613,12 +626,13 @@ def users_create(
                                                  "from the first line of standard input.")] = False,
     admin: Annotated[bool, typer.Option("--admin", help="An admin may create users.")] = False,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a web app user (the first one with --admin)."""
     from journeyscope.store import users
 
     password = _read_password(password_stdin)
-    with _web_session() as s:
+    with _web_session(data_dir, existing=False) as s:
         user = users.create_user(s, email, password, name=name, admin=admin)
         out.print(f"created {'admin ' if admin else ''}user {user.email}", markup=False)
 
@@ -628,12 +642,13 @@ def users_password(
     email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
                                                  "from standard input.")] = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Set a user's password (signs them out everywhere)."""
     from journeyscope.store import users
 
     password = _read_password(password_stdin)
-    with _web_session() as s:
+    with _web_session(data_dir) as s:
         user = users.user_by_email(s, email)
         if user is None:
             fail(f"no user with e-mail {email}")
@@ -645,11 +660,12 @@ def users_password(
 def users_token(
     email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print a new API token for a user (for scripts: Authorization: Bearer TOKEN)."""
     from journeyscope.store import users
 
-    with _web_session() as s:
+    with _web_session(data_dir) as s:
         user = users.user_by_email(s, email)
         if user is None:
             fail(f"no user with e-mail {email}")

@@ -96,6 +96,29 @@ def test_users_create_makes_an_admin_from_stdin(tmp_path: Path, monkeypatch) -> 
     db.dispose()
 
 
+def test_users_commands_need_the_apps_database_and_say_where_they_looked(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("JOURNEYSCOPE_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    elsewhere = tmp_path / "not-the-app"
+    token = runner.invoke(cli, ["users", "token", "ana@example.com", "--data-dir", str(elsewhere)])
+    assert token.exit_code == 1
+    assert f"no app database in {elsewhere}: give the folder `journeyscope serve` uses" \
+        in " ".join(token.output.split())
+    assert not elsewhere.exists()  # nothing created where nothing was
+    data = tmp_path / "data"
+    created = runner.invoke(cli, ["users", "create", "ana@example.com", "--password-stdin",
+                                  "--data-dir", str(data)], input="a long password\n")
+    assert created.exit_code == 0, created.output
+    unnamed = runner.invoke(cli, ["users", "token", "ana@example.com", "--name", " ",
+                                  "--data-dir", str(data)])
+    assert unnamed.exit_code == 1
+    assert "token name: give the token a name of 1 to 200 characters" in unnamed.output
+    named = runner.invoke(cli, ["users", "token", "ana@example.com", "--data-dir", str(data)])
+    assert named.exit_code == 0 and named.output.startswith("jst_")
+
+
 def test_killed_server_keeps_a_committed_save(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     runner = CliRunner()

@@ -126,7 +126,8 @@ def create_token(db: DbSession, user: User, name: str) -> tuple[ApiToken, str]:
     """A new API token for `user`: the row and the secret (shown only here)."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise Invalid("token name", [(("name",), "give the token a name of 1 to 200 characters")])
+        raise Invalid("token name: give the token a name of 1 to 200 characters",
+                      [(("name",), "give the token a name of 1 to 200 characters")])
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(token_hash=digest(secret), prefix=secret[:10], name=name, user_id=user.id)
     db.add(row)
