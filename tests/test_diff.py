@@ -53,3 +53,17 @@ def test_current_to_future_state_lists_every_kind_of_change() -> None:
     assert "+ handover webinar -> chat (marketing to support)" in text
     data = json.loads(result.to_json())
     assert data["empty"] is False and data["moved"][0]["touchpoint"] == "contract"
+
+
+def test_a_changed_object_field_shows_the_keys_that_changed_whole() -> None:
+    import datetime as dt
+
+    before = load_map(FULL).model_copy(deep=True)
+    before.review = before.review.model_copy(update={
+        "owner": "customer-experience-team-with-a-long-name", "every_days": 30,
+        "last_reviewed": dt.date(2026, 10, 1)})
+    after = before.model_copy(deep=True)
+    after.review = after.review.model_copy(update={"last_reviewed": dt.date(2026, 11, 27)})
+    lines = diff(before, after).to_text().splitlines()
+    assert '~ map review.last_reviewed: "2026-10-01" -> "2026-11-27"' in lines
+    assert not any("every_days" in line for line in lines)

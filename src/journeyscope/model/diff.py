@@ -99,15 +99,14 @@ class MapDiff:
         if self.empty:
             return "\n".join([*lines, "no differences"])
         for change in self.map_fields:
-            lines.append(f"~ map {change.field}: {_short(change.before)} -> {_short(change.after)}")
+            lines += _changed("~ map", change)
         for label, changes in (("stage", self.stages), ("persona", self.personas),
                                ("touchpoint", self.touchpoints)):
             lines += [f"+ {label} {i}" for i in changes.added]
             lines += [f"- {label} {i}" for i in changes.removed]
             for ident, fields in changes.changed.items():
                 for c in fields:
-                    lines.append(f"~ {label} {ident} {c.field}: {_short(c.before)} -> "
-                                 f"{_short(c.after)}")
+                    lines += _changed(f"~ {label} {ident}", c)
         if self.stage_order_changed:
             lines.append("~ stage order changed")
         lines += [f"> touchpoint {m.touchpoint} moved from {m.from_stage} to {m.to_stage}"
@@ -122,6 +121,22 @@ class MapDiff:
         lines += [f"- handover {x.source} -> {x.target} ({x.from_owner} to {x.to_owner})"
                   for x in self.handovers_removed]
         return "\n".join(lines)
+
+
+def _changed(prefix: str, change: FieldChange) -> list[str]:
+    """The lines of one changed field: of an object (a review, a KPI...), each of its keys that
+    changed, so that a long object does not hide its change behind its cut.
+
+    >>> _changed("~ map", FieldChange("review", {"owner": "cx", "last_reviewed": "2026-10-01"},
+    ...                               {"owner": "cx", "last_reviewed": "2026-11-27"}))
+    ['~ map review.last_reviewed: "2026-10-01" -> "2026-11-27"']
+    """
+    before, after = change.before, change.after
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [f"{prefix} {change.field}.{k}: {_short(before.get(k))} -> {_short(after.get(k))}"
+                for k in [*before, *(k for k in after if k not in before)]
+                if before.get(k) != after.get(k)]
+    return [f"{prefix} {change.field}: {_short(before)} -> {_short(after)}"]
 
 
 def _short(value: Any, width: int = 60) -> str:
