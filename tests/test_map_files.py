@@ -107,6 +107,15 @@ def test_unknown_field_suggests_the_intended_name(tmp_path: Path) -> None:
     assert (typo.line, typo.column) == (4, 5)
 
 
+def test_a_colour_that_is_no_hex_code_says_how_to_write_one(tmp_path: Path) -> None:
+    path = tmp_path / "colour.yaml"
+    path.write_text("name: x\nstages:\n  - id: a\n    name: A\n    color: red\n")
+    [issue] = _error(path).issues
+    assert issue.message == ("'red' is not a colour: write it as # and six hex digits, "
+                             "e.g. #1f77b4")
+    assert (issue.line, issue.column) == (5, 5)
+
+
 def test_alias_bomb_is_refused(tmp_path: Path) -> None:
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):

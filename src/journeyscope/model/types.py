@@ -47,6 +47,18 @@ def _check_id(value: str) -> str:
 
 Id = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_check_id)]
 
+_COLOUR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def _check_colour(value: str) -> str:
+    if not _COLOUR_RE.match(value):
+        raise ValueError(f"{value!r} is not a colour: write it as # and six hex digits, e.g. "
+                         "#1f77b4")
+    return value
+
+
+Colour = Annotated[str, AfterValidator(_check_colour)]
+
 _DURATION_RE = re.compile(
     r"^P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?"
     r"(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
@@ -343,7 +355,7 @@ class Stage(_Base):
     phase: Phase | None = None
     exit_criteria: str | None = None
     time_standard: Duration | None = None
-    color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+    color: Colour | None = None
     # The seed's template table keeps actions, needs, challenges and opportunities per stage
     # as well as per touchpoint; both are drawn in the same lanes.
     customer_actions: StrList = Field(default_factory=list)
