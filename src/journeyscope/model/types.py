@@ -57,7 +57,9 @@ def _check_colour(value: str) -> str:
     return value
 
 
-Colour = Annotated[str, AfterValidator(_check_colour)]
+# The pattern stays in the JSON schema for editors; the check is ours, to say it plainly.
+Colour = Annotated[str, AfterValidator(_check_colour),
+                   Field(json_schema_extra={"pattern": _COLOUR_RE.pattern})]
 
 _DURATION_RE = re.compile(
     r"^P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?"
