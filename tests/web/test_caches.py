@@ -131,3 +131,22 @@ def test_served_process_freezes_its_start_up_heap_and_collects_fully_less_often(
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_measured_persona_view_shows_the_figures_of_its_own_touchpoints(
+        app, owner, workspace: int, map_id: int, tmp_path: Path) -> None:
+    from tests.web.conftest import browser_client
+
+    _import_demo(app, owner, workspace, map_id, tmp_path)
+    web = browser_client(app, "owner@example.com")
+    created = web.post(f"/maps/{map_id}/variants", data={"name": "Champion view",
+                                                         "persona_view": "champion"},
+                       headers={"X-CSRF-Token": web.csrf, "HX-Request": "true"})
+    view_id = int(created.headers["HX-Redirect"].rsplit("/", 1)[1])
+    # Measured now (as the background measurement would): the result covers every
+    # touchpoint of the map, the view draws only the champion's.
+    assert owner.get(f"/api/maps/{view_id}/analysis").json()["data_version"] == 1
+    page = web.get(f"/maps/{view_id}")
+    assert page.status_code == 200, page.text
+    assert "persona view: champion" in page.text and "events of" in page.text
+    assert 'id="tp-vendor-pitch"' not in page.text and 'id="tp-website"' in page.text

@@ -69,6 +69,16 @@ def shown_map(jm: JourneyMap, figures: MapFigures | None) -> JourneyMap:
     return jm
 
 
+def shown_measures(shown: JourneyMap, figures: MapFigures | None) -> dict[str, list[Any]] | None:
+    """The figures of the cards `shown` draws. A persona view is measured on its whole map
+    (every touchpoint's match rules claim events) but draws only the persona's touchpoints,
+    and the renderer refuses figures for a card it does not have."""
+    if figures is None:
+        return None
+    ids = set(shown.stage_ids()) | {t.id for t in shown.touchpoints}
+    return {key: items for key, items in figures.measures.items() if key in ids}
+
+
 def grid_html(state: Any, map_id: int, version: int | str, jm: JourneyMap, persona: str | None,
               figures: MapFigures | None) -> str:
     """The map's grid markup (with its CSS and script), from the cache when rendered before."""
@@ -78,7 +88,8 @@ def grid_html(state: Any, map_id: int, version: int | str, jm: JourneyMap, perso
            figures.note if figures else "", figures.from_version if figures else None)
     html = cache.get(key)
     if html is None:
-        html = render_map_html(shown_map(jm, figures), persona=persona or None,
-                               measures=figures.measures if figures else None, fragment=True)
+        shown = shown_map(jm, figures)
+        html = render_map_html(shown, persona=persona or None,
+                               measures=shown_measures(shown, figures), fragment=True)
         cache.put(key, html)
     return html
