@@ -157,6 +157,30 @@ def test_variant_stores_its_differences_and_shows_the_merged_map(owner, workspac
     assert len(body["document"]["touchpoints"]) == len(document["touchpoints"])
 
 
+def test_variant_from_a_base_map_id_copies_that_map_not_a_template(owner,
+                                                                    workspace: int) -> None:
+    base = owner.post(f"/api/workspaces/{workspace}/maps",
+                      json={"name": "Five", "template": "five-stage"}).json()
+    base_doc = base["document"]
+    answer = owner.post(f"/api/workspaces/{workspace}/maps",
+                        json={"name": "Var5", "base_map_id": base["id"]})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["base_map_id"] == base["id"] and body["name"] == "Var5"
+    assert body["own_document"] == {"journeyscope": 1, "name": "Var5",
+                                    "extends": f"map:{base['id']}"}
+    assert [s["id"] for s in body["document"]["stages"]] == [
+        "awareness", "consideration", "decision", "retention", "loyalty"]
+    assert body["document"]["touchpoints"] == base_doc["touchpoints"]
+    mixed = owner.post(f"/api/workspaces/{workspace}/maps",
+                       json={"name": "Var", "base_map_id": base["id"], "template": "b2b"})
+    assert mixed.status_code == 422
+    assert mixed.json()["detail"][0]["loc"] == ["body", "template"]
+    nameless = owner.post(f"/api/workspaces/{workspace}/maps", json={"base_map_id": base["id"]})
+    assert nameless.status_code == 422
+    assert nameless.json()["detail"][0]["loc"] == ["body", "name"]
+
+
 def test_api_token_lifecycle(owner) -> None:
     created = owner.post("/api/tokens", json={"name": "ci"})
     assert created.status_code == 201

@@ -100,7 +100,8 @@ class MapCreate(_In):
     document: dict[str, Any] | None = Field(
         None, description="A whole map document instead of a template (the map file format).")
     base_map_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = Field(
-        None, description="Make a variant of this map: the document's differences are stored.")
+        None, description="Make a variant of this map: a copy of its current version under "
+        "`name`, or the `document`'s differences from it (not with `template`).")
 
 
 class MapSummary(BaseModel):

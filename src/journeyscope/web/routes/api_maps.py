@@ -66,14 +66,21 @@ def parse_map_text(text: str, fmt: str) -> JourneyMap:
         raise Invalid(f"the map text is not valid: {fields[0][1]}", fields) from None
 
 
-def new_from(body: MapCreate) -> JourneyMap:
+def new_from(body: MapCreate, base: JourneyMap | None = None) -> JourneyMap:
+    """The map `body` asks for: its `document`, a copy of `base` (the current version of the
+    map `base_map_id` names) under the new name, or a new map from its template."""
+    if body.base_map_id is not None and "template" in body.model_fields_set:
+        raise Invalid("a variant has no template", [(("template",), (
+            "a variant starts from its base map (base_map_id): leave out template"))])
     if body.document is not None:
         return maps.parse(body.document)
-    if body.template not in template_names():
+    if base is None and body.template not in template_names():
         raise Invalid(f"unknown template {body.template!r}", [(
             ("template",), f"use one of: {', '.join(template_names())}")])
     if not body.name or not body.name.strip():
         raise Invalid("name missing", [(("name",), "give the new map a name")])
+    if base is not None:
+        return base.model_copy(update={"name": body.name.strip()})
     return new_map(body.name.strip(), body.template)
 
 
@@ -91,11 +98,17 @@ def list_maps(workspace_id: PathId, user: CurrentUser, db: Db) -> list[MapSummar
 def create_map(workspace_id: PathId, body: MapCreate, user: CurrentUser, db: Db) -> MapOut:
     """Create a map from a template (`name`, `template`) or from a whole `document`; with
     `base_map_id`, as a variant of that map (editors)."""
-    journey_map = new_from(body)
+    # Without a document, a variant is a copy of its base's current version (as the
+    # editor's "Create variant" makes it), never of a template.
+    journey_map = new_from(body) if body.document is not None or not body.base_map_id else None
     with db.write() as s:
         membership = workspaces.access(s, user, workspace_id)
-        base = maps.map_row(s, user, body.base_map_id)[0] if body.base_map_id else None
-        row = maps.create(s, membership, journey_map, user, base_map=base)
+        base = maps.load(s, user, body.base_map_id) if body.base_map_id else None
+        if journey_map is None:
+            assert base is not None
+            journey_map = new_from(body, base.journey_map)
+        row = maps.create(s, membership, journey_map, user,
+                          base_map=base.row if base else None)
         return map_out(maps.load(s, user, row.id))
 
 
