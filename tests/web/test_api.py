@@ -128,6 +128,28 @@ def test_restore_brings_back_an_old_version_as_a_new_one(owner, map_id: int) -> 
     assert change["map_fields"] == [{"field": "name", "before": "Second", "after": "Buyers"}]
 
 
+def test_save_text_save_and_restore_answer_the_new_name_and_date(owner, map_id: int) -> None:
+    def summary(answer):  # type: ignore[no-untyped-def]
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        listed = owner.get(f"/api/maps/{map_id}").json()
+        assert (body["name"], body["updated_at"]) == (listed["name"], listed["updated_at"])
+        assert body["name"] == body["document"]["name"]
+        return body["name"], body["updated_at"]
+
+    created = owner.get(f"/api/maps/{map_id}").json()
+    saved = summary(owner.put(f"/api/maps/{map_id}", json={
+        "base_version": 1, "document": {**created["document"], "name": "Second"}}))
+    assert saved[0] == "Second" and saved[1] > created["updated_at"]
+    text = owner.get(f"/api/maps/{map_id}/export").text.replace("name: Second", "name: Third", 1)
+    as_text = summary(owner.put(f"/api/maps/{map_id}/text", json={
+        "base_version": 2, "text": text, "format": "yaml"}))
+    assert as_text[0] == "Third" and as_text[1] > saved[1]
+    restored = summary(owner.post(f"/api/maps/{map_id}/restore",
+                                  json={"version": 1, "base_version": 3}))
+    assert restored[0] == "Buyers" and restored[1] > as_text[1]
+
+
 def test_comments_on_the_map_and_on_a_touchpoint(app, owner, workspace: int,
                                                  map_id: int) -> None:
     viewer = join(app, owner, workspace, "viewer@example.com", "viewer")

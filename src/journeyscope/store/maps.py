@@ -405,14 +405,24 @@ def save(db: DbSession, loaded: Loaded, journey_map: JourneyMap, base_version: i
 def save_in(database: Any, user: User, map_id: int,
             change: Any, base_version: int, message: str = "") -> tuple[Loaded, MapVersion]:
     """Load the map on a read session, apply `change` (a function of the current map giving the
-    new one), prepare the save there, and commit it on a short write session; returns the
-    loaded map and the saved version. `database` is a `journeyscope.store.Database`."""
+    new one), prepare the save there, and commit it on a short write session; returns the map
+    as saved (its row with the new name and date) and the saved version. `database` is a
+    `journeyscope.store.Database`."""
     with database.read() as s:
         loaded = load(s, user, map_id)
         prepared = prepare(s, loaded, change(loaded.journey_map), base_version)
     with database.write() as s:
         saved = commit(s, prepared, user, message)
-    return loaded, saved
+        return saved_map(s, prepared, saved), saved
+
+
+def saved_map(db: DbSession, prepared: Prepared, saved: MapVersion) -> Loaded:
+    """The map as `commit` left it, on the session that committed: the row read before the
+    save still has the old name and `updated_at`."""
+    row = db.get(Map, prepared.loaded.row.id)  # the row `commit` refreshed
+    if row is None:
+        raise NotFound("no such map")
+    return Loaded(row, prepared.loaded.membership, saved, prepared.journey_map)
 
 
 def _conflict(db: DbSession, row: Map, base_version: int) -> VersionConflict:

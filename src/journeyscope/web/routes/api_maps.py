@@ -138,8 +138,7 @@ def save_map(map_id: PathId, body: MapSave, user: CurrentUser, db: Db) -> MapOut
     journey_map = maps.parse(body.document)
     loaded, saved = maps.save_in(db, user, map_id, lambda _: journey_map, body.base_version,
                                  body.message)
-    return map_out(Loaded(loaded.row, loaded.membership, saved, journey_map),
-                   getattr(saved, "issues", None))
+    return map_out(loaded, getattr(saved, "issues", None))
 
 
 @router.put("/maps/{map_id}/text", response_model=MapOut)
@@ -151,8 +150,7 @@ def save_map_text(map_id: PathId, body: MapText, user: CurrentUser, db: Db) -> M
     journey_map = parse_map_text(body.text, body.format)
     loaded, saved = maps.save_in(db, user, map_id, lambda _: journey_map, body.base_version,
                                  body.message or "edited as " + body.format.upper())
-    return map_out(Loaded(loaded.row, loaded.membership, saved, journey_map),
-                   getattr(saved, "issues", None))
+    return map_out(loaded, getattr(saved, "issues", None))
 
 
 @router.delete("/maps/{map_id}", status_code=204)
@@ -206,8 +204,8 @@ def restore(map_id: PathId, body: RestoreIn, user: CurrentUser, db: Db) -> MapOu
         prepared = maps.prepare(s, loaded, old, body.base_version)
     with db.write() as s:
         saved = maps.commit(s, prepared, user, f"restored version {body.version}")
-    return map_out(Loaded(loaded.row, loaded.membership, saved, old),
-                   getattr(saved, "issues", None))
+        restored = maps.saved_map(s, prepared, saved)
+    return map_out(restored, getattr(saved, "issues", None))
 
 
 @router.get("/maps/{map_id}/validation", response_model=list[IssueOut])
