@@ -34,6 +34,16 @@ def test_validate_broken_map_exits_two_with_located_errors(tmp_path: Path) -> No
     assert "Traceback" not in result.output
 
 
+def test_validate_refuses_a_touchpoint_with_two_owners(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(FULL.read_text().replace("    owner: marketing\n",
+                                             "    owner: marketing\n    owner: sales\n", 1))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:64:5" in result.output
+    assert "the key 'owner' appears twice; the first at line 63" in result.output
+
+
 def test_validate_json_output(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(FULL), "--json"])
     assert json.loads(result.output)["ok"] is True

@@ -99,6 +99,25 @@ def test_json_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     assert "invalid JSON" in issue.message
 
 
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text("name: x\nstages:\n  - id: a\n    name: A\nname: y\n")
+    issue = _error(path).issues[0]
+    assert (issue.file, issue.line, issue.column, issue.code) == (str(path), 5, 1, "syntax")
+    assert issue.message == "the key 'name' appears twice; the first at line 1"
+    json_path = tmp_path / "twice.json"
+    json_path.write_text('{"name": "x",\n "stages": [{"id": "a", "name": "A", "id": "b"}]}\n')
+    issue = _error(json_path).issues[0]
+    assert (issue.line, issue.column, issue.path) == (2, 38, ("stages", 0, "id"))
+    assert "'id' appears twice; the first at line 2" in issue.message
+
+
+def test_a_merge_key_and_the_keys_it_overrides_are_no_duplicates() -> None:
+    data, _ = parse_text("base: &b {id: a, name: A}\nstages:\n  - {<<: *b, name: B}\n"
+                         "  - {<<: *b, id: c}\nagain: *b\n")
+    assert data["stages"] == [{"id": "a", "name": "B"}, {"id": "c", "name": "A"}]
+
+
 def test_unknown_field_suggests_the_intended_name(tmp_path: Path) -> None:
     path = tmp_path / "typo.yaml"
     path.write_text("name: x\nstages:\n  - id: a\n    nmae: A\n")

@@ -117,6 +117,18 @@ def test_yaml_text_save_reports_the_line_of_a_mistake(owner, map_id: int) -> Non
     assert "line 3" in message and "unknown field 'stagez'" in message
 
 
+def test_yaml_text_save_refuses_a_key_written_twice(owner, map_id: int) -> None:
+    text = owner.get(f"/api/maps/{map_id}/export").text.replace("name: Buyers",
+                                                                 "name: Buyers\nname: Other", 1)
+    answer = owner.put(f"/api/maps/{map_id}/text", json={"text": text, "format": "yaml",
+                                                        "base_version": 1})
+    assert answer.status_code == 422
+    message = answer.json()["detail"][0]["msg"]
+    assert message.startswith("line 3, column 1: the key 'name' appears twice; the first at "
+                              "line 2")
+    assert owner.get(f"/api/maps/{map_id}").json()["name"] == "Buyers"
+
+
 def test_restore_brings_back_an_old_version_as_a_new_one(owner, map_id: int) -> None:
     document = owner.get(f"/api/maps/{map_id}").json()["document"]
     owner.put(f"/api/maps/{map_id}", json={"base_version": 1,

@@ -107,6 +107,7 @@ class _Builder:
         self.count = 0
         self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
         self._active: set[int] = set()
+        self._own: dict[int, int] = {}  # mapping node -> its own pairs, merged ones left out
 
     def build(self, node: yaml.Node, path: tuple[Any, ...], depth: int = 0) -> Any:
         self.count += 1
@@ -134,15 +135,30 @@ class _Builder:
                 return [self.build(item, (*path, i), depth + 1)
                         for i, item in enumerate(node.value)]
             assert isinstance(node, yaml.MappingNode)
-            self.constructor.flatten_mapping(node)  # YAML merge keys (<<)
+            # YAML merge keys (<<): flattening puts the merged pairs first, where the mapping's
+            # own keys override them; it changes the node, so a node reached again through an
+            # alias keeps the count of its own pairs from its first visit.
+            own = self._own.setdefault(id(node), sum(
+                1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"))
+            self.constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            first_own = len(node.value) - own
+            seen: dict[str, yaml.Node] = {}
+            for index, (key_node, value_node) in enumerate(node.value):
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise _fail(self.name, "syntax", "a key must be a plain name, not a list or "
                                 "mapping", key_node.start_mark.line + 1,
                                 key_node.start_mark.column + 1)
                 # Keys are names: `no:` or `2024:` stay the strings the author wrote.
                 key = key_node.value
+                if index >= first_own:
+                    if key in seen:
+                        # YAML and JSON readers differ on which one wins: refuse, never guess.
+                        raise MapError([Issue(
+                            "error", "syntax", f"the key {key!r} appears twice; the first at "
+                            f"line {seen[key].start_mark.line + 1}", (*path, key), self.name,
+                            key_node.start_mark.line + 1, key_node.start_mark.column + 1)])
+                    seen[key] = key_node
                 self.marks[(*path, key)] = (key_node.start_mark.line + 1,
                                             key_node.start_mark.column + 1)
                 out[key] = self.build(value_node, (*path, key), depth + 1)
