@@ -117,6 +117,21 @@ def test_yaml_text_save_reports_the_line_of_a_mistake(owner, map_id: int) -> Non
     assert "line 3" in message and "unknown field 'stagez'" in message
 
 
+def test_yaml_text_save_locates_a_reference_error_as_validate_does(owner, map_id: int) -> None:
+    text = owner.get(f"/api/maps/{map_id}/export").text
+    website = "- id: website\n  stage: consideration\n"
+    assert website in text
+    broken = text.replace(website, "- id: website\n  stage: nowhere\n", 1)
+    line = broken[:broken.index("stage: nowhere")].count("\n") + 1
+    answer = owner.put(f"/api/maps/{map_id}/text", json={"text": broken, "format": "yaml",
+                                                        "base_version": 1})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["loc"] == ["body", "text"]
+    assert detail["msg"].startswith(f"line {line}, column 3: touchpoint 'website' is in unknown "
+                                    "stage 'nowhere'"), detail["msg"]
+
+
 def test_yaml_text_save_refuses_a_key_written_twice(owner, map_id: int) -> None:
     text = owner.get(f"/api/maps/{map_id}/export").text.replace("name: Buyers",
                                                                  "name: Buyers\nname: Other", 1)

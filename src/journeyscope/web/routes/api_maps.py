@@ -53,17 +53,26 @@ def map_out(loaded: Loaded, issues: list[Any] | None = None) -> MapOut:
 
 
 def parse_map_text(text: str, fmt: str) -> JourneyMap:
-    """A map from YAML or JSON text; `Invalid` with the line and column of each problem."""
+    """A map from YAML or JSON text; `Invalid` with the line and column of each problem, its
+    reference errors (an unknown stage, ...) located as `journeyscope validate` locates them."""
     try:
         data, source = parse_text(text, f"<map.{fmt}>", fmt)
-        return build_map(data, source)
+        journey_map = build_map(data, source)
     except MapError as exc:
-        fields = []
-        for issue in exc.issues:
-            where = f"line {issue.line}, column {issue.column}: " if issue.line else ""
-            at = f" (at {issue.dotted_path()})" if issue.path else ""
-            fields.append((("text",), f"{where}{issue.message}{at}"))
-        raise Invalid(f"the map text is not valid: {fields[0][1]}", fields) from None
+        raise _text_invalid(exc.issues) from None
+    errors = [i for i in check_map(journey_map, source) if i.severity == "error"]
+    if errors:
+        raise _text_invalid(errors)
+    return journey_map
+
+
+def _text_invalid(issues: list[Any]) -> Invalid:
+    fields = []
+    for issue in issues:
+        where = f"line {issue.line}, column {issue.column}: " if issue.line else ""
+        at = f" (at {issue.dotted_path()})" if issue.path else ""
+        fields.append((("text",), f"{where}{issue.message}{at}"))
+    return Invalid(f"the map text is not valid: {fields[0][1]}", fields)
 
 
 def new_from(body: MapCreate, base: JourneyMap | None = None) -> JourneyMap:
