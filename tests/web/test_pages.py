@@ -166,3 +166,21 @@ def test_workspace_pages_create_import_and_invite(app, web, workspace: int) -> N
     invite = web.post(f"/workspaces/{workspace}/invitations",
                       data={"csrf_token": web.csrf, "role": "viewer"})
     assert re.search(r'id="invite-url">http://testserver/invite/[\w-]+<', invite.text)
+
+
+def test_a_variant_is_listed_under_its_own_base(owner, web, workspace: int) -> None:
+    ids = {}
+    for name in ("Alpha", "Beta"):
+        ids[name] = owner.post(f"/api/workspaces/{workspace}/maps",
+                               json={"name": name, "template": "b2b"}).json()["id"]
+    # By name, "Alpha variant" would fall after "Alpha" anyway: "Zulu" is Alpha's too.
+    variant = owner.post(f"/api/workspaces/{workspace}/maps",
+                         json={"name": "Zulu", "base_map_id": ids["Alpha"]})
+    assert variant.status_code == 201, variant.text
+    page = web.get(f"/workspaces/{workspace}").text
+    order = re.findall(r'<li class="(variant)?"><a href="/maps/\d+">([^<]+)</a>', page)
+    names = [name for _, name in order]
+    assert names.index("Zulu") == names.index("Alpha") + 1
+    assert names.index("Beta") > names.index("Zulu")
+    assert ("variant", "Zulu") in order
+

@@ -3,7 +3,7 @@ managing members and invitations."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -49,7 +49,7 @@ def workspace_page(request: Request, workspace_id: PathId, user: CurrentUser, db
         all_maps = maps.list_maps(s, workspace_id)
         return page(
             request, "workspace.html", workspace=membership.workspace, membership=membership,
-            maps=all_maps, names={m.id: m.name for m in all_maps},
+            maps=_base_first(all_maps), names={m.id: m.name for m in all_maps},
             members=workspaces.members(s, workspace_id),
             invitations=workspaces.open_invitations(s, membership)
             if membership.role == "owner" else [],
@@ -125,3 +125,38 @@ def invite(request: Request, workspace_id: PathId, user: CurrentUser, db: Db,
                                      email.strip() or None)
     url = str(request.url_for("invitation_page", token=token))
     return workspace_page(request, workspace_id, user, db, invite_url=url)
+
+
+def _base_first(rows: list[Any]) -> list[Any]:
+    """The maps in their order, each variant moved to just after its base (and its base's
+    earlier variants), where the page indents it; a variant whose base is gone stays put.
+
+    >>> from types import SimpleNamespace as M
+    >>> rows = [M(id=1, base_map_id=None), M(id=2, base_map_id=None), M(id=3, base_map_id=1),
+    ...         M(id=4, base_map_id=3), M(id=5, base_map_id=9)]
+    >>> [m.id for m in _base_first(rows)]
+    [1, 3, 4, 2, 5]
+    """
+    present = {m.id for m in rows}
+    children: dict[int, list[Any]] = {}
+    for m in rows:
+        if m.base_map_id in present and m.base_map_id != m.id:
+            children.setdefault(m.base_map_id, []).append(m)
+    out: list[Any] = []
+    seen: set[int] = set()
+
+    def add(m: Any) -> None:
+        if m.id in seen:
+            return
+        seen.add(m.id)
+        out.append(m)
+        for child in children.get(m.id, []):
+            add(child)
+
+    for m in rows:
+        if m.base_map_id not in present or m.base_map_id == m.id:
+            add(m)
+    for m in rows:  # a cycle of variants (no base among them): in their order
+        add(m)
+    return out
+
