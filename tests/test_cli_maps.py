@@ -44,6 +44,15 @@ def test_validate_refuses_a_touchpoint_with_two_owners(tmp_path: Path) -> None:
     assert "the key 'owner' appears twice; the first at line 63" in result.output
 
 
+def test_validate_prints_a_location_like_an_emoji_code_as_written(tmp_path: Path) -> None:
+    # Rich turns ':100:' into an emoji unless told not to: 'm.yaml💯22: error: ...'.
+    path = tmp_path / "m.yaml"
+    path.write_text("#\n" * 97 + "name: x\nstages:\n  - {id: a, name: A, colour: red}\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:100:" in result.output and "unknown field 'colour'" in result.output
+
+
 def test_validate_json_output(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(FULL), "--json"])
     assert json.loads(result.output)["ok"] is True

@@ -22,8 +22,9 @@ from journeyscope.errors import JourneyscopeError
 from journeyscope.model.issues import MapError
 from journeyscope.report.fmt import plural
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: a location such as 'map.yaml:100:3' would print as 'map.yaml💯3'.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 class _Group(TyperGroup):
