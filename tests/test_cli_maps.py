@@ -82,6 +82,20 @@ def test_commands_report_bad_files_without_traceback(tmp_path: Path, content: by
         assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_analyze_stops_on_the_errors_validate_finds_before_opening_the_workspace(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(FULL.read_text().replace("stage: support\n", "stage: suport\n"))
+    checked = runner.invoke(app, ["validate", str(path)])
+    errors = [x for x in checked.output.splitlines() if ": error: " in x]
+    assert errors and all(x.startswith(f"{path}:") for x in errors)
+    result = runner.invoke(app, ["analyze", str(path), "-w", str(tmp_path / "none.duckdb"),
+                                 "--quiet"])
+    assert result.exit_code == 2
+    assert [x for x in result.output.splitlines() if ": error: " in x] == errors
+    assert "unknown stage 'suport'" in result.output and "workspace" not in result.output
+
+
 @pytest.fixture
 def umask_022() -> Iterator[None]:
     old = os.umask(0o022)

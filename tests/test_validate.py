@@ -153,3 +153,16 @@ def test_result_serialises_to_json(tmp_path: Path) -> None:
     data = json.loads(result.to_json())
     assert data["ok"] is False and data["issues"][0]["code"] == "dangling-link"
     assert data["issues"][0]["path"] == ["touchpoints", 0, "next", 0]
+
+
+def test_load_valid_map_stops_on_errors_but_not_on_warnings(tmp_path: Path) -> None:
+    from journeyscope.model.issues import MapError
+    from journeyscope.model.validate import load_valid_map
+
+    warned = _write(tmp_path, GOOD.replace("    owner: support\n", ""), "warned.yaml")
+    assert [t.id for t in load_valid_map(warned).touchpoints] == ["webinar", "demo", "ticket"]
+    broken = _write(tmp_path, GOOD.replace("next: [demo]", "next: [x]"), "broken.yaml")
+    with pytest.raises(MapError) as caught:
+        load_valid_map(broken, today=TODAY)
+    assert [(i.code, i.line) for i in caught.value.issues] == [("dangling-link", 17)]
+    assert str(caught.value).startswith(f"{broken}:17:")

@@ -39,6 +39,27 @@ def test_report_command_names_the_segments_when_one_is_unknown(demo, tmp_path: P
     assert "Traceback" not in result.output
 
 
+def test_report_command_stops_on_a_touchpoint_in_an_unknown_stage_as_validate_does(
+        demo, tmp_path: Path) -> None:  # noqa: ANN001
+    map_file = tmp_path / "bad_stage.yaml"
+    save_map(demo.map, map_file)
+    text = map_file.read_text()
+    at = text.index("- id: website\n  stage: consideration\n")
+    map_file.write_text(text[:at] + text[at:].replace("stage: consideration", "stage: trial", 1))
+    line = text[:at].count("\n") + 2
+    checked = runner.invoke(app, ["validate", str(map_file)])
+    assert checked.exit_code == 2
+    error = f"{map_file}:{line}:3: error: touchpoint 'website' is in unknown stage 'trial'"
+    assert error in checked.output
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(map_file), "-w", str(demo.workspace), "-o",
+                                 str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert error in result.output and "[unknown-stage]" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
 def test_report_command_refuses_a_format_it_cannot_write(demo, tmp_path: Path) -> None:  # noqa: ANN001
     map_file = tmp_path / "map.yaml"
     save_map(demo.map, map_file)

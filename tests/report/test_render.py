@@ -103,6 +103,61 @@ def test_cli_render_of_a_broken_map_gives_located_errors(tmp_path: Path) -> None
     assert f"{broken}:3:" in result.output and "unknown field 'colour'" in result.output
 
 
+# Errors of `journeyscope validate`, each made in the rich map: the change, the line of the
+# error and its code (renaming a touchpoint also leaves the links to it dangling).
+BROKEN_REFERENCES = [
+    ("    stage: consideration\n    name: Case studies", "    stage: trial\n    name: Case studies",
+     87, "unknown-stage"),
+    ("    next: [sdr-call, webinar]", "    next: [sdr-call, webinr]", 100, "dangling-link"),
+    ("    personas: [cio, champion, it-manager]", "    personas: [cio, champion, cto]", 92,
+     "unknown-persona"),
+    ("  - id: content\n", "  - id: referral\n", 86, "duplicate-id"),
+    ("    main_channel: web\n    owner: marketing", "    main_channel: phone\n    owner: marketing",
+     90, "unknown-channel"),
+    ("    emotion: {cio: 1, champion: 1, it-manager: 0}",
+     "    emotion: {cio: 7, champion: 1, it-manager: 0}", 95, "emotion-range"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "line", "code"), BROKEN_REFERENCES,
+                         ids=[case[-1] for case in BROKEN_REFERENCES])
+def test_cli_render_stops_on_the_errors_validate_finds_with_their_location(
+        rich_map_path: Path, tmp_path: Path, old: str, new: str, line: int, code: str) -> None:
+    text = rich_map_path.read_text()
+    assert text.count(old) == 1
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace(old, new))
+    checked = runner.invoke(app, ["validate", str(broken)])
+    error = next(x for x in checked.output.splitlines() if x.endswith(f"[{code}]"))
+    assert error.startswith(f"{broken}:{line}:") and ": error: " in error
+    out = tmp_path / "m.html"
+    result = runner.invoke(app, ["render", str(broken), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert error in result.output.splitlines()
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_render_of_a_map_file_with_a_touchpoint_in_an_unknown_stage_raises_map_error(
+        rich_map_path: Path, tmp_path: Path) -> None:
+    from journeyscope.model.issues import MapError
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(rich_map_path.read_text().replace(*BROKEN_REFERENCES[0][:2]))
+    with pytest.raises(MapError, match="unknown stage 'trial'") as caught:
+        render(broken, tmp_path / "m.svg")
+    assert [(i.line, i.code) for i in caught.value.issues] == [(87, "unknown-stage")]
+
+
+def test_cli_render_draws_a_map_that_has_warnings_only(rich_map_path: Path,
+                                                       tmp_path: Path) -> None:
+    checked = runner.invoke(app, ["validate", str(rich_map_path)])
+    assert checked.exit_code == 0 and ": warning: " in checked.output
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(tmp_path / "m.md")])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output and (tmp_path / "m.md").is_file()
+
+
 def test_cli_render_of_a_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["render", str(tmp_path / "nope.yaml"), "-o",
                                  str(tmp_path / "m.html")])

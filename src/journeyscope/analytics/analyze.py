@@ -133,9 +133,9 @@ def _bound(text: str | dt.datetime | dt.date | None, *, end: bool) -> dt.datetim
 def _load_map(journey_map: JourneyMap | str | os.PathLike[str]) -> JourneyMap:
     if isinstance(journey_map, JourneyMap):
         return journey_map
-    from journeyscope.model.files import load_map
+    from journeyscope.model.validate import load_valid_map
 
-    return load_map(journey_map)
+    return load_valid_map(journey_map)
 
 
 def _needs_match(source: Source, journey_map: JourneyMap, events: ir.Table) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from journeyscope.model.files import SourceMap, build_map, read_document
+from journeyscope.model.files import SourceMap, build_map, load_map, read_document
 from journeyscope.model.issues import Issue, MapError, ValidationResult
 from journeyscope.model.types import JourneyMap, Kind, Phase
 
@@ -235,6 +235,22 @@ def validate(source: JourneyMap | str | os.PathLike[str], *, strict: bool = Fals
     except MapError as exc:
         return _ordered(exc.issues, strict)
     return _ordered(check_map(journey_map, src, today), strict)
+
+
+def load_valid_map(path: str | os.PathLike[str], *, today: dt.date | None = None) -> JourneyMap:
+    """Load a map file for a command that uses it (render, report, analyze): checked as
+    `journeyscope validate` checks it, so that a broken map stops with the same located errors
+    (a `MapError`, exit 2) instead of a traceback or a wrong picture. Warnings do not stop it.
+    Returns what `load_map` returns.
+
+    >>> from journeyscope.model.templates import template_path
+    >>> load_valid_map(template_path("b2b")).stage_ids()[:2]
+    ['awareness', 'consideration']
+    """
+    result = validate(path, today=today)
+    if not result.ok:
+        raise MapError(result.errors)
+    return load_map(path)
 
 
 def _ordered(issues: list[Issue], strict: bool) -> ValidationResult:

@@ -197,9 +197,10 @@ def _format(out: Path, fmt_name: str | None) -> str:
 def _load(journey_map: JourneyMap | str | os.PathLike[str]) -> JourneyMap:
     if isinstance(journey_map, JourneyMap):
         return journey_map
+    from journeyscope.model.validate import load_valid_map
     from journeyscope.model.variants import resolve
 
-    return resolve(journey_map)
+    return resolve(load_valid_map(journey_map))
 
 
 def write_report(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import JourneyMap
+from journeyscope.model.validate import load_valid_map
 from journeyscope.model.variants import persona_view, resolve
 from journeyscope.report.layout import Measures, check_persona
 
@@ -80,7 +81,8 @@ def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathL
     Returns the written path.
     """
     kind = format_for(out, fmt)
-    the_map = journey_map if isinstance(journey_map, JourneyMap) else resolve(journey_map)
+    the_map = (journey_map if isinstance(journey_map, JourneyMap)
+               else resolve(load_valid_map(journey_map)))
     target = Path(out)
     if target.is_dir():
         raise RenderError(f"{str(target)!r} is a folder; give a file name such as map.{kind}")
