@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from journeyscope.cli import app
 from journeyscope.model.files import save_map
+from journeyscope.report.analysis_report import write_report
+from journeyscope.report.render import OutputError
 
 runner = CliRunner()
 
@@ -18,7 +20,7 @@ runner = CliRunner()
 def test_report_command_writes_the_page_and_says_how_to_open_it(demo, tmp_path: Path) -> None:  # noqa: ANN001
     map_file = tmp_path / "map.yaml"
     save_map(demo.map, map_file)
-    out = tmp_path / "out" / "report.html"
+    out = tmp_path / "report.html"
     result = runner.invoke(app, ["report", str(map_file), "--workspace", str(demo.workspace),
                                  "-o", str(out), "--max-segments", "1", "--quiet"])
     assert result.exit_code == 0, result.output
@@ -67,6 +69,43 @@ def test_report_command_refuses_a_format_it_cannot_write(demo, tmp_path: Path) -
                                  str(tmp_path / "r.xlsx")])
     assert result.exit_code == 1
     assert "name it .html or .pdf" in result.output
+
+
+@pytest.mark.parametrize("kind", ["html", "pdf"])
+def test_report_command_into_a_missing_folder_says_to_create_it_first(
+        demo, tmp_path: Path, kind: str) -> None:  # noqa: ANN001
+    map_file = tmp_path / "map.yaml"
+    save_map(demo.map, map_file)
+    folder = tmp_path / "nowhere" / "reports"
+    out = folder / f"r.{kind}"
+    result = runner.invoke(app, ["report", str(map_file), "-w", str(demo.workspace), "-o",
+                                 str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert (f"error: cannot write {out}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder})") in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_report_command_into_a_folder_that_takes_no_files_fails(demo, tmp_path: Path) -> None:  # noqa: ANN001
+    # /proc takes no new file, even from root, whom os.access lets write anywhere.
+    map_file = tmp_path / "map.yaml"
+    save_map(demo.map, map_file)
+    result = runner.invoke(app, ["report", str(map_file), "-w", str(demo.workspace), "-o",
+                                 "/proc/r.html", "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "error: cannot write /proc/r.html: the folder /proc takes no new file (" \
+        in result.output
+
+
+@pytest.mark.parametrize("where", ["nowhere/r.html", "/proc/r.html"])
+def test_a_bad_output_location_is_said_before_the_analysis_runs(
+        demo, tmp_path: Path, where: str) -> None:  # noqa: ANN001
+    steps: list[str] = []
+    with pytest.raises(OutputError, match="cannot write"):
+        write_report(demo.map, demo.workspace, tmp_path / where,
+                     progress=lambda label, done, total: steps.append(label))
+    assert steps == []
 
 
 def test_pdf_without_chromium_says_what_to_install_before_analysing(

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from journeyscope.cli import app
-from journeyscope.report.render import RenderError, format_for, render
+from journeyscope.report.render import OutputError, RenderError, format_for, render
 
 runner = CliRunner()
 
@@ -38,7 +38,7 @@ def test_render_writes_each_text_format(rich_map_path: Path, tmp_path: Path) -> 
     assert svg.read_text().startswith("<?xml")
     table = render(rich_map_path, tmp_path / "x.csv").read_text()
     assert len(list(csv.DictReader(table.splitlines()))) == 7
-    md = render(rich_map_path, tmp_path / "out" / "map.txt", fmt="markdown")
+    md = render(rich_map_path, tmp_path / "map.txt", fmt="markdown")
     assert md.read_text().startswith("# Mid-market CRM buyers")
     data = json.loads(render(rich_map_path, tmp_path / "map.json").read_text())
     assert len(data["map"]["touchpoints"]) == 20
@@ -175,7 +175,28 @@ def test_library_render_is_the_same_function(rich_map_path: Path, tmp_path: Path
 def test_render_below_a_file_is_a_clear_error(rich_map_path: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    with pytest.raises(RenderError, match="cannot create the folder"):
+    with pytest.raises(OutputError, match="is a file, not a folder"):
         render(rich_map_path, blocker / "m.html")
     result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(blocker / "m.pdf")])
-    assert result.exit_code == 1 and "cannot create the folder" in result.output
+    assert result.exit_code == 2 and f"{blocker} is a file, not a folder" in result.output
+
+
+def test_cli_render_into_a_missing_folder_says_to_create_it_first(rich_map_path: Path,
+                                                                  tmp_path: Path) -> None:
+    folder = tmp_path / "nowhere" / "maps"
+    result = runner.invoke(app, ["render", str(rich_map_path), "-o", str(folder / "m.html")])
+    assert result.exit_code == 2, result.output
+    assert (f"error: cannot write {folder / 'm.html'}: the folder {folder} does not exist; "
+            f"create it first (mkdir -p {folder})") in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_cli_render_into_a_folder_that_takes_no_files_fails_before_drawing(
+        rich_map_path: Path) -> None:
+    # /proc takes no new file, even from root, whom os.access lets write anywhere.
+    for name in ("m.html", "m.png"):
+        result = runner.invoke(app, ["render", str(rich_map_path), "-o", f"/proc/{name}"])
+        assert result.exit_code == 2, result.output
+        assert f"error: cannot write /proc/{name}: the folder /proc takes no new file (" \
+            in result.output

@@ -27,6 +27,7 @@ from journeyscope.model.types import JourneyMap
 from journeyscope.report import fmt
 from journeyscope.report.map_html import map_parts
 from journeyscope.report.measures import map_measures, rows
+from journeyscope.report.render import check_output
 from journeyscope.report.report_data import CHARTS, View, headline, shared_template, tables
 
 MAX_SEGMENTS = 8
@@ -228,6 +229,7 @@ def write_report(
     kind = _format(target, fmt_name)
     if target.is_dir():
         raise ReportError(f"{target} is a folder; give a file name such as report.{kind}")
+    check_output(target)  # as a missing browser: said before minutes of analysis, not after
     if kind == "pdf":
         from journeyscope.report.chromium import chromium_path
 
@@ -239,10 +241,6 @@ def write_report(
                           progress=progress)
     _add_span(views, workspace)
     html = report_html(the_map, views, persona=persona)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"cannot create the folder {target.parent}: {exc.strerror}") from None
     if kind == "pdf":
         from journeyscope.report.chromium import html_to_pdf
 

@@ -8,6 +8,7 @@ persona never meets; the table formats (CSV, Markdown, JSON) hold the persona's 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from journeyscope.errors import JourneyscopeError
@@ -28,6 +29,12 @@ class RenderError(JourneyscopeError):
     """The output cannot be written as asked (unknown format, unwritable path)."""
 
 
+class OutputError(JourneyscopeError):
+    """The output's folder is missing or takes no new file: bad input, said before any work."""
+
+    exit_code = 2
+
+
 def format_for(out: str | os.PathLike[str], fmt: str | None = None) -> str:
     """The output format: `fmt` when given, else from the extension of `out`.
 
@@ -45,6 +52,35 @@ def format_for(out: str | os.PathLike[str], fmt: str | None = None) -> str:
             f"cannot tell the format of {str(out)!r} from its extension {suffix or '(none)'!r}; "
             f"name it .html, .svg, .png, .pdf, .csv, .md or .json, or pass --format")
     return FORMATS[suffix]
+
+
+def check_output(target: Path) -> None:
+    """Raise `OutputError` unless `target`'s folder exists and takes a new file, so that a
+    bad output is said before the drawing or the analysis, not after. The folder is not
+    created: a mistyped path should not leave folders behind.
+
+    >>> import tempfile
+    >>> check_output(Path(tempfile.mkdtemp()) / "map.html")
+    >>> check_output(Path(tempfile.mkdtemp()) / "no" / "map.html")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    journeyscope.report.render.OutputError: cannot write ...: the folder ... does not exist; ...
+    """
+    folder = target.parent
+    if not folder.exists():
+        raise OutputError(f"cannot write {target}: the folder {folder} does not exist; create "
+                          f"it first (mkdir -p {folder})")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {target}: {folder} is a file, not a folder")
+    # A probe file, not os.access: that lets root write anywhere, even into /proc.
+    probe = folder / f".{target.name}.{secrets.token_hex(4)}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: the folder {folder} takes no new file "
+                          f"({exc.strerror})") from None
+    probe.unlink(missing_ok=True)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"cannot write {target}: the file is read-only")
 
 
 def render_text(journey_map: JourneyMap, fmt: str, persona: str | None = None,
@@ -81,11 +117,12 @@ def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathL
     Returns the written path.
     """
     kind = format_for(out, fmt)
-    the_map = (journey_map if isinstance(journey_map, JourneyMap)
-               else resolve(load_valid_map(journey_map)))
     target = Path(out)
     if target.is_dir():
         raise RenderError(f"{str(target)!r} is a folder; give a file name such as map.{kind}")
+    check_output(target)
+    the_map = (journey_map if isinstance(journey_map, JourneyMap)
+               else resolve(load_valid_map(journey_map)))
     if kind in ("png", "pdf"):
         from journeyscope.report.chromium import html_to_pdf, html_to_png
         from journeyscope.report.map_html import PAGE_PADDING, map_width, render_map_html
@@ -93,24 +130,13 @@ def render(journey_map: JourneyMap | str | os.PathLike[str], out: str | os.PathL
         check_persona(the_map, persona)
         html = render_map_html(the_map, persona=persona, measures=measures)
         width = map_width(the_map) + 2 * PAGE_PADDING
-        _prepare(target)
         if kind == "png":
             return html_to_png(html, target, width=width, scale=scale)
         return html_to_pdf(html, target, width=width)
     text = render_text(the_map, kind, persona=persona, measures=measures)
-    _prepare(target)
     try:
         target.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
         raise RenderError(f"cannot write {str(target)!r}: {exc.strerror}") from None
     return target
 
-
-def _prepare(target: Path) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError(f"cannot create the folder {str(target.parent)!r}: "
-                          f"{exc.strerror}") from None
-    if not os.access(target.parent, os.W_OK):
-        raise RenderError(f"cannot write {str(target)!r}: the folder is not writable")
