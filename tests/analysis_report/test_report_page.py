@@ -142,11 +142,34 @@ def test_a_filtered_report_has_no_switch_and_names_its_filters(demo, tmp_path: P
     for chip in ("<b>segment</b> smb", "<b>persona</b> end-user", "<b>since</b> 2025-01-01",
                  "<b>until</b> 2025-12-31"):
         assert chip in html
+    assert ", 01 Jan 2025 to 31 Dec 2025." in facts_of(html)
     fresh = analyze(demo.map, demo.workspace, segment="smb", persona="end-user",
                     since="2025-01-01", until="2025-12-31")
     assert data["views"]["smb"]["accounts"] == fresh.meta["accounts"]
     # the map greys out what the end user never meets
     assert 'data-selected="end-user"' in html
+
+
+def facts_of(html: str) -> str:
+    """The line under the title: counts, and the period analysed."""
+    match = re.search(r'<p class="rp-facts">\s*(.*?)\s*</p>', html, re.DOTALL)
+    assert match, "the page has its facts line"
+    return match.group(1)
+
+
+def test_the_header_shows_the_period_analysed_not_the_data_span(demo, tmp_path: Path) -> None:  # noqa: ANN001
+    from journeyscope.events.workspace import Workspace
+
+    with Workspace.open(demo.workspace, read_only=True) as ws:
+        info = ws.info()
+    assert info.first_ts.year == 2024 and info.last_ts.year > 2025
+    since = write_report(demo.map, demo.workspace, tmp_path / "since.html", segment="smb",
+                         since="2025-01-01").read_text(encoding="utf-8")
+    assert facts_of(since).endswith(f", 01 Jan 2025 to {info.last_ts:%d %b %Y}.")
+    # a filter wider than the data: the data's own span
+    wide = write_report(demo.map, demo.workspace, tmp_path / "wide.html", segment="smb",
+                        since="2020-01-01", until="2030-12-31").read_text(encoding="utf-8")
+    assert facts_of(wide).endswith(f", {info.first_ts:%d %b %Y} to {info.last_ts:%d %b %Y}.")
 
 
 @pytest.mark.spark

@@ -256,7 +256,8 @@ def write_report(
 
 
 def _add_span(views: Sequence[View], workspace: str | os.PathLike[str]) -> None:
-    """The time span of the workspace's events, for the header."""
+    """The period analysed, for the header: the span of the workspace's events, cut to the
+    `since` and `until` filters."""
     from journeyscope.events.workspace import Workspace
 
     try:
@@ -264,6 +265,14 @@ def _add_span(views: Sequence[View], workspace: str | os.PathLike[str]) -> None:
             info = ws.info()
     except JourneyscopeError:
         return
-    if info.first_ts is not None and info.last_ts is not None:
-        views[0].result.setdefault("meta", {})["span"] = (
-            f"{info.first_ts:%d %b %Y} to {info.last_ts:%d %b %Y}")
+    if info.first_ts is None or info.last_ts is None:
+        return
+    meta = views[0].result.setdefault("meta", {})
+    first, last = info.first_ts.replace(tzinfo=None), info.last_ts.replace(tzinfo=None)
+    bounds = meta.get("filters") or {}
+    if bounds.get("since"):
+        first = max(first, dt.datetime.fromisoformat(bounds["since"]))
+    if bounds.get("until"):  # the analysis keeps events before it: the day before a date
+        last = min(last, dt.datetime.fromisoformat(bounds["until"]) - dt.timedelta(seconds=1))
+    if first <= last:
+        meta["span"] = f"{first:%d %b %Y} to {last:%d %b %Y}"
