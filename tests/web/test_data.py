@@ -109,7 +109,7 @@ def test_analysis_without_data_says_so(owner, map_id: int) -> None:
     assert "No data" in result["message"]
     bad = owner.get(f"/api/maps/{map_id}/analysis", params={"since": "yesterday"})
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "since"]
+    assert bad.json()["detail"][0]["loc"] == ["query", "since"]
 
 
 def _meta_events(html: str) -> int:
@@ -144,3 +144,51 @@ def test_dashboard_filters_by_segment_persona_and_period(app, owner, workspace: 
     assert 0 < one < total and 0 < persona < total and 0 < recent < total
     unknown = web.get(f"/maps/{map_id}/dashboard", params={"segment": "<nobody>"}).text
     assert "no account has it" in unknown and "<nobody>" not in unknown
+
+
+# -- messages in the web's terms ---------------------------------------------------------------
+
+
+def test_every_command_line_hint_has_web_words() -> None:
+    from journeyscope.hints import HINTS
+    from journeyscope.web.messages import WEB_WORDS
+
+    assert set(HINTS) == set(WEB_WORDS)
+    assert not [w for w in WEB_WORDS.values() if "--" in w]
+
+
+def test_bad_rows_of_an_upload_are_explained_in_web_terms(app, owner, workspace: int) -> None:
+    bad = _upload(app, owner, workspace, "events.csv", b"account_id,ts,activity\n"
+                  b"a,2024-01-01,x\nb,31/31/2024,y\nc,32/32/2024,z\n", None)
+    assert bad["status"] == "failed"
+    assert "row 2: column ts" in bad["message"]
+    assert "(1 more bad row after it; correct or remove them in the file and upload it " \
+           "again)" in bad["message"]
+    assert "--" not in bad["message"]
+    missing = _upload(app, owner, workspace, "events.csv", b"account_id,when,activity\n"
+                      b"a,2024-01-01,x\n", None)
+    assert missing["status"] == "failed"
+    assert "--" not in missing["message"]
+    assert "rename one of the file's columns to ts and upload it again" in missing["message"]
+
+
+def test_analysis_filter_errors_name_the_query_parameter(app, owner, workspace: int,
+                                                         map_id: int) -> None:
+    answer = owner.post(f"/api/workspaces/{workspace}/imports", files=[
+        ("files", ("events.csv", b"account_id,ts,activity\na,2024-01-01,x\nb,2024-01-02,y\n")),
+        ("files", ("accounts.csv", b"account_id,segment\na,smb\nb,enterprise\n"))])
+    app.state.uploads.wait(answer.json()["id"], timeout=300)
+    assert owner.get(f"/api/workspaces/{workspace}").json()["data_version"] == 1
+    bad = owner.get(f"/api/maps/{map_id}/analysis", params={"segment": "nosuch"})
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert detail[0]["loc"] == ["query", "segment"]
+    assert detail[0]["msg"].startswith("segment 'nosuch': no account has it; the segments "
+                                       "are: enterprise, smb")
+    persona = owner.get(f"/api/maps/{map_id}/analysis", params={"persona": "nosuch"})
+    assert persona.json()["detail"][0]["loc"] == ["query", "persona"]
+    assert "--" not in persona.json()["detail"][0]["msg"]
+    backwards = owner.get(f"/api/maps/{map_id}/analysis",
+                          params={"since": "2027-01-01", "until": "2020-01-01"})
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["query", "since"]

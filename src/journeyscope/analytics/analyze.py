@@ -28,6 +28,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from journeyscope import hints
 from journeyscope.analytics import (
     conformance,
     journey,
@@ -125,7 +126,7 @@ def _bound(text: str | dt.datetime | dt.date | None, *, end: bool) -> dt.datetim
             return _bound(dt.date.fromisoformat(text), end=end)
         return _bound(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), end=end)
     except ValueError:
-        flag = "--until" if end else "--since"
+        flag = hints.UNTIL() if end else hints.SINCE()
         raise AnalysisError(f"{flag} {text!r}: not a date or time; write e.g. 2025-01-31 or "
                             "2025-01-31T12:00") from None
 
@@ -558,7 +559,7 @@ def analyze(
     m = _load_map(journey_map)
     low, high = _bound(since, end=False), _bound(until, end=True)
     if low and high and low >= high:
-        raise AnalysisError(f"--since {since} is not before --until {until}")
+        raise AnalysisError(f"{hints.SINCE()} {since} is not before {hints.UNTIL()} {until}")
     own = not isinstance(workspace, Source)
     cached = False
     if own:
@@ -585,19 +586,19 @@ def analyze(
         if persona is not None:
             known = [p.id for p in m.personas]
             if persona not in known:
-                raise AnalysisError(f"--persona {persona!r}: the map has no such persona; its "
-                                    f"personas are: {', '.join(known) or 'none'}")
+                raise AnalysisError(f"{hints.PERSONA()} {persona!r}: the map has no such "
+                                    f"persona; its personas are: {', '.join(known) or 'none'}")
             events = events.filter(events.persona.isnull() | (events.persona == persona))
         if segment is not None:
             if accounts is None or "segment" not in accounts.columns:
-                raise AnalysisError("--segment needs an accounts table with a segment column "
-                                    "in the workspace")
+                raise AnalysisError(f"{hints.SEGMENT()} needs an accounts table with a segment "
+                                    "column in the workspace")
             accounts = accounts.filter(accounts.segment == segment)
             if accounts.count().to_pyarrow().as_py() == 0:
                 found = source.table("accounts").segment.value_counts().to_pyarrow()
                 names = sorted(str(s) for s in found.column(0).to_pylist() if s is not None)
-                raise AnalysisError(f"--segment {segment!r}: no account has it; the segments "
-                                    f"are: {', '.join(names) or 'none'}")
+                raise AnalysisError(f"{hints.SEGMENT()} {segment!r}: no account has it; the "
+                                    f"segments are: {', '.join(names) or 'none'}")
             keep = accounts.select(_keep=accounts.account_id)
             events = events.semi_join(keep, events.account_id == keep._keep)
         run.events_in = events

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from journeyscope import hints
 from journeyscope.events import schema
 from journeyscope.events.crm import split_sources
 from journeyscope.events.errors import SourceError
@@ -360,7 +361,7 @@ def _place_events(con: duckdb.DuckDBPyConnection, read: _Read, summary: ImportSu
         first = _unplaced_error(*unplaced[0][1:], file=read.summary.file)
         if left > 1:
             first.reason += (f" ({left - 1} more event{'s' if left > 2 else ''} without an "
-                             "account after it; --skip-bad-rows skips them and reports each)")
+                             f"account after it; {hints.SKIP_BAD_ROWS()})")
         first.reason += "; give the account_id column, or import the contacts with their accounts"
         first.args = (first._render(),)
         raise first

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from journeyscope import hints
 from journeyscope.errors import JourneyscopeError
 from journeyscope.model.types import KPI, Direction, JourneyMap, Touchpoint, parse_duration
 
@@ -38,7 +39,7 @@ def check_persona(journey_map: JourneyMap, persona: str | None) -> None:
     them; the message is `analyze --persona`'s for the same mistake."""
     if persona is not None and journey_map.persona(persona) is None:
         known = ", ".join(p.id for p in journey_map.personas) or "none"
-        raise PersonaNotFound(f"--persona {persona!r}: the map has no such persona; its "
+        raise PersonaNotFound(f"{hints.PERSONA()} {persona!r}: the map has no such persona; its "
                               f"personas are: {known}")
 
 

@@ -28,13 +28,16 @@ class Unauthorized(StoreError):
 
 
 class Invalid(StoreError):
-    """Bad input, with a message per field: ``[(("body", "email"), "not an e-mail"), ...]``."""
+    """Bad input, with a message per field: ``[(("email",), "not an e-mail"), ...]``; the fields
+    are in the request's `where` (``body``, or ``query`` for query parameters)."""
 
     status = 422
 
-    def __init__(self, message: str, fields: list[tuple[tuple[Any, ...], str]] | None = None):
+    def __init__(self, message: str, fields: list[tuple[tuple[Any, ...], str]] | None = None,
+                 where: str = "body"):
         super().__init__(message)
         self.fields = fields or [((), message)]
+        self.where = where
 
 
 class Conflict(StoreError):

@@ -32,6 +32,7 @@ from journeyscope.store.errors import Invalid, StoreError, Unauthorized
 from journeyscope.store.maps import VersionConflict, issues_to_invalid
 from journeyscope.web import csrf
 from journeyscope.web.config import WebSettings
+from journeyscope.web.messages import web_text
 from journeyscope.web.render import flash, is_htmx, page
 
 log = logging.getLogger("journeyscope.web")
@@ -114,7 +115,8 @@ def _is_api(request: Request) -> bool:
 
 
 def _field_detail(exc: Invalid) -> list[dict[str, Any]]:
-    return [{"loc": ["body", *loc], "msg": msg, "type": "value_error"} for loc, msg in exc.fields]
+    return [{"loc": [exc.where, *loc], "msg": msg, "type": "value_error"}
+            for loc, msg in exc.fields]
 
 
 def _handlers(app: FastAPI) -> None:
@@ -128,7 +130,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(JourneyscopeError)
     async def library_error(request: Request, exc: JourneyscopeError) -> Response:
-        return _store_response(request, Invalid(str(exc)))
+        return _store_response(request, Invalid(web_text(str(exc))))
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError) -> Response:

@@ -31,6 +31,7 @@ from journeyscope.store import Database, Invalid, maps
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Map, Workspace
 from journeyscope.web.grid import MapFigures
+from journeyscope.web.messages import filter_field, web_text
 
 log = logging.getLogger("journeyscope.web")
 MAX_ROWS = 2000  # per result table kept in the cache: pages show tops, not every account
@@ -57,7 +58,7 @@ def _date(value: str | None, field: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{field}: not a date", [((field,), f"{value!r} is not a date; write "
-                                                "YYYY-MM-DD")]) from None
+                                                "YYYY-MM-DD")], where="query") from None
 
 
 class Measurements:
@@ -81,7 +82,8 @@ class Measurements:
                 since: str | None = None, until: str | None = None) -> Filters:
         start, end = _date(since, "since"), _date(until, "until")
         if start and end and start > end:
-            raise Invalid("period", [(("since",), "the period starts after it ends")])
+            raise Invalid("period", [(("since",), "the period starts after it ends")],
+                          where="query")
         return Filters(segment or None, persona or None, start, end)
 
     def _remember(self, key: tuple[Any, ...], make: Any) -> Any:
@@ -99,15 +101,24 @@ class Measurements:
     def results(self, s: Any, row: Map, version: int, jm: JourneyMap,
                 filters: Filters) -> dict[str, Any]:
         """The analysis results as JSON-ready data, from the cache or computed now. A filter
-        the data cannot satisfy (an unknown segment) is a 422 with the reason."""
+        the data cannot satisfy (an unknown segment) is `Invalid` (a 422) with the reason, in
+        the web's words, on the filter's query parameter."""
         workspace = s.get(Workspace, row.workspace_id)
         assert workspace is not None
         if workspace.data_version == 0:
             return {"data_version": 0, "message": "No data has been imported into this "
                     "workspace yet."}
         key = (row.id, version, workspace.data_version, filters.key())
-        return self._remember(("results", *key), lambda: self._results(
-            s, row, version, jm, filters, workspace))
+        try:
+            return self._remember(("results", *key), lambda: self._results(
+                s, row, version, jm, filters, workspace))
+        except Invalid:
+            raise
+        except JourneyscopeError as exc:
+            message = web_text(str(exc))
+            field = filter_field(str(exc))
+            raise Invalid(message, [((field,) if field else (), message)],
+                          where="query") from None
 
     def _results(self, s: Any, row: Map, version: int, jm: JourneyMap, filters: Filters,
                  workspace: Workspace) -> dict[str, Any]:
@@ -215,7 +226,7 @@ class Measurements:
         try:
             result = self.results(s, row, version, jm, filters)
         except JourneyscopeError as exc:
-            return {"result": {"data_version": -1}, "error": str(exc), "html": "",
+            return {"result": {"data_version": -1}, "error": web_text(str(exc)), "html": "",
                     "segments": []}
         if not result.get("data_version"):
             return {"result": result, "html": "", "segments": []}

@@ -23,6 +23,7 @@ from journeyscope.report.fmt import plural
 from journeyscope.store import Database, Invalid
 from journeyscope.store import data as store_data
 from journeyscope.store.models import Membership, User, Workspace
+from journeyscope.web.messages import web_text
 
 ALLOWED = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json", ".xes", ".gz",
            ".yaml", ".yml")
@@ -128,7 +129,8 @@ class Uploads:
                            f"already there), {plural(summary.accounts, 'new account')}, "
                            f"{plural(summary.contacts, 'new contact')}"
                            + (f", {share:.0%} matched to the map" if share is not None else ""))
-                details = {"notes": summary.notes[:50], "skipped": summary.skipped[:50],
+                details = {"notes": [web_text(n) for n in summary.notes[:50]],
+                           "skipped": [web_text(n) for n in summary.skipped[:50]],
                            "per_file": [{"file": Path(x.file).name, "kind": x.kind,
                                          "rows": x.rows, "added": x.added}
                                         for x in summary.sources]}
@@ -138,7 +140,8 @@ class Uploads:
             except JourneyscopeError as exc:
                 with self.db.write() as s:
                     store_data.finish_import(s, import_id, ok=False,
-                                             message=_relative(str(exc), self.data_dir))
+                                             message=_relative(web_text(str(exc)),
+                                                               self.data_dir))
             except Exception as exc:  # an unexpected failure is still reported, not lost
                 with self.db.write() as s:
                     store_data.finish_import(s, import_id, ok=False, message=(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from journeyscope import hints
 from journeyscope.events import schema
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers.mapping import ALIASES, ColumnMapping, TableMapping
@@ -220,7 +221,7 @@ def _missing(source: Source, canonical: str) -> None:
     raise SourceError(
         source.file, f"the required column is missing: no column {canonical!r}{alias_text} in "
         f"the file and none mapped to it; the file's columns are: {', '.join(source.names)}; "
-        f"map one with --map-column {canonical}=COLUMN", column=canonical)
+        f"{hints.MAP_COLUMN(column=canonical)}", column=canonical)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,7 +477,7 @@ def _handle_bad(con: duckdb.DuckDBPyConnection, source: Source, checks: list[_Ch
         first = located[0]
         if bad > 1:
             first.reason += (f" ({bad - 1} more bad row{'s' if bad > 2 else ''} after it; "
-                             "--skip-bad-rows skips them and reports each)")
+                             f"{hints.SKIP_BAD_ROWS()})")
             first.args = (first._render(),)
         raise first
     skipped = [str(e) for e in located]

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import charset_normalizer
 
+from journeyscope import hints
 from journeyscope.events.errors import SourceError
 
 CHUNK = 1 << 20
@@ -79,8 +80,8 @@ def detect_encoding(sample: bytes, *, file: str) -> str:
         raise SourceError(file, "this is a binary file, not text (no known text encoding)")
     best = charset_normalizer.from_bytes(sample[:SAMPLE_BYTES]).best()
     if best is None:
-        raise SourceError(file, "the text encoding cannot be recognised; give it with "
-                          "--encoding (e.g. cp1252)")
+        raise SourceError(file, "the text encoding cannot be recognised; "
+                          f"{hints.ENCODING_UNKNOWN()}")
     return codec_name(best.encoding)
 
 
@@ -99,8 +100,8 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path, *, file: str) -> 
                     raise problem from None
                 bad_line = line + chunk.count(b"\n", 0, exc.start)
                 raise SourceError(
-                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); give the "
-                    "right one with --encoding", line=bad_line,
+                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); "
+                    f"{hints.ENCODING_WRONG_SHORT()}", line=bad_line,
                     value=line_around(chunk, exc.start)) from None
             out.write(text.encode("utf-8"))
             line += chunk.count(b"\n")
@@ -301,8 +302,8 @@ def find_bad_bytes(path: Path, encoding: str, *, file: str) -> SourceError | Non
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 return SourceError(
-                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); give the "
-                    "right one with --encoding, e.g. --encoding cp1252",
+                    file, f"is not valid {pretty(encoding)} text (wrong encoding?); "
+                    f"{hints.ENCODING_WRONG()}",
                     line=line + chunk.count(b"\n", 0, exc.start),
                     value=line_around(chunk, exc.start))
             if not chunk:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from journeyscope import hints
 from journeyscope.events.errors import SourceError
 
 # Formats tried after ISO and epoch, in this order. Where day-first and month-first both read
@@ -181,8 +182,8 @@ def detect_format(
         if day and month and full[0] in (day, month):
             raise SourceError(
                 file, "timestamps could be day-first or month-first (no day above 12 in the "
-                f"first {len(values)} values); say which with timestamp_format, e.g. "
-                f"--timestamp-format '{day.strptime}' or '{month.strptime}'",
+                f"first {len(values)} values); "
+                f"{hints.TIMESTAMP_FORMAT(day=day.strptime, month=month.strptime)}",
                 column=column, value=values[0])
         return full[0]
     best = max(range(len(candidates)), key=lambda i: scores[i])
