@@ -143,3 +143,20 @@ def test_invitation_link_signs_up_a_new_member(app, owner, workspace: int) -> No
     members = owner.get(f"/api/workspaces/{workspace}/members").json()
     assert ("new@example.com", "editor") in [(m["email"], m["role"]) for m in members]
     assert client.get(path).status_code == 404  # used up
+
+
+def test_upload_with_a_map_of_another_workspace_is_refused_like_an_unknown_map(
+        app, owner, workspace: int, map_id: int) -> None:
+    other = owner.post("/api/workspaces", json={"name": "Other"}).json()["id"]
+    files = [("files", ("events.csv", b"account_id,ts,activity\na,2024-01-01,x\n"))]
+    unknown = owner.post(f"/api/workspaces/{other}/imports", data={"map_id": "9999"},
+                         files=files)
+    foreign = owner.post(f"/api/workspaces/{other}/imports", data={"map_id": str(map_id)},
+                         files=files)
+    assert unknown.status_code == foreign.status_code == 404
+    assert foreign.json() == unknown.json()
+    assert owner.get(f"/api/workspaces/{other}/imports").json() == []
+    web = browser_client(app, "owner@example.com")
+    page = web.post(f"/workspaces/{other}/uploads", data={"map_id": str(map_id)}, files=files,
+                    headers={"X-CSRF-Token": web.csrf, "HX-Request": "true"})
+    assert page.status_code == 404

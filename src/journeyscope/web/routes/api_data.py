@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from journeyscope.store import data as store_data
 from journeyscope.store import maps, workspaces
+from journeyscope.store.errors import NotFound
 from journeyscope.store.models import DataImport
 from journeyscope.web.auth import CurrentUser, Db
 from journeyscope.web.schemas import MAX_ID, ImportOut, OptionalQuery, PathId
@@ -24,14 +25,16 @@ def import_out(row: DataImport) -> ImportOut:
 
 def start_upload(request: Request, db: Any, user: Any, workspace_id: int,
                  files: list[UploadFile], map_id: int | None) -> int:
-    """Save the files and start their import; returns the import's id."""
+    """Save the files and start their import; returns the import's id. A map of another
+    workspace is refused as an unknown one is (404), so that its existence is not leaked."""
     journey_map = None
     with db.read() as s:
         membership = workspaces.access(s, user, workspace_id)
         if map_id:
             loaded = maps.load(s, user, map_id)
-            if loaded.row.workspace_id == workspace_id:
-                journey_map = loaded.journey_map
+            if loaded.row.workspace_id != workspace_id:
+                raise NotFound("no such map")
+            journey_map = loaded.journey_map
     limit = int(request.app.state.settings.max_upload_mb * 2**20)
     return request.app.state.uploads.start(
         membership, user, [(f.filename or "upload", f.file) for f in files], journey_map, limit)
