@@ -192,3 +192,31 @@ def test_analysis_filter_errors_name_the_query_parameter(app, owner, workspace: 
                           params={"since": "2027-01-01", "until": "2020-01-01"})
     assert backwards.status_code == 422
     assert backwards.json()["detail"][0]["loc"] == ["query", "since"]
+
+
+def test_upload_takes_every_file_type_the_importer_recognises(app, owner, workspace: int,
+                                                               tmp_path: Path) -> None:
+    parquet = tmp_path / "events.pq"
+    with duckdb.connect() as con:
+        con.execute("COPY (SELECT * FROM (VALUES ('a', TIMESTAMP '2024-01-01', 'demo'), "
+                    "('b', TIMESTAMP '2024-01-02', 'trial')) t(account_id, ts, activity)) "
+                    f"TO '{parquet}' (FORMAT parquet)")
+    done = _upload(app, owner, workspace, "events.pq", parquet.read_bytes(), None)
+    assert done["status"] == "done", done["message"]
+    assert done["events"] == 2 == _events(app, workspace)
+    tab = _upload(app, owner, workspace, "more.tab",
+                  b"account_id\tts\tactivity\nc\t2024-01-03\tdemo\n", None)
+    assert tab["status"] == "done", tab["message"]
+    assert _events(app, workspace) == 3
+    xes = (b'<?xml version="1.0"?><log xes.version="1.0"><trace>'
+           b'<string key="concept:name" value="d"/><event><string key="concept:name" '
+           b'value="demo"/><date key="time:timestamp" value="2024-01-04T00:00:00"/></event>'
+           b"</trace></log>")
+    assert _upload(app, owner, workspace, "log.xml", xes, None)["status"] == "done"
+    assert _events(app, workspace) == 4
+    refused = owner.post(f"/api/workspaces/{workspace}/imports",
+                         files=[("files", ("notes.yaml", b"a: 1\n", "text/yaml"))])
+    assert refused.status_code == 422
+    message = refused.json()["detail"][0]["msg"]
+    assert message.startswith("notes.yaml: upload CSV, Parquet, JSON Lines or XES event files")
+    assert ".pq" in message and ".xml" in message

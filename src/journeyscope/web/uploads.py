@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from journeyscope.errors import JourneyscopeError
+from journeyscope.events.readers import COMPRESSED, SUFFIXES, detect_format
 from journeyscope.model.types import JourneyMap
 from journeyscope.report.fmt import plural
 from journeyscope.store import Database, Invalid
@@ -25,8 +26,6 @@ from journeyscope.store import data as store_data
 from journeyscope.store.models import Membership, User, Workspace
 from journeyscope.web.messages import web_text
 
-ALLOWED = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json", ".xes", ".gz",
-           ".yaml", ".yml")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -62,10 +61,12 @@ class Uploads:
             raise Invalid("no file", [(("files",), "choose at least one file to upload")])
         names = [safe_name(name) for name, _ in files]
         for name in names:
-            if not name.lower().endswith(ALLOWED):
+            # The names the importer recognises (CRM exports are CSV): one list, the readers'.
+            if detect_format(Path(name)) is None:
                 raise Invalid(f"{name}: unsupported file type", [(("files",), (
                     f"{name}: upload CSV, Parquet, JSON Lines or XES event files, or a CRM "
-                    "export (CSV)"))])
+                    f"export (CSV): files named {', '.join(SUFFIXES)} (text files also "
+                    f"gzipped: {COMPRESSED[0]})"))])
         with self.db.write() as s:
             row = store_data.start_import(s, membership, user, names)
             import_id, workspace_id = row.id, membership.workspace_id

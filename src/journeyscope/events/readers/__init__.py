@@ -33,20 +33,22 @@ from journeyscope.events.readers.xes import read_xes
 from journeyscope.events.staging import Staged
 
 FORMATS = ("csv", "parquet", "jsonl", "xes")
-_SUFFIXES = {
+# The names each format is recognised by; any of them may end in one of COMPRESSED too.
+SUFFIXES = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv",
     ".parquet": "parquet", ".pq": "parquet",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
     ".xes": "xes", ".xml": "xes",
 }
+COMPRESSED = (".gz", ".gzip")
 
 
 def detect_format(path: Path) -> str | None:
     """The format a file's name says (``csv``, ``parquet``, ``jsonl``, ``xes``), or None."""
     suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
+    if suffixes and suffixes[-1] in COMPRESSED:
         suffixes = suffixes[:-1]
-    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    return SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
 def sniff_format(path: Path) -> str:
@@ -154,6 +156,6 @@ def _literal(text: str) -> str:
 
 
 __all__ = [
-    "FORMATS", "ColumnMapping", "MappingFile", "builtin_mappings", "detect_format",
-    "load_mapping", "read_source", "sniff_format",
+    "COMPRESSED", "FORMATS", "SUFFIXES", "ColumnMapping", "MappingFile", "builtin_mappings",
+    "detect_format", "load_mapping", "read_source", "sniff_format",
 ]
