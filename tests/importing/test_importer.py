@@ -142,3 +142,14 @@ def test_other_formats_import_too(ws, tmp_path, fmt):
                f"INTERVAL (i) HOUR AS ts, 'x' AS activity FROM range(50) t(i)) TO '{path}' "
                f"(FORMAT {kind})")
     assert import_sources(ws, [path]).events == 50
+
+
+def test_a_guessed_encoding_is_noted_in_the_summary(ws, write):
+    text = ("account_id,ts,activity,comment\na,2024-01-01,demo,très bien café\n"
+            "b,2024-01-02,trial,déçu\n")
+    summary = import_sources(ws, [write("fr.csv", text.encode("latin-1"))])
+    assert "fr.csv: read as Windows-1252 (guessed); give --encoding if wrong" in summary.notes
+    assert ws.con.execute("SELECT attributes->>'comment' FROM events ORDER BY ts").fetchall() \
+        == [("très bien café",), ("déçu",)]
+    utf8 = import_sources(ws, [write("u.csv", text.replace("demo", "call").encode())])
+    assert not [n for n in utf8.notes if "guessed" in n]

@@ -48,6 +48,32 @@ def test_cp1252_is_transcoded(con, write):
     assert rows(con, staged, "text")[0] == ("“Preis” 5 € – fair",)
 
 
+FRENCH = ("account_id,ts,activity,comment\na,2024-01-01,demo,très bien café\n"
+          "b,2024-01-02,trial,déçu\n")
+
+
+@pytest.mark.parametrize(("text", "codec", "guess"), [
+    (FRENCH, "latin-1", "cp1252"),
+    (FRENCH, "cp1252", "cp1252"),
+    ("account_id,ts,activity,text\nacme,2024-01-01,quote,“Preis” 5 € – don’t\n", "cp1252",
+     "cp1252"),
+    ("account_id,ts,activity,text\nacme,2024-01-01,call,Привет мир, как дела\n", "cp1251",
+     "cp1251"),
+    ("account_id,ts,activity,text\nacme,2024-01-01,call,Zażółć gęślą jaźń łódź\n", "cp1250",
+     "cp1250"),
+])
+def test_a_guessed_encoding_is_windows_1252_unless_the_bytes_say_otherwise(text, codec, guess):
+    from journeyscope.events.readers.textfile import detect_encoding
+
+    assert detect_encoding(text.encode(codec), file="e.csv") == guess
+
+
+def test_latin1_export_is_read_as_written(con, write):
+    staged = read_source(con, write("fr.csv", FRENCH.encode("latin-1")))
+    comments = rows(con, staged, "json_extract_string(attributes, '$.comment')")
+    assert comments == [("très bien café",), ("déçu",)]
+
+
 def test_gzipped_csv_is_read(con, write):
     staged = read_source(con, write("e.csv.gz", "account_id,ts,activity\na,2024-01-01,x\n"))
     assert staged.rows == 1

@@ -220,3 +220,20 @@ def test_upload_takes_every_file_type_the_importer_recognises(app, owner, worksp
     message = refused.json()["detail"][0]["msg"]
     assert message.startswith("notes.yaml: upload CSV, Parquet, JSON Lines or XES event files")
     assert ".pq" in message and ".xml" in message
+
+
+def test_an_upload_in_a_guessed_encoding_says_so_in_its_notes(app, owner, workspace: int) -> None:
+    text = ("account_id,ts,activity,comment\na,2024-01-01,demo,très bien café\n"
+            "b,2024-01-02,trial,déçu\n")
+    done = _upload(app, owner, workspace, "fr.csv", text.encode("latin-1"), None)
+    assert done["status"] == "done", done["message"]
+    path = app.state.settings.data_dir / "workspaces" / str(workspace) / "events.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT attributes->>'comment' FROM events ORDER BY ts"
+                           ).fetchall() == [("très bien café",), ("déçu",)]
+    assert ("fr.csv: read as Windows-1252 (guessed); if that is wrong, save the file as UTF-8 "
+            "and upload it again") in done["sources"]["notes"]
+    from tests.web.conftest import browser_client
+
+    page = browser_client(app, "owner@example.com").get(f"/workspaces/{workspace}").text
+    assert "read as Windows-1252 (guessed)" in page

@@ -131,7 +131,8 @@ def import_sources(
     try:
         _read_all(con, paths, mapping, reads, skip_bad_rows=skip_bad_rows, report=report)
         matcher = journey_map or workspace.journey_map()
-        summary = ImportSummary(matched=0 if matcher is not None else None)
+        summary = ImportSummary(matched=0 if matcher is not None else None,
+                                notes=[n for r in reads for n in r.staged.notes])
         con.execute("BEGIN TRANSACTION")
         try:
             _in_transaction(workspace, reads, summary, journey_map, matcher, checksums,

@@ -86,6 +86,7 @@ class Staged:
     `skipped_rows` counts them all. `row_positions` says that a row's position is a data row
     of one file (a CRM export's events, drawn from several files, have none to report).
     `owned` names further temp tables that the staged relations read from, dropped with them.
+    `notes` are for the import's summary (an encoding that was guessed).
 
     >>> Staged(events="stg_events_1", accounts=None, contacts=None, source="a.csv", rows=3).rows
     3
@@ -102,6 +103,7 @@ class Staged:
     missing_accounts: int | None = None
     row_positions: bool = True
     owned: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def tables(self) -> list[str]:
         """The temp tables this staging holds (the events view not included)."""

@@ -43,6 +43,7 @@ def read_delimited(
         raise SourceError(file, "the file is empty: no header row and no data")
     encoding = (textfile.codec_name(mapping.encoding) if mapping.encoding
                 else textfile.detect_encoding(sample, file=file))
+    note = None if mapping.encoding else textfile.guessed_note(encoding, file=path.name)
     text = textfile.text_sample(sample, encoding)
     if "\n" not in text and len(sample) > max_line_bytes:
         raise textfile.find_long_line(path, max_line_bytes, file=file) or AssertionError
@@ -78,6 +79,8 @@ def read_delimited(
         if (problem := check.problem()) is not None:
             staged.drop(con)
             raise problem
+        if note:
+            staged.notes.append(note)
         return staged
     finally:
         if workdir is not None:
