@@ -184,3 +184,38 @@ def test_a_variant_is_listed_under_its_own_base(owner, web, workspace: int) -> N
     assert names.index("Beta") > names.index("Zulu")
     assert ("variant", "Zulu") in order
 
+
+def _with_data(app, owner, workspace: int) -> None:  # type: ignore[no-untyped-def]
+    answer = owner.post(f"/api/workspaces/{workspace}/imports", files=[
+        ("files", ("events.csv", b"account_id,ts,activity\na,2024-01-01,demo_held\n"
+                   b"a,2024-02-01,deal_won\nb,2024-01-02,demo_held\nb,2024-02-02,deal_won\n")),
+        ("files", ("accounts.csv", b"account_id,segment\na,smb\nb,enterprise\n"))])
+    app.state.uploads.wait(answer.json()["id"], timeout=300)
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"since": "2027-01-01", "until": "2020-01-01"}, "the period starts after it ends"),
+    ({"since": "bad"}, "&#39;bad&#39; is not a date; write YYYY-MM-DD"),
+    ({"segment": "nosuch"}, "segment &#39;nosuch&#39;: no account has it"),
+    ({"persona": "nosuch"}, "persona &#39;nosuch&#39;: the map has no such persona"),
+])
+def test_dashboard_filter_errors_are_shown_inline_with_the_form(app, owner, web, workspace: int,
+                                                                 map_id: int, query, message
+                                                                 ) -> None:
+    _with_data(app, owner, workspace)
+    answer = web.get(f"/maps/{map_id}/dashboard", params=query)
+    assert answer.status_code == 422
+    page = answer.text
+    assert 'id="filters"' in page and 'role="alert"' in page
+    assert message in page.split('role="alert"')[1].split("</p>")[0]
+    assert "--" not in page.split('role="alert"')[1].split("</p>")[0]
+    assert "<option>enterprise</option>" in page  # the segments to choose from are kept
+    assert web.get(f"/maps/{map_id}/dashboard").status_code == 200
+
+
+def test_map_page_says_when_its_persona_is_unknown(web, map_id: int) -> None:
+    page = web.get(f"/maps/{map_id}", params={"persona": "nosuch"}).text
+    assert 'id="persona-notice"' in page
+    assert "no persona &#39;nosuch&#39;" in page
+    assert 'id="persona-notice"' not in web.get(f"/maps/{map_id}",
+                                                params={"persona": "champion"}).text

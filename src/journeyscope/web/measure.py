@@ -222,20 +222,35 @@ class Measurements:
 
     def dashboard(self, s: Any, row: Map, version: int, jm: JourneyMap,
                   filters: Filters) -> dict[str, Any]:
-        """The dashboard's charts (HTML) and segment choices for the filters."""
+        """The dashboard's charts (HTML) and segment choices for the filters; a filter the data
+        cannot satisfy gives an `error` instead of charts."""
         try:
             result = self.results(s, row, version, jm, filters)
         except JourneyscopeError as exc:
-            return {"result": {"data_version": -1}, "error": web_text(str(exc)), "html": "",
-                    "segments": []}
+            return self.dashboard_error(s, row, version, jm, web_text(str(exc)))
         if not result.get("data_version"):
             return {"result": result, "html": "", "segments": []}
         key = ("dashboard", row.id, version, result["data_version"], filters.key())
         html = self._remember(key, lambda: charts_html(result, jm))
-        base = self.results(s, row, version, jm, Filters()) if filters.key() else result
-        segments = sorted({str(r["segment"]) for r in _table(base, "retention.by_segment")
-                           if r.get("segment") is not None})
-        return {"result": result, "html": html, "segments": segments}
+        return {"result": result, "html": html,
+                "segments": self.segments(s, row, version, jm)}
+
+    def dashboard_error(self, s: Any, row: Map, version: int, jm: JourneyMap,
+                        error: str) -> dict[str, Any]:
+        """A dashboard that shows `error` (bad filters) where its charts go, with the filter
+        form's choices kept."""
+        return {"result": {"data_version": -1}, "error": error, "html": "",
+                "segments": self.segments(s, row, version, jm)}
+
+    def segments(self, s: Any, row: Map, version: int, jm: JourneyMap) -> list[str]:
+        """The segments of the workspace's accounts, the dashboard's choices (none without
+        data)."""
+        try:
+            base = self.results(s, row, version, jm, Filters())
+        except JourneyscopeError:
+            return []
+        return sorted({str(r["segment"]) for r in _table(base, "retention.by_segment")
+                       if r.get("segment") is not None})
 
 
 def compute(jm: JourneyMap, workspace: Path, filters: Filters) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from journeyscope.store import Invalid, maps, workspaces
 from journeyscope.store import data as store_data
-from journeyscope.store import maps, workspaces
 from journeyscope.web.auth import CurrentUser, Db
 from journeyscope.web.render import page
 from journeyscope.web.routes.api_data import start_upload
@@ -36,12 +36,22 @@ def dashboard(request: Request, map_id: PathId, user: CurrentUser, db: Db,
               segment: OptionalQuery = None, persona: OptionalQuery = None,
               since: Annotated[str | None, Query(max_length=10)] = None,
               until: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
+    """The dashboard; a filter that is not valid, or that the data cannot satisfy, is said
+    above it (422), with the filter form as it was sent."""
     measurements = request.app.state.measurements
+    form = {"segment": segment or "", "persona": persona or "", "since": since or "",
+            "until": until or ""}
     with db.read() as s:
         loaded = maps.load(s, user, map_id)
-        filters = measurements.filters(segment=segment or None, persona=persona or None,
-                                       since=since or None, until=until or None)
-        board = measurements.dashboard(s, loaded.row, loaded.version.version,
-                                       loaded.journey_map, filters)
-        return page(request, "dashboard.html", row=loaded.row, jm=loaded.journey_map,
-                    filters=filters, board=board, charts=Markup(board.get("html", "")))
+        args = (s, loaded.row, loaded.version.version, loaded.journey_map)
+        try:
+            filters = measurements.filters(segment=segment or None, persona=persona or None,
+                                           since=since or None, until=until or None)
+        except Invalid as exc:
+            board = measurements.dashboard_error(*args, "; ".join(
+                f"{loc[0]}: {msg}" if loc else msg for loc, msg in exc.fields))
+        else:
+            board = measurements.dashboard(*args, filters)
+        return page(request, "dashboard.html", status_code=422 if board.get("error") else 200,
+                    row=loaded.row, jm=loaded.journey_map, form=form, board=board,
+                    charts=Markup(board.get("html", "")))

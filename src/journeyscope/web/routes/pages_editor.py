@@ -43,7 +43,11 @@ def editor_context(request: Request, s: Any, loaded: Loaded, persona: str | None
     """Everything `_editor.html` shows."""
     jm = loaded.journey_map
     row = loaded.row
+    persona_notice = ""
     if persona and jm.persona(persona) is None:
+        known = ", ".join(p.id for p in jm.personas) or "none"
+        persona_notice = (f"The map has no persona {persona!r} (its personas: {known}); it is "
+                          "shown for the whole buying committee.")
         persona = None
     measured = request.app.state.measurements.for_editor(s, row, loaded.version.version, jm)
     key = loaded.version.version if not row.base_map_id else (
@@ -58,6 +62,7 @@ def editor_context(request: Request, s: Any, loaded: Loaded, persona: str | None
         base_name = base.name if base else "a deleted map"
     return {
         "row": row, "jm": jm, "version": loaded.version.version, "persona": persona or "",
+        "persona_notice": persona_notice,
         "persona_q": f"&persona={quote(persona)}" if persona else "",
         "panel": panel, "editable": editable, "can_edit": loaded.can_edit,
         "grid": Markup(html), "overdue": jm.review.overdue(), "base_name": base_name,
