@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -28,6 +29,7 @@ from journeyscope import hints
 from journeyscope.events import schema
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers.mapping import ALIASES, ColumnMapping, TableMapping
+from journeyscope.events.readers.textfile import GzipCheck
 from journeyscope.events.readers.timestamps import (
     TimestampFormat,
     detect_format,
@@ -148,6 +150,34 @@ def stage_source(
             staged.skipped_rows = max(staged.skipped_rows, settled.bad)
             if staged.events is None:
                 staged.rows += settled.rows
+    return staged
+
+
+def stage_checked(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    mapping: ColumnMapping | None,
+    *,
+    check: GzipCheck,
+    located: Callable[[duckdb.Error], SourceError],
+    skip_bad_rows: bool = False,
+    source_name: str | None = None,
+) -> Staged:
+    """`stage_source` of a text file whose gzip stream `check` verifies as the engine reads it
+    (DuckDB checks no CRC). The stream's damage, if any, is the error: corrupt data reads as
+    garbage and explains whatever else went wrong. Otherwise an engine error is `located`."""
+    try:
+        staged = stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
+                              source_name=source_name)
+    except (duckdb.Error, SourceError) as exc:
+        if (problem := check.problem()) is not None:
+            raise problem from None
+        if isinstance(exc, SourceError):
+            raise
+        raise located(exc) from None
+    if (problem := check.problem()) is not None:
+        staged.drop(con)
+        raise problem
     return staged
 
 

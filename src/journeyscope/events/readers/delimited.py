@@ -19,7 +19,7 @@ import duckdb
 
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.canonical import Join, Source, stage_source
+from journeyscope.events.readers.canonical import Join, Source, stage_checked
 from journeyscope.events.readers.mapping import ColumnMapping
 from journeyscope.events.readers.timestamps import quote_literal
 from journeyscope.events.staging import Staged
@@ -65,20 +65,10 @@ def read_delimited(
             columns=[(h, "VARCHAR") for h in header],
             join=join,
         )
-        check = textfile.GzipCheck(target, file=file)
-        try:
-            staged = stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
-                                  source_name=source_name)
-        except (duckdb.Error, SourceError) as exc:
-            # Corrupt gzip data reads as garbage: the damage explains whatever went wrong.
-            if (problem := check.problem()) is not None:
-                raise problem from None
-            if isinstance(exc, SourceError):
-                raise
-            raise _located(exc, path, encoding, max_line_bytes, file=file) from None
-        if (problem := check.problem()) is not None:
-            staged.drop(con)
-            raise problem
+        staged = stage_checked(
+            con, source, mapping, check=textfile.GzipCheck(target, file=file),
+            located=lambda exc: _located(exc, path, encoding, max_line_bytes, file=file),
+            skip_bad_rows=skip_bad_rows, source_name=source_name)
         if note:
             staged.notes.append(note)
         return staged

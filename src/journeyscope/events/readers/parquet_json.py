@@ -16,7 +16,7 @@ import duckdb
 
 from journeyscope.events.errors import SourceError
 from journeyscope.events.readers import textfile
-from journeyscope.events.readers.canonical import Join, Source, stage_source
+from journeyscope.events.readers.canonical import Join, Source, stage_checked, stage_source
 from journeyscope.events.readers.mapping import ColumnMapping
 from journeyscope.events.readers.timestamps import quote_literal
 from journeyscope.events.staging import Staged
@@ -73,20 +73,9 @@ def read_jsonl(
     spec = ", ".join(f"{quote_literal(n)}: {quote_literal(t)}" for n, t in columns)
     from_sql = f"{base}, columns={{{spec}}})"
     source = Source(file=file, from_sql=from_sql, columns=columns, join=join)
-    try:
-        staged = stage_source(con, source, mapping, skip_bad_rows=skip_bad_rows,
-                              source_name=source_name)
-    except (duckdb.Error, SourceError) as exc:
-        # Corrupt gzip data reads as garbage: the damage explains whatever went wrong.
-        if (problem := check.problem()) is not None:
-            raise problem from None
-        if isinstance(exc, SourceError):
-            raise
-        raise _json_error(exc, path, file=file, cap=cap) from None
-    if (problem := check.problem()) is not None:
-        staged.drop(con)
-        raise problem
-    return staged
+    return stage_checked(con, source, mapping, check=check,
+                         located=lambda exc: _json_error(exc, path, file=file, cap=cap),
+                         skip_bad_rows=skip_bad_rows, source_name=source_name)
 
 
 def _json_error(exc: duckdb.Error, path: Path, *, file: str, cap: int) -> SourceError:
