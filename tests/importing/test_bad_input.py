@@ -203,12 +203,18 @@ def test_gzip_with_a_damaged_header_is_not_a_readable_gzip_file(filled, tmp_path
     assert snapshot(filled) == before
 
 
-def test_cli_exits_4_on_a_corrupt_gzip_and_leaves_the_workspace(tmp_path):
+def _cli_workspace(tmp_path: Path) -> tuple[CliRunner, Path]:
+    """A workspace with the good events, imported through the CLI."""
     runner = CliRunner()
     workspace = tmp_path / "w.duckdb"
     good = tmp_path / "good.csv"
     good.write_text(GOOD)
     assert runner.invoke(app, ["import", str(good), "-w", str(workspace)]).exit_code == 0
+    return runner, workspace
+
+
+def test_cli_exits_4_on_a_corrupt_gzip_and_leaves_the_workspace(tmp_path):
+    runner, workspace = _cli_workspace(tmp_path)
     data = bytearray(gzip.compress(_many_lines("csv").encode(), mtime=0))
     data[-6] ^= 0xFF
     bad = tmp_path / "bad.csv.gz"
@@ -272,11 +278,7 @@ def test_skip_bad_rows_imports_the_rest_and_reports(ws, tmp_path):
 
 
 def test_cli_error_has_no_traceback_and_leaves_workspace(tmp_path):
-    runner = CliRunner()
-    workspace = tmp_path / "w.duckdb"
-    good = tmp_path / "good.csv"
-    good.write_text(GOOD)
-    assert runner.invoke(app, ["import", str(good), "-w", str(workspace)]).exit_code == 0
+    runner, workspace = _cli_workspace(tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text("account_id,ts,activity\na,2024-01-01,x\nb,31/31/2024,y\n")
     result = runner.invoke(app, ["import", str(bad), "-w", str(workspace)])
