@@ -263,9 +263,9 @@ def import_command(
     from journeyscope.events.importer import import_sources
     from journeyscope.events.readers.mapping import ColumnMapping, MappingFile, load_mapping
     from journeyscope.events.workspace import open_for_import
-    from journeyscope.model.files import load_map
+    from journeyscope.model.validate import load_valid_map
 
-    journey_map = load_map(map_file) if map_file is not None else None
+    journey_map = load_valid_map(map_file) if map_file is not None else None
     flags = ColumnMapping.from_flags(map_column, constant, timezone=timezone,
                                      timestamp_format=timestamp_format, encoding=encoding,
                                      delimiter=delimiter)
@@ -386,9 +386,9 @@ def match_command(
 
     from journeyscope.events.matching import rematch_workspace, unmatched_activities
     from journeyscope.events.workspace import Workspace
-    from journeyscope.model.files import load_map
+    from journeyscope.model.validate import load_valid_map
 
-    journey_map = load_map(map_file)
+    journey_map = load_valid_map(map_file)
     with Workspace.open(workspace) as ws:
         summary = rematch_workspace(ws, journey_map, origin=str(map_file))
         unmatched = unmatched_activities(ws.con)

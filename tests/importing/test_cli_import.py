@@ -46,6 +46,19 @@ def test_import_with_a_map_reports_the_matched_share(tmp_path, events_csv):
     assert "100.0% (3)" in result.output
 
 
+def test_import_and_match_stop_on_a_broken_map_as_validate_does(tmp_path, events_csv):
+    map_file = tmp_path / "map.yaml"
+    map_file.write_text(MAP_YAML.replace("stage: decision", "stage: nowhere"))
+    workspace = tmp_path / "w.duckdb"
+    result = invoke("import", events_csv, "-w", workspace, "--map", map_file)
+    assert result.exit_code == 2, result.output
+    assert f"{map_file}:6:" in result.output and "unknown stage 'nowhere'" in result.output
+    assert not workspace.exists()
+    assert invoke("import", events_csv, "-w", workspace).exit_code == 0
+    matched = invoke("match", map_file, "-w", workspace)
+    assert matched.exit_code == 2 and "unknown stage 'nowhere'" in matched.output
+
+
 def test_import_mapping_flags_and_file(tmp_path, write):
     leads = write("leads.csv", "lead,day,origin\nl1,2018-02-01,social\nl2,2018-02-02,email\n")
     mapping = write("m.yaml", "columns: {account_id: lead, ts: day}\n"

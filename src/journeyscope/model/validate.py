@@ -238,10 +238,10 @@ def validate(source: JourneyMap | str | os.PathLike[str], *, strict: bool = Fals
 
 
 def load_valid_map(path: str | os.PathLike[str], *, today: dt.date | None = None) -> JourneyMap:
-    """Load a map file for a command that uses it (render, report, analyze): checked as
-    `journeyscope validate` checks it, so that a broken map stops with the same located errors
-    (a `MapError`, exit 2) instead of a traceback or a wrong picture. Warnings do not stop it.
-    Returns what `load_map` returns.
+    """Load a map file for a command that uses it (render, report, analyze, import, match):
+    checked as `journeyscope validate` checks it, so that a broken map stops with the same
+    located errors (a `MapError`, exit 2) instead of a traceback, a wrong picture or wrongly
+    matched events. Warnings do not stop it. Returns what `load_map` returns.
 
     >>> from journeyscope.model.templates import template_path
     >>> load_valid_map(template_path("b2b")).stage_ids()[:2]
