@@ -59,6 +59,16 @@ def test_bad_form_value_is_a_field_message(web, map_id: int) -> None:
     assert answer.headers["HX-Retarget"] == "#flash"
 
 
+def test_an_error_box_says_its_message_once(web, map_id: int) -> None:
+    answer = _post(web, f"/maps/{map_id}/touchpoints/online-research", base_version="1",
+                   name="x", stage="awareness", time_standard="zz")
+    assert answer.status_code == 422
+    box = answer.text
+    assert box.count("is not an ISO 8601 duration") == 1
+    assert "<strong>the map is not valid</strong>" in box
+    assert "<li>touchpoints.1.time_standard: &#39;zz&#39; is not an ISO 8601 duration" in box
+
+
 def test_stages_are_added_moved_edited_and_deleted(owner, web, map_id: int) -> None:
     answer = _post(web, f"/maps/{map_id}/stages", base_version="1", name="Advocacy")
     assert 'data-panel="stage:advocacy"' in answer.text

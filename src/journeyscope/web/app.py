@@ -173,9 +173,16 @@ def _store_response(request: Request, exc: StoreError) -> Response:
         from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-    detail = [f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
-              for loc, msg in exc.fields] if isinstance(exc, Invalid) else []
     message = str(exc)
+    detail = []
+    for loc, msg in exc.fields if isinstance(exc, Invalid) else []:
+        # A box says each message once: an unlocated field repeats the heading, and a
+        # heading such as "the map is not valid: <first error>" ends with a located one.
+        if not loc and msg == message:
+            continue
+        if loc and message.endswith(f": {msg}"):
+            message = message[:-len(msg) - 2]
+        detail.append(f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg)
     if isinstance(exc, VersionConflict):
         return _page_error(request, message.splitlines()[0],
                            status, message.splitlines()[1:], reload=True, kind="conflict")
