@@ -155,6 +155,24 @@ def test_restore_brings_back_an_old_version_as_a_new_one(owner, map_id: int) -> 
     assert change["map_fields"] == [{"field": "name", "before": "Second", "after": "Buyers"}]
 
 
+def test_stale_restore_is_409_naming_the_change_saved_meanwhile(app, owner, workspace: int,
+                                                                map_id: int) -> None:
+    editor = join(app, owner, workspace, "editor@example.com", "editor")
+    document = owner.get(f"/api/maps/{map_id}").json()["document"]
+    assert owner.put(f"/api/maps/{map_id}", json={
+        "base_version": 1, "document": {**document, "name": "Renamed meanwhile"}}
+                     ).status_code == 200
+    answer = editor.post(f"/api/maps/{map_id}/restore", json={"version": 1, "base_version": 1})
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert (body["base_version"], body["current_version"]) == (1, 2)
+    assert body["diff"]["map_fields"] == [{"field": "name", "before": "Buyers",
+                                           "after": "Renamed meanwhile"}]
+    assert "no differences" not in body["detail"]
+    assert "Renamed meanwhile" in body["detail"]
+    assert owner.get(f"/api/maps/{map_id}").json()["version"] == 2
+
+
 def test_save_text_save_and_restore_answer_the_new_name_and_date(owner, map_id: int) -> None:
     def summary(answer):  # type: ignore[no-untyped-def]
         assert answer.status_code == 200, answer.text
