@@ -211,6 +211,18 @@ def test_comments_on_the_map_and_on_a_touchpoint(app, owner, workspace: int,
     assert bad.status_code == 422
 
 
+def test_a_new_map_from_both_a_document_and_a_template_is_422(owner, workspace: int,
+                                                               map_id: int) -> None:
+    document = owner.get(f"/api/maps/{map_id}").json()["document"]
+    answer = owner.post(f"/api/workspaces/{workspace}/maps",
+                        json={"name": "Both", "template": "b2b", "document": document})
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert detail[0]["loc"] == ["body", "template"]
+    assert "give either a document or a template" in detail[0]["msg"]
+    assert [m["id"] for m in owner.get(f"/api/workspaces/{workspace}/maps").json()] == [map_id]
+
+
 def test_variant_stores_its_differences_and_shows_the_merged_map(owner, workspace: int,
                                                                  map_id: int) -> None:
     document = owner.get(f"/api/maps/{map_id}").json()["document"]

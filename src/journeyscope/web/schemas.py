@@ -98,7 +98,8 @@ class MapCreate(_In):
     name: Name | None = Field(None, description="The new map's name (with a template).")
     template: Annotated[str, Field(max_length=60)] = "b2b"
     document: dict[str, Any] | None = Field(
-        None, description="A whole map document instead of a template (the map file format).")
+        None, description="A whole map document instead of a template (the map file format; "
+        "not with `template`).")
     base_map_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = Field(
         None, description="Make a variant of this map: a copy of its current version under "
         "`name`, or the `document`'s differences from it (not with `template`).")

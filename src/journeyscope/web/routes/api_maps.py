@@ -81,6 +81,9 @@ def new_from(body: MapCreate, base: JourneyMap | None = None) -> JourneyMap:
     if body.base_map_id is not None and "template" in body.model_fields_set:
         raise Invalid("a variant has no template", [(("template",), (
             "a variant starts from its base map (base_map_id): leave out template"))])
+    if body.document is not None and "template" in body.model_fields_set:
+        raise Invalid("a document and a template", [(("template",), (
+            "give either a document or a template, not both"))])
     if body.document is not None:
         return maps.parse(body.document)
     if base is None and body.template not in template_names():
