@@ -178,6 +178,22 @@ def test_workspace_pages_create_import_and_invite(app, web, workspace: int) -> N
     assert re.search(r'id="invite-url">http://testserver/invite/[\w-]+<', invite.text)
 
 
+def test_an_owner_revokes_an_open_invitation_from_the_workspace_page(web,
+                                                                     workspace: int) -> None:
+    invite = web.post(f"/workspaces/{workspace}/invitations",
+                      data={"csrf_token": web.csrf, "role": "viewer", "email": "v@example.com"})
+    url = re.search(r'id="invite-url">http://testserver(/invite/[\w-]+)<', invite.text).group(1)
+    assert web.get(url).status_code == 200
+    page = web.get(f"/workspaces/{workspace}").text
+    assert "viewer for v@example.com" in page
+    action = re.search(r'action="(/workspaces/\d+/invitations/\d+/revoke)"', page).group(1)
+    assert web.post(action, data={}).status_code == 403  # without the CSRF token
+    answer = web.post(action, data={"csrf_token": web.csrf})
+    assert answer.status_code == 200 and answer.url.path == f"/workspaces/{workspace}"
+    assert "v@example.com" not in answer.text and "/revoke" not in answer.text
+    assert web.get(url).status_code == 404
+
+
 def test_a_variant_is_listed_under_its_own_base(owner, web, workspace: int) -> None:
     ids = {}
     for name in ("Alpha", "Beta"):

@@ -127,6 +127,15 @@ def invite(request: Request, workspace_id: PathId, user: CurrentUser, db: Db,
     return workspace_page(request, workspace_id, user, db, invite_url=url)
 
 
+@router.post("/workspaces/{workspace_id}/invitations/{invitation_id}/revoke")
+def revoke_invitation(workspace_id: PathId, invitation_id: PathId, user: CurrentUser,
+                      db: Db) -> Response:
+    """Withdraw an open invitation (owners): its link stops working."""
+    with db.write() as s:
+        workspaces.revoke_invitation(s, workspaces.access(s, user, workspace_id), invitation_id)
+    return RedirectResponse(f"/workspaces/{workspace_id}#members", status_code=303)
+
+
 def _base_first(rows: list[Any]) -> list[Any]:
     """The maps in their order, each variant moved to just after its base (and its base's
     earlier variants), where the page indents it; a variant whose base is gone stays put.
