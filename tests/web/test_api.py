@@ -307,3 +307,27 @@ def test_deleting_a_workspace_removes_its_data_folder(app, owner, workspace: int
     assert owner.delete(f"/api/workspaces/{workspace}").status_code == 204
     assert not folder.exists()
     assert owner.get(f"/api/workspaces/{workspace}").status_code == 404
+
+
+def test_a_variant_is_saved_through_the_api_again_and_again(owner, workspace: int) -> None:
+    base = owner.post(f"/api/workspaces/{workspace}/maps",
+                      json={"name": "Base", "template": "b2b"}).json()
+    variant = owner.post(f"/api/workspaces/{workspace}/maps",
+                         json={"name": "Var", "base_map_id": base["id"]}).json()
+    for version in (1, 2, 3):
+        document = dict(variant["document"], name=f"Var {version + 1}")
+        answer = owner.put(f"/api/maps/{variant['id']}",
+                           json={"base_version": version, "document": document})
+        assert answer.status_code == 200, answer.text
+        variant = answer.json()
+        assert (variant["version"], variant["name"]) == (version + 1, f"Var {version + 1}")
+        assert variant["own_document"]["extends"] == f"map:{base['id']}"
+    text = owner.put(f"/api/maps/{variant['id']}/text", json={
+        "base_version": 4, "format": "yaml",
+        "text": f"journeyscope: 1\nname: Var text\nextends: map:{base['id']}\n"})
+    assert text.status_code == 200, text.text
+    assert (text.json()["version"], text.json()["name"]) == (5, "Var text")
+    restored = owner.post(f"/api/maps/{variant['id']}/restore",
+                          json={"version": 2, "base_version": 5})
+    assert restored.status_code == 200, restored.text
+    assert (restored.json()["version"], restored.json()["name"]) == (6, "Var 2")
