@@ -45,6 +45,18 @@ def test_migration_has_the_lowest_csat(result, truth):
     assert rows["data-migration"]["csat_met"] is False
 
 
+def test_the_planted_migration_delay_misses_the_migrations_kpi(result, truth):
+    # The migration runs from its start to its completion, weeks past the 14-day target: the
+    # KPI reads the time at the touchpoint, not the gap to the next step (a few days: other
+    # events come between the start and the completion).
+    kpis = {(r["touchpoint"], r["kpi"]): r for r in result["touchpoints.kpis"].to_pylist()}
+    days = kpis[("data-migration", "Days from migration start to completion")]
+    assert days["measure"] == "time_at" and days["met"] is False
+    assert days["actual"] > 2 * days["target"]
+    stats = {r["touchpoint"]: r for r in result["touchpoints.stats"].to_pylist()}
+    assert days["actual"] == pytest.approx(stats["data-migration"]["time_at_median_days"])
+
+
 def test_customers_who_went_over_implementations_standard_churn_more(result):
     rows = {(r["stage"], r["history"]): r
             for r in result["retention.by_stage_history"].to_pylist()}

@@ -347,6 +347,10 @@ _MEASURES: dict[str, tuple[str, dict[str | None, float]]] = {
     "win_rate": ("win_rate_met", {"ratio": 1.0, None: 1.0, "percent": 100.0}),
     "time_to_next": ("time_to_next_median_days",
                      {"days": 1.0, None: 1.0, "hours": 24.0, "minutes": 1440.0}),
+    # Per account, its first to its last event at the touchpoint: how long a step that spans
+    # several events (a migration started and completed, a ticket opened and resolved) took.
+    "time_at": ("time_at_median_days",
+                {"days": 1.0, None: 1.0, "hours": 24.0, "minutes": 1440.0}),
     "csat": ("score_mean", {None: 1.0}),
     "score": ("score_mean", {None: 1.0}),
     "nps": ("nps", {None: 1.0}),

@@ -281,8 +281,8 @@ class InformationAsset(_Base):
 
 
 Measure = Literal[
-    "reach", "conversion", "time_to_next", "frequency", "csat", "nps", "score", "sentiment",
-    "handover_gap", "drop_off", "time_in_stage", "win_rate", "revenue",
+    "reach", "conversion", "time_to_next", "time_at", "frequency", "csat", "nps", "score",
+    "sentiment", "handover_gap", "drop_off", "time_in_stage", "win_rate", "revenue",
 ]
 
 

@@ -34,7 +34,7 @@ _MERGED = {"reach": "reach", "conversion": "conversion", "win_rate": "win rate",
            "time_to_next": "next step"}
 # KPI measures that attach their target to one part of the score figure.
 _SCORE_PART = {"csat": "csat", "score": "csat", "nps": "nps", "sentiment": "sentiment"}
-_WORDS = {"handover_gap": "handover gap", "time_in_stage": "time in stage",
+_WORDS = {"handover_gap": "handover gap", "time_in_stage": "time in stage", "time_at": "time at",
           "frequency": "frequency", "sentiment": "sentiment", "drop_off": "drop-off",
           "revenue": "revenue"}
 
