@@ -75,3 +75,17 @@ def test_churn_lift_needs_a_real_difference_and_customers_who_stayed():
     assert not _higher(12, 100, 10, 100)  # within chance
     assert not _higher(9, 9, 1, 100)  # too few customers met it
     assert not _higher(20, 25, 10, 100)  # only 5 who met it stayed: part of leaving
+
+
+def test_a_late_link_is_late_even_when_the_account_comes_back_to_its_source(load):
+    # F waited 4 days from its contract to its kickoff (the link's standard is 2 days), then
+    # signed a contract again: the wait runs from the last contract *before* the kickoff, as
+    # the designed handovers measure it, not from the later one (a negative wait, never late).
+    returns = [ev("F", "contract", 1), ev("F", "kickoff", 5), ev("F", "contract", 8)]
+    src = load(events=[*EVENTS, *returns],
+               accounts=[*ACCOUNTS, {"account_id": "F", "segment": "smb", "value": 10.0}])
+    events = prepare(src.table("events"), MAP)
+    dims = account_dimensions(account_outcomes(events), src.table("accounts"))
+    rows = {r["touchpoint"]: r for r in rank_painpoints(journey_steps(events), MAP, dims)
+            .to_pylist()}
+    assert rows["contract"]["delay"] == 2  # B and F

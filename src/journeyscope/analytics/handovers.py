@@ -1,6 +1,6 @@
 """Handovers: where an account passes from one vendor team (owner) to another.
 
-Two views (docs/handovers.md says the same for users):
+Two views (docs/touchpoints.md, "Handovers", says the same for users):
 
 - **Observed owner changes** (`owner_changes`, `handover_matrix`): every pair of consecutive
   events of an account whose owners differ (an event without an owner takes its touchpoint's
@@ -26,6 +26,7 @@ from journeyscope.analytics.base import days, ratio, with_steps
 from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.analytics.touchpoints import (
     account_touchpoints,
+    link_waits,
     map_touchpoints,
     progress_marks,
     progressed_after,
@@ -220,7 +221,6 @@ def designed_table(
         "standard_us": pa.array(standards, pa.float64()),
     }))
     sources = codes.keys("touchpoint", sorted({h.source for h in handovers}))
-    targets = codes.keys("touchpoint", sorted({h.target for h in handovers}))
     tps = map_touchpoints(journey_map, codes=codes).select(target="touchpoint",
                                                            target_index="tp_stage_index")
 
@@ -229,26 +229,9 @@ def designed_table(
     at_sources = per_account.filter(per_account.touchpoint.isin(sources))
     source_accounts = {r["source"]: r["n"] for r in at_sources.group_by(
         source=at_sources.touchpoint).aggregate(n=at_sources.count()).to_pyarrow().to_pylist()}
-    # Per account: the first target event and the last source event before it. From the
-    # per-account first and last times when the source was never met again after the target
-    # (nearly always); from the events for the accounts that came back to the source.
-    src = at_sources.select("account", source="touchpoint", src_first="first_ts",
-                            src_last="last_ts")
-    tgt = per_account.filter(per_account.touchpoint.isin(targets))
-    tgt = tgt.select("account", target="touchpoint", first_ts="first_ts")
-    x = tgt.join(pairs.select("source", "target"), "target").join(src, ["account", "source"])
-    x = x.filter(x.src_first <= x.first_ts)
-    simple = x.filter(x.src_last <= x.first_ts).select(
-        "account", "source", "target", "first_ts", last_src=x.src_last
-    )
-    again = x.filter(x.src_last > x.first_ts).select("account", "source", "target", "first_ts")
-    at_source = events.filter(events[touchpoint].isin(sources))
-    at_source = at_source.select(account=at_source[account], source=at_source[touchpoint],
-                                 src_ts=at_source[ts])
-    y = again.join(at_source, ["account", "source"])
-    y = y.filter(y.src_ts <= y.first_ts)
-    y = y.group_by("account", "source", "target", "first_ts").aggregate(last_src=y.src_ts.max())
-    matched = simple.union(y.select(*simple.columns), distinct=False)
+    # Per account: the first target event and the last source event before it.
+    matched = link_waits(per_account, events, pairs.select("source", "target"),
+                         sources=sources, account=account, touchpoint=touchpoint, ts=ts)
     if marks is None:
         marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
                                account=account, ts=ts, stage_index=stage_index,

@@ -36,6 +36,7 @@ from journeyscope.analytics.base import US_PER_DAY
 from journeyscope.analytics.engine import materialize
 from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.analytics.retention import is_regression
+from journeyscope.analytics.touchpoints import link_waits
 from journeyscope.analytics.voc import event_emotion
 from journeyscope.model.types import JourneyMap, parse_duration
 
@@ -138,26 +139,34 @@ def _touch_base(journey: ir.Table, journey_map: JourneyMap, *, per_account: ir.T
 
 
 def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *,
-                     base: ir.Table, account: str, value: str, codes: Codes) -> ir.Table:
+                     base: ir.Table, journey: ir.Table, account: str, touchpoint: str, ts: str,
+                     value: str, codes: Codes) -> ir.Table:
     """The five signals per account and touchpoint. `base` (account, touchpoint, first_ts,
     last_ts) is what `touch` was made from: the waits and the last touchpoint are read from it,
-    so that the engine does not make `touch` again for them."""
+    so that the engine does not make `touch` again for them; `journey` answers for the few
+    accounts that came back to a link's source after its target."""
     tp_std, link_std = _standards(journey_map, codes)
+    link_sources = codes.keys("touchpoint", sorted({t.id for t, link in journey_map.links()
+                                                   if link.time_standard}))
     t = touch.left_join(tp_std, touch.touchpoint == tp_std._tp).drop("_tp")
     span = t.last_ts.delta(t.first_ts, unit="microsecond").cast("float64") / US_PER_DAY
     t = t.mutate(span_days=span)
 
-    # The wait on each designed link with a time standard, per account.
-    src = base.select(_a=base.account, _source=base.touchpoint, _s_last=base.last_ts,
-                      _s_first=base.first_ts)
-    dst = base.select(_b=base.account, _target=base.touchpoint, _t_first=base.first_ts)
-    j = src.join(link_std, "_source").join(dst, [("_a", "_b"), "_target"])
-    j = j.filter(j._t_first >= j._s_first)
-    wait = j._t_first.delta(j._s_last, unit="microsecond").cast("float64") / US_PER_DAY
-    j = j.mutate(_late=(wait > j.link_days).fill_null(False))
-    late = j.group_by(["_a", "_source"]).aggregate(link_late=j._late.any())
-    t = t.left_join(late, [t.account == late._a, t.touchpoint == late._source])
-    t = t.drop("_a", "_source")
+    # The wait on each designed link with a time standard, per account: from the last event
+    # at the source before the first at the target (as the designed handovers measure it).
+    if link_sources:
+        pairs = link_std.select(source="_source", target="_target", link_days="link_days")
+        waits = link_waits(base, journey, pairs, sources=link_sources, account=account,
+                           touchpoint=touchpoint, ts=ts)
+        wait = waits.first_ts.delta(waits.last_src, unit="microsecond").cast(
+            "float64") / US_PER_DAY
+        waits = waits.mutate(_late=(wait > waits.link_days).fill_null(False))
+        late = waits.group_by(_a=waits.account, _source=waits.source).aggregate(
+            link_late=waits._late.any())
+        t = t.left_join(late, [t.account == late._a, t.touchpoint == late._source])
+        t = t.drop("_a", "_source")
+    else:
+        t = t.mutate(link_late=ibis.null("boolean"))
 
     # The last touchpoint of each account, for drop-off: a grouping and a join are cheaper
     # than a window over every account's touchpoints.
@@ -257,7 +266,8 @@ def rank_painpoints(
     base = _touch_base(journey, journey_map, per_account=per_account, account=account, ts=ts,
                        touchpoint=touchpoint, stage_index=stage_index,
                        next_stage_index=next_stage_index)
-    t = materialize(_account_signals(touch, journey_map, dims, base=base, account=account,
+    t = materialize(_account_signals(touch, journey_map, dims, base=base, journey=journey,
+                                     account=account, touchpoint=touchpoint, ts=ts,
                                      value=value, codes=codes))
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()

@@ -24,6 +24,7 @@ Definitions (docs/touchpoints.md says the same for users):
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -64,6 +65,45 @@ def map_touchpoints(journey_map: JourneyMap, *, codes: Codes = STRINGS) -> ir.Ta
 def _standards_us(journey_map: JourneyMap) -> list[float | None]:
     return [parse_duration(t.time_standard) / dt.timedelta(microseconds=1)
             if t.time_standard else None for t in journey_map.touchpoints]
+
+
+def link_waits(
+    per_account: ir.Table,
+    events: ir.Table,
+    pairs: ir.Table,
+    *,
+    sources: list[Any],
+    account: str = "account_id",
+    touchpoint: str = "touchpoint",
+    ts: str = "ts",
+) -> ir.Table:
+    """Per account and link of `pairs` (`source`, `target` and any other columns), the wait
+    across it: from the account's last event at the source before its first event at the
+    target (`last_src`) to that first target event (`first_ts`). An account that met the
+    target before it ever met the source has no wait on that link.
+
+    `per_account` is `account_touchpoints` (account, touchpoint, first_ts, last_ts); `sources`
+    the links' source keys. The per-account first and last times answer for the accounts that
+    never came back to the source after the target (nearly all); only the others are looked
+    up in the events. The designed handovers and the pain points' delays both read this.
+    """
+    targets = pairs.select("target").distinct()
+    src = per_account.filter(per_account.touchpoint.isin(sources)).select(
+        "account", source="touchpoint", src_first="first_ts", src_last="last_ts")
+    tgt = per_account.semi_join(targets, per_account.touchpoint == targets.target)
+    tgt = tgt.select("account", target="touchpoint", first_ts="first_ts")
+    x = tgt.join(pairs, "target").join(src, ["account", "source"])
+    x = x.filter(x.src_first <= x.first_ts)
+    keep = [c for c in x.columns if c not in ("src_first", "src_last")]
+    simple = x.filter(x.src_last <= x.first_ts).select(*keep, last_src=x.src_last)
+    again = x.filter(x.src_last > x.first_ts).select(*keep)
+    at_source = events.filter(events[touchpoint].isin(sources))
+    at_source = at_source.select(account=at_source[account], source=at_source[touchpoint],
+                                 _src_ts=at_source[ts])
+    y = again.join(at_source, ["account", "source"])
+    y = y.filter(y._src_ts <= y.first_ts)
+    y = y.group_by(keep).aggregate(last_src=y._src_ts.max())
+    return simple.union(y.select(*simple.columns), distinct=False)
 
 
 def account_touchpoints(
