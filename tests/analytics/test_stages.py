@@ -135,6 +135,14 @@ def test_time_in_stage_runs_from_entry_to_the_first_move_forward(journey):
     assert c["standard_days"] is None and c["breach_share"] is None and c["open"] == 2
 
 
+def test_an_account_lost_in_a_stage_is_not_open_there(journey):
+    steps, _, outcomes = journey
+    # A4 never left a, then was lost: without the outcomes it counts as in a now.
+    out = rows(time_in_stage(steps, MAP, outcomes=outcomes), "stage")
+    assert (out["a"]["entered"], out["a"]["exited"], out["a"]["open"]) == (4, 3, 0)
+    assert out["b"]["open"] == 1 and out["c"]["open"] == 2  # A2; A1 and A3
+
+
 def test_time_in_stage_by_segment(journey):
     steps, dims, _ = journey
     out = rows(time_in_stage(steps, MAP, by="segment", dimensions=dims), "segment", "stage")

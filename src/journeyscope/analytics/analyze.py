@@ -392,7 +392,8 @@ class _Run:
             stages.reached_patterns(self.touches(), len(m.stages), by="persona"), m,
             by="persona", codes=codes))
         p = self.stage_progress()
-        self.put("stages.time_in_stage", stages.time_in_stage(self.steps(), m, progress=p))
+        self.put("stages.time_in_stage", stages.time_in_stage(self.steps(), m, progress=p,
+                                                              outcomes=f))
         entered_counts = stages.entered_from_patterns(patterns, len(m.stages))
         self.put("stages.regressions", stages.regression_table(self.edges("stage"),
                                                                entered_counts, m))

@@ -263,17 +263,25 @@ def time_in_stage(
     by: str | None = None,
     dimensions: ir.Table | None = None,
     progress: ir.Table | None = None,
+    outcomes: ir.Table | None = None,
     account: str = "account_id",
     ts: str = "ts",
     stage_index: str = "stage_index",
     codes: Codes = STRINGS,
 ) -> ir.Table:
     """Time in stage per stage (and `by` value): accounts `entered`, `exited` (moved on to a
-    later stage) and `open` (in it now); days in stage `median_days`, `p75_days`, `p90_days`,
-    `mean_days` of the exited; the stage's `standard_days` and the share of the exited that
-    took longer (`breach_share`, `breaches`)."""
+    later stage) and `open` (in it now: their latest stage, and, when `outcomes` is given
+    (`base.account_outcomes` or the facts), not lost or churned since, as `stalled` counts
+    them); days in stage `median_days`, `p75_days`, `p90_days`, `mean_days` of the exited; the
+    stage's `standard_days` and the share of the exited that took longer (`breach_share`,
+    `breaches`)."""
     p = _grouped(journey, journey_map, by=by, dimensions=dimensions, progress=progress,
                  account=account, ts=ts, stage_index=stage_index)
+    ended: ir.Value = ibis.literal(False)
+    if outcomes is not None:
+        o = outcomes.select(__e_acc=outcomes[account], __ended=_ended(outcomes))
+        p = p.left_join(o, p[account] == o["__e_acc"]).drop("__e_acc")
+        ended = p["__ended"].fill_null(False)
     standards = _standards(journey_map)
     # One aggregation: every stage's measures as columns of one row (per group).
     aggs: dict[str, ir.Value] = {}
@@ -282,7 +290,7 @@ def time_in_stage(
         days = p[f"exited_{k}"].delta(entered, unit="microsecond").cast("float64") / US_PER_DAY
         aggs[f"entered_{k}"] = entered.count()
         aggs[f"exited_{k}"] = days.count()
-        aggs[f"open_{k}"] = ((p.current == k) & entered.notnull()).cast("int64").sum()
+        aggs[f"open_{k}"] = ((p.current == k) & entered.notnull() & ~ended).cast("int64").sum()
         aggs[f"q_{k}"] = days.quantile([0.5, 0.75, 0.9])
         aggs[f"mean_{k}"] = days.mean()
         aggs[f"breaches_{k}"] = ((days > std).fill_null(False).cast("int64").sum()
@@ -305,6 +313,11 @@ def time_in_stage(
             })
     return ibis.memtable(pa.Table.from_pylist(rows, schema=_schema(measured, by, codes,
                                                                    TIME_COLUMNS)))
+
+
+def _ended(outcomes: ir.Table) -> ir.BooleanValue:
+    """Whether an account's journey has ended: lost or churned (`base.account_outcomes`)."""
+    return outcomes.lost.fill_null(False) | outcomes.churned.fill_null(False)
 
 
 def _standards(journey_map: JourneyMap) -> list[float | None]:
@@ -420,7 +433,7 @@ def stalled(
     named = "account_text" in outcomes.columns
     o = outcomes.select(outcomes[account].name("__acc"),
                         __name=outcomes["account_text"] if named else outcomes[account],
-                        __ended=outcomes.lost | outcomes.churned)
+                        __ended=_ended(outcomes))
     here = progress.join(o, progress[account] == o["__acc"])
     here = here.filter(~here["__ended"] & here.current.isin(with_standard))
     standard = here.current.cases(*[(k, standards[k]) for k in with_standard],
