@@ -281,7 +281,7 @@ class _Run:
         else:
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
-        steps = materialize(journey.coded_journey(events, facts, codes))
+        steps = journey.kept_journey(events, facts, codes)
         self.journey = journey.Journey(m, codes, facts, steps)
         self.codes = codes
         self.events_matched = events

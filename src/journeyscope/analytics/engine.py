@@ -144,6 +144,23 @@ def materialize(expr: ir.Table) -> ir.Table:
     return expr.cache()
 
 
+def keep_arrow(backend: Any, data: pa.Table) -> ir.Table:
+    """Keep an Arrow table made outside the engine as `materialize` keeps a query's result,
+    for the analyses to read. On an analysis connection (`share_cursors`) every cursor reads
+    the Arrow data in place, not copied: ten million steps would take a second of CPU to copy
+    into the scratch database. Elsewhere it is copied into a temporary table (DuckDB) or
+    cached (Spark)."""
+    cursors = getattr(backend, "_js_cursors", None)
+    if cursors is None:
+        return materialize(ibis.memtable(data))
+    name = f"_js_arrow_{os.getpid()}_{next(_materialized)}"
+    cursors.keep(name, data)
+    schema = ibis.schema({n: t.copy(nullable=True) for n, t in
+                          ibis.Schema.from_pyarrow(data.schema).items()})
+    return ops.DatabaseTable(name, schema=schema, source=backend,
+                             namespace=ops.Namespace()).to_expr()
+
+
 class _Cursors:
     """Stands for an Ibis DuckDB backend's connection: each thread gets its own cursor of the
     one connection (a DuckDB connection runs one query at a time; its cursors run at once and
@@ -156,12 +173,23 @@ class _Cursors:
         self._opened: list[Any] = []
         self._lock = threading.Lock()
         self.shared: set[str] = set()  # the in-memory tables already in the scratch database
+        # Arrow tables every cursor reads in place (`keep_arrow`), by name.
+        self.arrow: dict[str, pa.Table] = {}
         self._setup(con)
 
     def _setup(self, cur: Any) -> None:
         cur.execute(f"SET search_path = '{self._search_path}'")
         # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
         cur.execute("SET enable_progress_bar = false")
+        for name, data in self.arrow.items():
+            cur.register(name, data)
+
+    def keep(self, name: str, data: pa.Table) -> None:
+        """Let every cursor, open or to come, read `data` as the view `name`, in place."""
+        with self._lock:
+            self.arrow[name] = data
+            for cur in (self._con, *self._opened):
+                cur.register(name, data)
 
     def current(self) -> Any:
         cur = getattr(self._local, "cur", None)
@@ -184,6 +212,7 @@ class _Cursors:
             for cur in self._opened:
                 cur.close()
             self._opened.clear()
+            self.arrow.clear()
         self._con.close()
 
 

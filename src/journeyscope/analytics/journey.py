@@ -34,10 +34,12 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
-from journeyscope.analytics.engine import materialize
+from journeyscope.analytics.engine import keep_arrow, materialize
 from journeyscope.model.types import JourneyMap
 
 # The coded columns of the steps and the map names each dictionary starts with.
@@ -228,6 +230,119 @@ def coded_journey(
     )
 
 
+# The kinds whose next value the steps carry.
+NEXT_KINDS = ("touchpoint", "stage", "owner", "channel")
+
+
+def ordered_journey(
+    events: ir.Table,
+    facts: ir.Table,
+    codes: Codes,
+    *,
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+) -> pa.Table | None:
+    """The steps of `coded_journey`, made without sorting, when the events already come in
+    journey order: each account's matched events together, in time order (then import order,
+    `order`), as the demo data, an XES log's traces and many exports are stored. None when
+    they do not (or the engine is not DuckDB); `coded_journey` then sorts them.
+
+    The matched events are read once in the order the engine stores them (DuckDB returns a
+    scan with filters and projections in that order), into Arrow; the order is checked, not
+    assumed, so the steps are the same as the window pass would give, row for row. With the
+    sort gone, the steps of ten million events take a third of the CPU.
+    """
+    if events._find_backend(use_default=True).name != "duckdb":
+        return None
+    if not all(codes.coded(kind) for kind in KINDS) or account not in events.columns:
+        return None
+    matched = events.filter(events.touchpoint.notnull())
+    keep: dict[str, ir.Value] = {"__account": matched[account], "ts": matched[ts]}
+    if order and order in matched.columns:
+        keep["__order"] = matched[order]
+    for kind in KINDS:
+        keep[kind] = matched[kind] if kind in matched.columns else ibis.null("string")
+    # Short dictionaries are looked up in the engine (a list index keeps the scan's order);
+    # long ones, a join there, here in Arrow.
+    small = {k: k for k in KINDS if len(codes.values[k]) < _JOIN_FROM}
+    data = encode(matched.select(**keep), codes, small).to_pyarrow()
+    n = data.num_rows
+    if n == 0:
+        return None
+    accounts, when = data.column("__account"), data.column("ts")
+    if accounts.null_count or when.null_count or not pa.types.is_timestamp(when.type):
+        return None
+    # Each row against the one before it, in Arrow (whose memory pool keeps its pages: fresh
+    # arrays of this size cost more in page faults than in arithmetic).
+    change = pc.not_equal(accounts.slice(1), accounts.slice(0, n - 1))
+    later = pc.or_(change, pc.greater(when.slice(1), when.slice(0, n - 1)))
+    if not pc.all(later).as_py():
+        # Only rows at the same time as the one before may pass: by import order.
+        if "__order" not in data.column_names:
+            return None
+        at = pc.indices_nonzero(pc.invert(later))
+        after = pc.add(at, 1)
+        seq = data.column("__order")
+        if seq.null_count or not pc.all(pc.and_(
+                pc.equal(when.take(after), when.take(at)),
+                pc.greater(seq.take(after), seq.take(at)))).as_py():
+            return None  # an account's events out of time order: sort them
+    starts = np.concatenate(([0], pc.add(pc.indices_nonzero(change), 1).to_numpy()))
+    ids = facts.select("account_text", "account_id").to_pyarrow()
+    heads = pc.index_in(accounts.take(pa.array(starts)),
+                        value_set=ids.column("account_text").combine_chunks())
+    if heads.null_count:
+        return None
+    head_codes = ids.column("account_id").combine_chunks().to_numpy()[heads.to_numpy()]
+    if np.unique(head_codes).size != head_codes.size:
+        return None  # an account's events in more than one run: sort them
+    lengths = np.diff(np.append(starts, n))
+    step = np.arange(n, dtype=np.int32)
+    step -= np.repeat(starts.astype(np.int32), lengths)
+    # Whether the next row is the same account's: as a bitmap, the validity of every lead.
+    followed = pa.concat_arrays([*pc.invert(change).chunks, pa.array([False])])
+
+    def coded(kind: str) -> pa.Array:
+        col = data.column(kind).combine_chunks()
+        if kind not in small:
+            col = pc.index_in(col, value_set=pa.array(codes.values[kind], pa.string()))
+        return col.cast(pa.int16() if codes.dtype(kind) == "int16" else pa.int32())
+
+    def lead(col: pa.Array) -> pa.Array:
+        """The next row's value where the next row is the same account's and has one."""
+        shifted = pa.concat_arrays([col.slice(1), pa.nulls(1, col.type)])
+        valid = followed if shifted.null_count == 1 else pc.and_(followed,
+                                                                  shifted.is_valid())
+        return pa.Array.from_buffers(col.type, n, [valid.buffers()[1], shifted.buffers()[1]])
+
+    kinds = {kind: coded(kind) for kind in KINDS}
+    return pa.table({
+        "account_id": pa.array(np.repeat(head_codes.astype(np.int32), lengths)),
+        "ts": when,
+        "step": pa.array(step),
+        **kinds,
+        "next_ts": lead(when.combine_chunks()),
+        **{f"next_{kind}": lead(kinds[kind]) for kind in NEXT_KINDS},
+    })
+
+
+def kept_journey(
+    events: ir.Table,
+    facts: ir.Table,
+    codes: Codes,
+    *,
+    order: str | None = "seq",
+) -> ir.Table:
+    """The coded journey's steps, kept: made in journey order without a sort when the events
+    are stored that way (`ordered_journey`), else sorted in one window pass
+    (`coded_journey`)."""
+    data = ordered_journey(events, facts, codes, order=order)
+    if data is not None:
+        return keep_arrow(events._find_backend(use_default=True), data)
+    return materialize(coded_journey(events, facts, codes, order=order))
+
+
 @dataclass
 class Journey:
     """The kept tables of one analysis run (see the module's docstring)."""
@@ -271,5 +386,5 @@ def build(
     the map, with the accounts table's columns on the facts when given."""
     codes = dictionaries(events, journey_map)
     facts = materialize(account_facts(events, accounts))
-    steps = materialize(coded_journey(events, facts, codes, order=order))
+    steps = kept_journey(events, facts, codes, order=order)
     return Journey(journey_map, codes, facts, steps)

@@ -1,0 +1,153 @@
+"""The coded journey without a sort: events stored in journey order (each account's events
+together, in time order, then import order) are stepped as they are read; any other order is
+sorted by the window pass. Both give the same steps, row for row, and the same analysis."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from journeyscope.analytics import journey
+from journeyscope.analytics.analyze import analyze
+from journeyscope.analytics.engine import materialize, open_workspace
+from journeyscope.model.templates import load_template
+from journeyscope.model.types import JourneyMap
+
+from .conftest import events_table
+
+MAP = JourneyMap.model_validate({
+    "name": "order",
+    "stages": [{"id": "s1", "name": "S1"}, {"id": "s2", "name": "S2"}],
+    "touchpoints": [
+        {"id": "demo", "stage": "s1", "name": "Demo", "match": {"activity": ["demo"]}},
+        {"id": "kickoff", "stage": "s2", "name": "Kickoff", "match": {"activity": ["kickoff"]}},
+    ],
+})
+KEY = [("account_id", "ascending"), ("step", "ascending")]
+
+
+def _ev(account: str, ts: str, touchpoint: str | None = "demo", **kw) -> dict:
+    stage = {"demo": "s1", "kickoff": "s2", None: None}[touchpoint]
+    return {"account_id": account, "activity": touchpoint or "web", "ts": ts,
+            "touchpoint": touchpoint, "stage": stage, **kw}
+
+
+def _both(events):
+    """The steps without a sort (None when the order does not allow it) and by the window."""
+    codes = journey.dictionaries(events, MAP)
+    facts = materialize(journey.account_facts(events))
+    fast = journey.ordered_journey(events, facts, codes)
+    sorted_ = materialize(journey.coded_journey(events, facts, codes)).to_pyarrow()
+    return fast, sorted_, journey.kept_journey(events, facts, codes).to_pyarrow()
+
+
+def _same(a: pa.Table, b: pa.Table) -> None:
+    assert a.schema == b.schema
+    assert a.sort_by(KEY).to_pylist() == b.sort_by(KEY).to_pylist()
+
+
+ORDERED = [
+    _ev("B", "2024-01-01 09:00", channel="web", owner="marketing"),
+    _ev("B", "2024-01-01 09:00", "kickoff", owner="sales"),  # same time: import order
+    _ev("B", "2024-01-01 09:00", None),                      # not a touchpoint: left out
+    _ev("B", "2024-01-02 09:00", channel=None, owner=None, persona="champion"),
+    _ev("A", "2024-02-01 09:00", "kickoff", channel="email"),  # accounts in any order
+    _ev("A", "2024-02-03 09:00", owner="onboarding"),
+    _ev("C", "2024-03-01 09:00", channel="phone"),
+]
+
+
+def test_events_in_journey_order_are_stepped_as_they_are_read(load):
+    source = load(events=ORDERED)
+    fast, sorted_, kept = _both(source.table("events"))
+    if source.engine != "duckdb":
+        assert fast is None  # the window pass on other engines
+        return
+    assert fast is not None
+    _same(fast, sorted_)
+    _same(kept, sorted_)
+    b = [r for r in fast.sort_by(KEY).to_pylist() if r["account_id"] == 1]  # A, B, C
+    # The last of an account has no next step; a null owner or channel next is null.
+    assert len(b) == 3 and b[1]["owner"] is not None and b[2]["owner"] is None
+    assert [r["next_owner"] for r in b] == [b[1]["owner"], None, None]
+    assert [r["next_channel"] for r in b] == [None, None, None]
+
+
+@pytest.mark.parametrize("case", ["interleaved", "time", "tie"])
+def test_events_out_of_journey_order_are_sorted_with_the_same_result(load, case):
+    rows = list(ORDERED)
+    if case == "interleaved":  # A's events on both sides of C's
+        rows[5], rows[6] = rows[6], rows[5]
+    elif case == "time":  # one of B's events before an earlier one
+        rows[0], rows[3] = rows[3], rows[0]
+    table = events_table(rows)
+    if case == "tie":  # two events at the same time against their import order
+        seq = table.column("seq").to_pylist()
+        seq[0], seq[1] = seq[1], seq[0]
+        table = table.set_column(table.column_names.index("seq"), "seq", pa.array(seq, pa.int64()))
+    source = load(events=table)
+    fast, sorted_, kept = _both(source.table("events"))
+    assert fast is None
+    _same(kept, sorted_)
+
+
+def test_long_dictionaries_are_looked_up_in_arrow(load):
+    """Seventy owners: a dictionary that long is a join in the engine, which would not keep
+    the order of the rows, so the fast path looks its codes up itself."""
+    rows = [_ev(f"a{i // 3:03d}", f"2024-01-{1 + i % 3:02d} 09:00", owner=f"owner-{i % 70:02d}")
+            for i in range(210)]
+    source = load(events=rows)
+    fast, sorted_, _ = _both(source.table("events"))
+    if source.engine == "duckdb":
+        assert fast is not None
+        _same(fast, sorted_)
+
+
+def _shuffled_copy(workspace, folder):
+    """The workspace with its events stored in a random order: the same data, sorted
+    again by every analysis."""
+    copy = folder / "shuffled.duckdb"
+    shutil.copy(workspace, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("CREATE TABLE events2 AS SELECT * FROM events ORDER BY hash(seq, 7)")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE events2 RENAME TO events")
+    con.close()
+    return copy
+
+
+def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(
+        demo_workspace, tmp_path):
+    template = load_template("b2b")
+    source = open_workspace(demo_workspace)
+    events = source.table("events")
+    codes = journey.dictionaries(events, template)
+    facts = materialize(journey.account_facts(events))
+    assert journey.ordered_journey(events, facts, codes) is not None  # stored in order
+    source.close()
+    shuffled = _shuffled_copy(demo_workspace, tmp_path)
+    source = open_workspace(shuffled)
+    assert journey.ordered_journey(source.table("events"), facts_of(source), codes) is None
+    source.close()
+    a = analyze(template, demo_workspace).to_dict()["tables"]
+    b = analyze(template, shuffled).to_dict()["tables"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert _rounded(a[name]) == _rounded(b[name]), name
+
+
+def facts_of(source):
+    return materialize(journey.account_facts(source.table("events")))
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
