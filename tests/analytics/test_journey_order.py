@@ -10,8 +10,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from journeyscope.analytics import journey
+from journeyscope.analytics import journey, paths
 from journeyscope.analytics.analyze import analyze
+from journeyscope.analytics.base import AnalysisError
 from journeyscope.analytics.engine import materialize, open_workspace
 from journeyscope.model.templates import load_template
 from journeyscope.model.types import JourneyMap
@@ -151,3 +152,39 @@ def _rounded(value):
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     return value
+
+
+def _steps_rows(steps) -> list[dict]:
+    return sorted(steps.table.to_pyarrow().to_pylist(), key=lambda r: (r["account_id"],
+                                                                       r["step"]))
+
+
+@pytest.mark.parametrize("names", [3, 70], ids=["short", "long"])
+@pytest.mark.parametrize("stored", ["ordered", "shuffled"])
+def test_kept_coded_steps_equal_the_window_pass_in_any_order(load, engine, names, stored):
+    """The path analyses' coded steps (the pm4py comparison's): the same whether read in
+    journey order or sorted, with a short dictionary (a list index in the engine) or a long
+    one (looked up in Arrow), a null activity and one missing from the dictionary."""
+    rows = []
+    for a in range(12):
+        for i in range(5):
+            activity = None if (a, i) == (3, 2) else f"act-{(a * 7 + i) % names:02d}"
+            rows.append({"account_id": f"acc-{a:02d}", "activity": activity,
+                         "ts": f"2024-01-{1 + i // 2:02d} 0{i % 2}:00"})
+    table = events_table(rows)
+    if stored == "shuffled":
+        table = table.take(sorted(range(table.num_rows), key=lambda i: (i * 37) % 61))
+    events = load(events=table).table("events")
+    values = sorted({r["activity"] for r in rows if r["activity"]})[1:]  # one left out
+    kept = paths.kept_coded_steps(events, values=values)
+    window = paths.coded_steps(events, values=values)
+    assert kept.values == window.values
+    assert _steps_rows(kept) == _steps_rows(window)
+    fast = paths._ordered_steps(events, activity="activity", account="account_id", ts="ts",
+                                order="seq", values=values)
+    assert (fast is not None) == (stored == "ordered" and engine == "duckdb")
+    assert paths.directly_follows(kept).to_pyarrow().equals(
+        paths.directly_follows(window).to_pyarrow())
+    assert paths.variants(kept).to_pyarrow().equals(paths.variants(window).to_pyarrow())
+    with pytest.raises(AnalysisError, match="no column 'colour'"):
+        paths.kept_coded_steps(events, activity="colour")

@@ -28,8 +28,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeyscope.analytics.base import US_PER_DAY, US_PER_SECOND, AnalysisError, distinct_rows
+from journeyscope.analytics.base import (
+    US_PER_DAY,
+    US_PER_SECOND,
+    AnalysisError,
+    distinct_rows,
+    materialise,
+)
+from journeyscope.analytics.engine import keep_arrow
 from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.ordered import runs
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,7 @@ def coded_steps(
 
     Ties in time keep the import order (`order`, when the column exists), as in `with_steps`.
     """
-    if activity not in events.columns:
-        raise AnalysisError(f"no column {activity!r} in the events; they have: "
-                            + ", ".join(events.columns))
+    _has_activity(events, activity)
     if values is None:
         values = activity_codes(events, activity)
     keep = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
@@ -104,6 +110,85 @@ def coded_steps(
         gap_us=coded[ts].lead().over(w).cast("timestamp").delta(coded[ts], unit="microsecond"),
     )
     return CodedSteps(stepped, tuple(values), account)
+
+
+# Dictionaries up to this long are looked up with a list index in the engine (`journey.encode`
+# does the same for its short ones).
+_LIST_UP_TO = 64
+
+
+def _has_activity(events: ir.Table, activity: str) -> None:
+    if activity not in events.columns:
+        raise AnalysisError(f"no column {activity!r} in the events; they have: "
+                            + ", ".join(events.columns))
+
+
+def kept_coded_steps(
+    events: ir.Table,
+    *,
+    activity: str = "activity",
+    account: str = "account_id",
+    ts: str = "ts",
+    order: str | None = "seq",
+    values: list[str] | None = None,
+) -> CodedSteps:
+    """`coded_steps`, computed once and kept in the engine for the analyses that read them:
+    without a sort when the events are stored in journey order (`ordered.runs`; on DuckDB),
+    else by the window pass of `coded_steps`. The same steps either way."""
+    _has_activity(events, activity)
+    if values is None:
+        values = activity_codes(events, activity)
+    data = _ordered_steps(events, activity=activity, account=account, ts=ts, order=order,
+                          values=values)
+    if data is not None:
+        backend = events._find_backend(use_default=True)
+        return CodedSteps(keep_arrow(backend, data), tuple(values), account)
+    coded = coded_steps(events, activity=activity, account=account, ts=ts, order=order,
+                        values=values)
+    return CodedSteps(materialise(coded.table), coded.values, account)
+
+
+def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
+                   order: str | None, values: list[str]) -> pa.Table | None:
+    """The table of `coded_steps` from events read in the order they are stored, when that
+    is journey order (`ordered.runs`); None when it is not, or off DuckDB."""
+    if events._find_backend(use_default=True).name != "duckdb" or account not in events.columns:
+        return None
+    when = events[ts].type() if ts in events.columns else None
+    if when is None or not when.is_timestamp() or when.scale not in (None, 6):
+        return None  # the gaps are microseconds of the timestamps' own unit
+    keep = {c: events[c] for c in (account, ts, order) if c and c in events.columns}
+    code_type = _code_type(values)
+    if len(values) < _LIST_UP_TO:
+        # A short dictionary is looked up in the engine with a list index, which keeps the
+        # scan's order (a join would not): no activity name comes out.
+        listed = ibis.literal(list(values), type="array<string>")
+        keep["__code"] = listed.index(events[activity]).cast(code_type)
+    else:
+        keep["__name"] = events[activity]
+    data = events.select(**keep).to_pyarrow()
+    r = runs(data, account=account, ts=ts, order=order)
+    if r is None or data.column(ts).type != pa.timestamp("us", data.column(ts).type.tz):
+        return None
+    # The accounts numbered in the order of their ids, as `coded_steps` numbers them.
+    rank = np.empty(len(r.heads), dtype=np.int32)
+    rank[pc.sort_indices(r.heads).to_numpy()] = np.arange(len(r.heads), dtype=np.int32)
+    if "__code" in data.column_names:
+        # A name not in the list is -1: the missing code, as a null activity is.
+        code = data.column("__code").combine_chunks().fill_null(-1)
+        code = pc.if_else(pc.less(code, 0), len(values), code)
+    else:
+        code = pc.index_in(data.column("__name").combine_chunks(),
+                           value_set=pa.array(list(values), pa.string())).fill_null(len(values))
+    code = code.cast(code_type.to_pyarrow())
+    us = data.column(ts).combine_chunks().cast(pa.int64())
+    return pa.table({
+        account: r.repeat(rank),
+        "step": r.step(),
+        "code": code,
+        "next_code": r.lead(code),
+        "gap_us": pc.subtract(r.lead(us), us),
+    })
 
 
 @ibis.udf.scalar.builtin(name="chr")
