@@ -350,6 +350,24 @@ def workspace_info(
         out.print(f"    {source}: {plural(n, 'event')}", markup=False)
 
 
+@workspace_app.command("sort")
+def workspace_sort(
+    workspace: Annotated[Path, typer.Argument(help="The workspace file.", show_default=False)],
+) -> None:
+    """Store the events in journey order (each account's together, in time order), which the
+    analyses read without sorting: on ten million events, a full analysis about a fifth
+    faster. Imports append in file order; sort again after importing unsorted data."""
+    import time
+
+    from journeyscope.events.workspace import Workspace
+
+    started = time.perf_counter()
+    with Workspace.open(workspace) as ws, out.status("sorting the events into journey order"):
+        events = ws.sort_events()
+    out.print(f"{workspace}: {plural(events, 'event')} stored in journey order "
+              f"({time.perf_counter() - started:.1f} s)", markup=False)
+
+
 @app.command("export")
 def export_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .csv, "

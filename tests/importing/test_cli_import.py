@@ -153,3 +153,66 @@ def test_import_with_a_bad_memory_limit_names_the_setting_and_creates_nothing(
     assert result.exit_code == 2
     assert result.output.startswith("error: JOURNEYSCOPE_MEMORY_LIMIT: 'bogus'")
     assert "memtest.duckdb" not in result.output and not workspace.exists()
+
+
+def test_workspace_sort_stores_the_events_in_journey_order(tmp_path):
+    """Events imported out of order (accounts interleaved, times back and forth) are stored
+    each account's together, in time order, then import order; the same events, keys and
+    import order, so a re-import still adds nothing and the analyses read them unsorted."""
+    import duckdb
+
+    from journeyscope.analytics import journey
+    from journeyscope.analytics.engine import materialize, open_workspace
+    from journeyscope.model.files import load_map
+
+    rows = ["account_id,ts,activity"]
+    for i in range(60):
+        # b, a, c, b, a, ... with times running backwards for some: never in journey order.
+        rows.append(f"acct-{'bac'[i % 3]},2024-03-{1 + (i * 7) % 28:02d} {i % 24:02d}:00,"
+                    f"{['webinar_attended', 'demo_held'][i % 2]}")
+    rows.append("acct-a,2024-03-08 01:00,demo_held")  # at the time of row 2: import order
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(rows) + "\n")
+    map_file = tmp_path / "map.yaml"
+    map_file.write_text(MAP_YAML)
+    workspace = tmp_path / "w.duckdb"
+    assert invoke("import", source, "-w", workspace, "--map", map_file).exit_code == 0
+    before = _events(workspace)
+
+    def fast() -> bool:
+        src = open_workspace(workspace)
+        try:
+            events = src.table("events")
+            m = load_map(map_file)
+            codes = journey.dictionaries(events, m)
+            facts = materialize(journey.account_facts(events))
+            return journey.ordered_journey(events, facts, codes) is not None
+        finally:
+            src.close()
+
+    assert not fast()
+    result = invoke("workspace", "sort", workspace)
+    assert result.exit_code == 0, result.output
+    assert "61 events stored in journey order" in result.output
+    after = _events(workspace)
+    assert sorted(after) == sorted(before)
+    assert after == sorted(after, key=lambda r: (r[0], r[1], r[3]))
+    assert fast()
+    again = invoke("import", source, "-w", workspace, "--quiet")
+    assert "61 read, 0 added, 61 duplicates" in again.output
+    con = duckdb.connect(str(workspace), read_only=True)
+    assert [r[0] for r in con.execute("SHOW TABLES").fetchall()].count("events") == 1
+    con.close()
+    missing = invoke("workspace", "sort", tmp_path / "nope.duckdb")
+    assert missing.exit_code == 5 and "no such workspace" in missing.output
+
+
+def _events(workspace: Path) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(workspace), read_only=True)
+    try:
+        return con.execute("SELECT account_id, ts, activity, seq, event_key, touchpoint "
+                           "FROM events").fetchall()
+    finally:
+        con.close()

@@ -272,16 +272,18 @@ class _Run:
             matched = [c for c in ("touchpoint", "stage", "outcome") if c in events.columns]
             events = match_table(events.drop(*matched), m)
         if parallel(self.source):
-            # The dictionaries and the facts read the events apart: at once, on two cursors.
+            # The facts on one cursor, the dictionaries and the steps on another: they read
+            # the events apart, and the steps need the facts only at their end.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 made = pool.submit(lambda: materialize(journey.account_facts(events,
                                                                              self.accounts)))
                 codes = journey.dictionaries(events, m)
+                steps = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
-        steps = journey.kept_journey(events, facts, codes)
+            steps = journey.kept_journey(events, facts, codes)
         self.journey = journey.Journey(m, codes, facts, steps)
         self.codes = codes
         self.events_matched = events

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, journey_steps, materialise
+from journeyscope.analytics.engine import release
 from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.model.types import JourneyMap, parse_duration
 
@@ -500,18 +501,6 @@ def attribution(
             [r for r in sets if r["by"] == k],
         )
     return results
-
-
-def release(table: ir.Table) -> None:
-    """Drop a table `base.materialise` kept, once nothing reads it any more."""
-    backend = table._find_backend()
-    if backend.name == "duckdb":
-        # Ibis 12 writes DROP statements DuckDB 2 does not parse; DuckDB's own is plain.
-        op = table.op()
-        catalog, database = op.namespace.catalog or "temp", op.namespace.database or "main"
-        backend.con.execute(f'DROP TABLE IF EXISTS "{catalog}"."{database}"."{op.name}"')
-    else:
-        table.release()
 
 
 def _journey(events: ir.Table, *, account: str, ts: str, touchpoint: str,

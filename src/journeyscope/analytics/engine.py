@@ -122,9 +122,9 @@ SCRATCH = "js_scratch"
 
 
 def materialize(expr: ir.Table) -> ir.Table:
-    """Compute `expr` once and keep the result in the engine (a table of the connection's
-    scratch database, else a temporary table, on DuckDB; a cached DataFrame on Spark), so that
-    the analyses reading it do not compute it again.
+    """Compute `expr` once and keep the result in the engine (Arrow that every cursor of an
+    analysis connection reads, `keep_arrow`, else a temporary table, on DuckDB; a cached
+    DataFrame on Spark), so that the analyses reading it do not compute it again.
 
     Not Ibis's `.cache()` on DuckDB: its clean-up emits a DROP statement DuckDB 2 rejects
     (with sqlglot 30). Kept tables go when the connection closes.
@@ -136,7 +136,10 @@ def materialize(expr: ir.Table) -> ir.Table:
     name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
     if backend.name == "duckdb":
         if getattr(backend, "_js_cursors", None) is not None:
-            return backend.create_table(name, expr, database=(SCRATCH, "main"))
+            # Kept as Arrow that every cursor reads in place: written into the scratch
+            # database instead, the same rows cost a third more CPU (copied in, with
+            # statistics, and read back just as fast).
+            return keep_arrow(backend, expr.to_pyarrow())
         return backend.create_table(name, expr, temp=True)
     # Ibis's PySpark cache runs the SQL without registering the small in-memory tables (the
     # map's stages, standards) the expression reads; register them first.
@@ -145,11 +148,11 @@ def materialize(expr: ir.Table) -> ir.Table:
 
 
 def keep_arrow(backend: Any, data: pa.Table) -> ir.Table:
-    """Keep an Arrow table made outside the engine as `materialize` keeps a query's result,
-    for the analyses to read. On an analysis connection (`share_cursors`) every cursor reads
-    the Arrow data in place, not copied: ten million steps would take a second of CPU to copy
-    into the scratch database. Elsewhere it is copied into a temporary table (DuckDB) or
-    cached (Spark)."""
+    """Keep an Arrow table for the analyses to read, as `materialize` keeps a query's result.
+    On an analysis connection (`share_cursors`) every cursor reads the Arrow data in place,
+    not copied: ten million steps would take a second of CPU to copy into the scratch
+    database. Elsewhere it is copied into a temporary table (DuckDB) or cached (Spark).
+    `release` lets it go."""
     cursors = getattr(backend, "_js_cursors", None)
     if cursors is None:
         return materialize(ibis.memtable(data))
@@ -159,6 +162,22 @@ def keep_arrow(backend: Any, data: pa.Table) -> ir.Table:
                           ibis.Schema.from_pyarrow(data.schema).items()})
     return ops.DatabaseTable(name, schema=schema, source=backend,
                              namespace=ops.Namespace()).to_expr()
+
+
+def release(table: ir.Table) -> None:
+    """Let go of a table `materialize` or `keep_arrow` kept, once nothing reads it any more."""
+    backend = table._find_backend()
+    if backend.name != "duckdb":
+        table.release()
+        return
+    op = table.op()
+    cursors = getattr(backend, "_js_cursors", None)
+    if cursors is not None and op.name in cursors.arrow:
+        cursors.forget(op.name)
+        return
+    # Ibis 12 writes DROP statements DuckDB 2 does not parse; DuckDB's own is plain.
+    catalog, database = op.namespace.catalog or "temp", op.namespace.database or "main"
+    backend.con.execute(f'DROP TABLE IF EXISTS "{catalog}"."{database}"."{op.name}"')
 
 
 class _Cursors:
@@ -171,28 +190,35 @@ class _Cursors:
         self._search_path = search_path
         self._local = threading.local()
         self._opened: list[Any] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # `_register_shared` asks for `current` holding it
         self.shared: set[str] = set()  # the in-memory tables already in the scratch database
         # Arrow tables every cursor reads in place (`keep_arrow`), by name.
         self.arrow: dict[str, pa.Table] = {}
+        self._version = 0  # of `arrow`: a cursor that saw an older one catches up
         self._setup(con)
 
     def _setup(self, cur: Any) -> None:
         cur.execute(f"SET search_path = '{self._search_path}'")
         # DuckDB draws a progress bar on the terminal for long queries; the CLI has its own.
         cur.execute("SET enable_progress_bar = false")
-        for name, data in self.arrow.items():
-            cur.register(name, data)
 
     def keep(self, name: str, data: pa.Table) -> None:
-        """Let every cursor, open or to come, read `data` as the view `name`, in place."""
+        """Let every cursor, open or to come, read `data` as the view `name`, in place. Each
+        cursor registers it in its own thread the next time it is used: a cursor that is
+        running a query refuses a registration from another thread."""
         with self._lock:
             self.arrow[name] = data
-            for cur in (self._con, *self._opened):
-                cur.register(name, data)
+            self._version += 1
+
+    def forget(self, name: str) -> None:
+        """Undo `keep`: each cursor unregisters the view the next time it is used."""
+        with self._lock:
+            if self.arrow.pop(name, None) is not None:
+                self._version += 1
 
     def current(self) -> Any:
-        cur = getattr(self._local, "cur", None)
+        local = self._local
+        cur = getattr(local, "cur", None)
         if cur is None:
             if threading.current_thread() is threading.main_thread():
                 cur = self._con
@@ -201,7 +227,18 @@ class _Cursors:
                 self._setup(cur)
                 with self._lock:
                     self._opened.append(cur)
-            self._local.cur = cur
+            local.cur, local.seen, local.version = cur, set(), 0
+        if local.version != self._version:
+            with self._lock:
+                new = [(n, d) for n, d in self.arrow.items() if n not in local.seen]
+                gone = [n for n in local.seen if n not in self.arrow]
+                local.version = self._version
+            for name, data in new:
+                cur.register(name, data)
+                local.seen.add(name)
+            for name in gone:
+                cur.unregister(name)
+                local.seen.discard(name)
         return cur
 
     def __getattr__(self, name: str) -> Any:

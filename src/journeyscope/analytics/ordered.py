@@ -48,11 +48,12 @@ class Runs:
         step -= np.repeat(self.starts.astype(np.int32), self.lengths)
         return pa.array(step)
 
-    def lead(self, col: pa.Array) -> pa.Array:
-        """The next row's value of `col` (a fixed-width array) where the next row is the same
-        account's, else null: the window's `lead`. The values shifted by one row under a
-        validity bitmap."""
-        shifted = pa.concat_arrays([col.slice(1), pa.nulls(1, col.type)])
+    def lead(self, col: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """The next row's value of `col` (of a fixed-width type) where the next row is the
+        same account's, else null: the window's `lead`. The values shifted by one row, copied
+        once, under a validity bitmap."""
+        chunks = col.slice(1).chunks if isinstance(col, pa.ChunkedArray) else [col.slice(1)]
+        shifted = pa.concat_arrays([*chunks, pa.nulls(1, col.type)])
         valid = self.followed if shifted.null_count == 1 else \
             pc.and_(self.followed, shifted.is_valid())
         return pa.Array.from_buffers(col.type, self.rows,
@@ -86,9 +87,21 @@ def runs(data: pa.Table, *, account: str, ts: str, order: str | None) -> Runs | 
                 pc.greater(seq.take(after), seq.take(at)))).as_py():
             return None
     starts = np.concatenate(([0], pc.add(pc.indices_nonzero(change), 1).to_numpy()))
-    heads = accounts.take(pa.array(starts)).combine_chunks()
+    heads = _take(accounts, starts)
     if pc.count_distinct(heads).as_py() != len(heads):
         return None  # an account's rows in more than one run
     lengths = np.diff(np.append(starts, n))
     followed = pa.concat_arrays([*pc.invert(change).chunks, pa.array([False])])
     return Runs(n, starts, lengths, heads, followed)
+
+
+def _take(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """The values at `rows` (ascending) of a chunked column, chunk by chunk: a take from the
+    whole column would first copy all its chunks into one (a gigabyte of account ids)."""
+    parts, first = [], 0
+    for chunk in column.chunks:
+        lo, hi = np.searchsorted(rows, [first, first + len(chunk)])
+        if hi > lo:
+            parts.append(chunk.take(pa.array(rows[lo:hi] - first)))
+        first += len(chunk)
+    return pa.concat_arrays(parts) if parts else pa.array([], column.type)
