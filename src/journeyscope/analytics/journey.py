@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
 from journeyscope.analytics.engine import keep_arrow, materialize
-from journeyscope.analytics.ordered import runs
+from journeyscope.analytics.ordered import plausible, runs
 from journeyscope.model.types import JourneyMap
 
 # The coded columns of the steps and the map names each dictionary starts with.
@@ -269,8 +269,10 @@ def ordered_journey(
     # Short dictionaries are looked up in the engine (a list index keeps the scan's order);
     # long ones, a join there, here in Arrow.
     small = {k: k for k in KINDS if len(codes.values[k]) < _JOIN_FROM}
-    data = encode(matched.select(**keep), codes, small).to_pyarrow()
-    r = runs(data, account="__account", ts="ts", order="__order")
+    read = encode(matched.select(**keep), codes, small)
+    if not plausible(read, account="__account", ts="ts", order="__order"):
+        return None
+    r = runs(data := read.to_pyarrow(), account="__account", ts="ts", order="__order")
     if r is None:
         return None
     kept = facts() if callable(facts) else facts

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,6 +59,17 @@ class Runs:
             pc.and_(self.followed, shifted.is_valid())
         return pa.Array.from_buffers(col.type, self.rows,
                                      [valid.buffers()[1], shifted.buffers()[1]])
+
+
+# Rows read first to see whether a table can be in journey order at all (`plausible`).
+SAMPLE = 65_536
+
+
+def plausible(table: ir.Table, *, account: str, ts: str, order: str | None) -> bool:
+    """Whether the first rows of `table` as stored are in journey order (`runs`): one small
+    read, so that events in another order cost nothing more than the sort they need."""
+    return runs(table.limit(SAMPLE).to_pyarrow(), account=account, ts=ts, order=order) \
+        is not None
 
 
 def runs(data: pa.Table, *, account: str, ts: str, order: str | None) -> Runs | None:

@@ -37,7 +37,7 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.engine import keep_arrow
 from journeyscope.analytics.journey import STRINGS, Codes
-from journeyscope.analytics.ordered import runs
+from journeyscope.analytics.ordered import plausible, runs
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,10 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
         keep["__code"] = listed.index(events[activity]).cast(code_type)
     else:
         keep["__name"] = events[activity]
-    data = events.select(**keep).to_pyarrow()
-    r = runs(data, account=account, ts=ts, order=order)
+    read = events.select(**keep)
+    if not plausible(read, account=account, ts=ts, order=order):
+        return None
+    r = runs(data := read.to_pyarrow(), account=account, ts=ts, order=order)
     if r is None or data.column(ts).type != pa.timestamp("us", data.column(ts).type.tz):
         return None
     # The accounts numbered in the order of their ids, as `coded_steps` numbers them.
