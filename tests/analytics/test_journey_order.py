@@ -188,3 +188,19 @@ def test_kept_coded_steps_equal_the_window_pass_in_any_order(load, engine, names
     assert paths.variants(kept).to_pyarrow().equals(paths.variants(window).to_pyarrow())
     with pytest.raises(AnalysisError, match="no column 'colour'"):
         paths.kept_coded_steps(events, activity="colour")
+
+
+def test_variants_of_a_journey_in_order_are_the_engines(demo_workspace):
+    """The variants read off the journey's Arrow data in journey order (no aggregate, no
+    sort) are the variants the engine groups, path for path, with the same durations."""
+    source = open_workspace(demo_workspace)
+    try:
+        built = journey.build(source.table("events"), load_template("b2b"))
+        assert built.in_order is not None
+        kwargs = {"activity": "touchpoint", "codes": built.codes}
+        fast = paths.variants(built.steps, in_order=built.in_order, **kwargs).to_pyarrow()
+        engine = paths.variants(built.steps, **kwargs).to_pyarrow()
+        assert fast.num_rows == engine.num_rows > 100
+        assert _rounded(fast.to_pylist()) == _rounded(engine.to_pylist())
+    finally:
+        source.close()

@@ -278,13 +278,13 @@ class _Run:
                 made = pool.submit(lambda: materialize(journey.account_facts(events,
                                                                              self.accounts)))
                 codes = journey.dictionaries(events, m)
-                steps = journey.kept_journey(events, made.result, codes)
+                steps, in_order = journey._kept(events, made.result, codes, order="seq")
                 facts = made.result()
         else:
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
-            steps = journey.kept_journey(events, facts, codes)
-        self.journey = journey.Journey(m, codes, facts, steps)
+            steps, in_order = journey._kept(events, facts, codes, order="seq")
+        self.journey = journey.Journey(m, codes, facts, steps, in_order)
         self.codes = codes
         self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
@@ -407,7 +407,7 @@ class _Run:
         self.put("paths.dfg_stages", paths.graph_table(st, codes=codes, kind="stage"))
         self.put("paths.variants", paths.variants(
             self.steps(), activity="touchpoint", top=50, codes=codes,
-            max_step=int(self.counts.get("events") or 0)))
+            max_step=int(self.counts.get("events") or 0), in_order=self.journey.in_order))
         self.put("paths.sankey_stages", paths.sankey_table(st, codes=codes, kind="stage"))
         self.put("paths.sankey_touchpoints", paths.sankey_table(tp, codes=codes,
                                                                 kind="touchpoint"))

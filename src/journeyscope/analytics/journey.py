@@ -310,11 +310,17 @@ def kept_journey(
     """The coded journey's steps, kept: made in journey order without a sort when the events
     are stored that way (`ordered_journey`), else sorted in one window pass
     (`coded_journey`). `facts` as for `ordered_journey`."""
+    return _kept(events, facts, codes, order=order)[0]
+
+
+def _kept(events: ir.Table, facts: ir.Table | Callable[[], ir.Table], codes: Codes, *,
+          order: str | None) -> tuple[ir.Table, pa.Table | None]:
+    """`kept_journey`, with its Arrow data when it is in journey order."""
     data = ordered_journey(events, facts, codes, order=order)
     if data is not None:
-        return keep_arrow(events._find_backend(use_default=True), data)
+        return keep_arrow(events._find_backend(use_default=True), data), data
     kept = facts() if callable(facts) else facts
-    return materialize(coded_journey(events, kept, codes, order=order))
+    return materialize(coded_journey(events, kept, codes, order=order)), None
 
 
 @dataclass
@@ -325,6 +331,9 @@ class Journey:
     codes: Codes
     facts: ir.Table
     kept_steps: ir.Table
+    # The kept steps' Arrow data when they are in journey order (`ordered_journey`): each
+    # account's rows together, by step. Analyses that need only that order read it directly.
+    in_order: pa.Table | None = None
     _cache: dict[str, ir.Table] = field(default_factory=dict, repr=False)
 
     @property
@@ -360,5 +369,5 @@ def build(
     the map, with the accounts table's columns on the facts when given."""
     codes = dictionaries(events, journey_map)
     facts = materialize(account_facts(events, accounts))
-    steps = kept_journey(events, facts, codes, order=order)
-    return Journey(journey_map, codes, facts, steps)
+    steps, in_order = _kept(events, facts, codes, order=order)
+    return Journey(journey_map, codes, facts, steps, in_order)

@@ -50,6 +50,8 @@ class CodedSteps:
     table: ir.Table
     values: tuple[str, ...]
     account: str = "account_id"
+    # The table's Arrow data when it is in journey order (`kept_coded_steps`).
+    in_order: pa.Table | None = None
 
 
 def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
@@ -142,7 +144,7 @@ def kept_coded_steps(
                           values=values)
     if data is not None:
         backend = events._find_backend(use_default=True)
-        return CodedSteps(keep_arrow(backend, data), tuple(values), account)
+        return CodedSteps(keep_arrow(backend, data), tuple(values), account, data)
     coded = coded_steps(events, activity=activity, account=account, ts=ts, order=order,
                         values=values)
     return CodedSteps(materialise(coded.table), coded.values, account)
@@ -432,6 +434,7 @@ def variants(
     values: list[str] | None = None,
     codes: Codes = STRINGS,
     max_step: int | None = None,
+    in_order: pa.Table | None = None,
 ) -> ir.Table:
     """The variants: one row per distinct path (the account's activities in order), with the
     number of `accounts` that took it, their `share`, its `length`, and the duration of those
@@ -445,8 +448,22 @@ def variants(
     decoded at the end, because grouping and sorting millions of lists, of strings or even of
     integers, is what makes variants slow. `max_step`, an upper bound of the steps
     (the number of events will do), lets the engine sort smaller integers; on a kept table
-    (`base.materialise`) it is looked up.
+    (`base.materialise`) it is looked up. `in_order`, the Arrow data of `steps` when they are
+    in journey order (`journey.build`'s `in_order`; a `CodedSteps` of `kept_coded_steps`
+    brings its own), gives the same keys without the engine: each account's codes lie
+    together, in order, and are its key as they are (`_keys_in_order`).
     """
+    if isinstance(steps, CodedSteps) and steps.in_order is not None:
+        values = list(steps.values)
+        data = steps.in_order
+        return ibis.memtable(variant_table(_keys_in_order(
+            data, account=steps.account, code="code", missing=len(values), width=_width(
+                len(values)), gap="gap_us"), values, top=top))
+    if in_order is not None and codes.coded(activity):
+        values = list(codes.values[activity])
+        return ibis.memtable(variant_table(_keys_in_order(
+            in_order, account=account, code=activity, missing=len(values),
+            width=_width(len(values)), ts="ts"), values, top=top))
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
@@ -469,6 +486,33 @@ def variants(
         us=t[gap].sum(),
     )
     return ibis.memtable(variant_table(per_account, values, top=top))
+
+
+def _keys_in_order(data: pa.Table, *, account: str, code: str, missing: int, width: int,
+                   ts: str | None = None, gap: str | None = None) -> ir.Table:
+    """One row per account of steps in journey order (each account's rows together, by step),
+    as `variants` makes it in the engine: its path's key string (`_path_key`) and `us`, the
+    time from its first step to its last (from `ts`, or the sum of `gap`). The keys are the
+    codes' characters as they lie, cut at each account's first row: no aggregate, no sort."""
+    n = data.num_rows
+    accounts = data.column(account).combine_chunks().to_numpy()
+    starts = np.flatnonzero(np.concatenate(([True], accounts[1:] != accounts[:-1])))
+    codes = data.column(code).combine_chunks().fill_null(missing).to_numpy()
+    chars = _codes_to_digits(codes, width)
+    ends = np.append(starts, n) * width
+    if ends[-1] < 2**31:
+        keys = pa.Array.from_buffers(pa.string(), len(starts), [
+            None, pa.py_buffer(ends.astype(np.int32)), pa.py_buffer(chars)])
+    else:
+        keys = pa.Array.from_buffers(pa.large_string(), len(starts), [
+            None, pa.py_buffer(ends.astype(np.int64)), pa.py_buffer(chars)])
+    if ts is not None:
+        t = data.column(ts).combine_chunks().cast(pa.int64()).to_numpy()
+        us = t[np.append(starts[1:], n) - 1] - t[starts]
+    else:
+        g = data.column(gap).combine_chunks().fill_null(0).to_numpy()
+        us = np.add.reduceat(g, starts) if n else np.zeros(0, np.int64)
+    return ibis.memtable(pa.table({"path": keys, "us": pa.array(us, pa.int64())}))
 
 
 def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
