@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
 from journeyscope.analytics.engine import keep_arrow, materialize
-from journeyscope.analytics.ordered import plausible, runs
+from journeyscope.analytics.ordered import plausible, runs, small_pages
 from journeyscope.model.types import JourneyMap
 
 # The coded columns of the steps and the map names each dictionary starts with.
@@ -316,7 +316,8 @@ def kept_journey(
 def _kept(events: ir.Table, facts: ir.Table | Callable[[], ir.Table], codes: Codes, *,
           order: str | None) -> tuple[ir.Table, pa.Table | None]:
     """`kept_journey`, with its Arrow data when it is in journey order."""
-    data = ordered_journey(events, facts, codes, order=order)
+    with small_pages():
+        data = ordered_journey(events, facts, codes, order=order)
     if data is not None:
         return keep_arrow(events._find_backend(use_default=True), data), data
     kept = facts() if callable(facts) else facts

@@ -21,6 +21,8 @@ True
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
@@ -59,6 +61,29 @@ class Runs:
             pc.and_(self.followed, shifted.is_valid())
         return pa.Array.from_buffers(col.type, self.rows,
                                      [valid.buffers()[1], shifted.buffers()[1]])
+
+
+try:  # numpy's switch for asking the kernel for huge pages for large arrays
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:  # another numpy: leave its default
+    _set_madvise_hugepage = None
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """Large numpy arrays without the kernel's huge pages, for the steps' arrays: numpy asks
+    for them by default, and on a machine whose memory is fragmented the kernel then
+    compacts memory before it hands them out. Measured on ten million steps: making them took
+    0.4 to 0.7 s with huge pages against 0.1 s without. numpy's setting is the process's; it
+    is put back as it was."""
+    if _set_madvise_hugepage is None:
+        yield
+        return
+    before = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(before)
 
 
 # Rows read first to see whether a table can be in journey order at all (`plausible`).

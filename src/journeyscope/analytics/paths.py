@@ -37,7 +37,7 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.engine import keep_arrow
 from journeyscope.analytics.journey import STRINGS, Codes
-from journeyscope.analytics.ordered import plausible, runs
+from journeyscope.analytics.ordered import plausible, runs, small_pages
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,9 @@ def kept_coded_steps(
     _has_activity(events, activity)
     if values is None:
         values = activity_codes(events, activity)
-    data = _ordered_steps(events, activity=activity, account=account, ts=ts, order=order,
-                          values=values)
+    with small_pages():
+        data = _ordered_steps(events, activity=activity, account=account, ts=ts, order=order,
+                              values=values)
     if data is not None:
         backend = events._find_backend(use_default=True)
         return CodedSteps(keep_arrow(backend, data), tuple(values), account, data)
@@ -494,6 +495,13 @@ def _keys_in_order(data: pa.Table, *, account: str, code: str, missing: int, wid
     as `variants` makes it in the engine: its path's key string (`_path_key`) and `us`, the
     time from its first step to its last (from `ts`, or the sum of `gap`). The keys are the
     codes' characters as they lie, cut at each account's first row: no aggregate, no sort."""
+    with small_pages():
+        return _in_order_table(data, account=account, code=code, missing=missing,
+                               width=width, ts=ts, gap=gap)
+
+
+def _in_order_table(data: pa.Table, *, account: str, code: str, missing: int, width: int,
+                    ts: str | None, gap: str | None) -> ir.Table:
     n = data.num_rows
     accounts = data.column(account).combine_chunks().to_numpy()
     starts = np.flatnonzero(np.concatenate(([True], accounts[1:] != accounts[:-1])))
