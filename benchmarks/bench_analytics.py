@@ -122,7 +122,19 @@ def child_pm4py(workspace: str) -> dict:
     return out
 
 
-CHILDREN = {"full": child_full, "ours": child_ours, "pm4py": child_pm4py}
+def child_prepare(spec: str) -> dict:
+    """Make the data in a process of its own: a peak memory is the process's, and a child
+    process starts with its parent's (Linux keeps the largest resident size across fork and
+    exec), so the parent that measures stays small."""
+    args = json.loads(spec)
+    if args["kind"] == "shuffled":
+        return {"workspace": str(shuffled_copy(Path(args["workspace"])))}
+    workspace, accounts = prepare_workspace(args["events"], Path(args["work"]), args["seed"])
+    return {"workspace": str(workspace), "accounts": accounts}
+
+
+CHILDREN = {"full": child_full, "ours": child_ours, "pm4py": child_pm4py,
+            "prepare": child_prepare}
 
 
 def _measure(kind: str, workspace: Path) -> dict:
@@ -133,6 +145,20 @@ def _measure(kind: str, workspace: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _prepared(**spec: object) -> dict:
+    """`child_prepare` in a child process; its progress lines are printed after it."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", "prepare", json.dumps(spec)],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"preparing the data failed:\n{proc.stderr[-3000:]}")
+    *lines, result = proc.stdout.strip().splitlines()
+    for line in lines:
+        print(line, flush=True)
+    return json.loads(result)
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -236,7 +262,8 @@ def main() -> None:
     small = None
     if args.small:
         print(f"\n== small: about {args.small:,} events", flush=True)
-        workspace, _ = prepare_workspace(args.small, args.work, args.seed)
+        workspace = Path(_prepared(kind="demo", events=args.small, work=str(args.work),
+                                   seed=args.seed)["workspace"])
         small = _measure("full", workspace)
         small["events"] = _count(workspace)
         print(f"  full analysis: {small['seconds']:.2f} s (CPU {small['cpu']:.1f} s), peak "
@@ -244,7 +271,8 @@ def main() -> None:
     rows = []
     for size in args.events:
         print(f"\n== about {size:,} events", flush=True)
-        workspace, accounts = prepare_workspace(size, args.work, args.seed)
+        made = _prepared(kind="demo", events=size, work=str(args.work), seed=args.seed)
+        workspace, accounts = Path(made["workspace"]), made["accounts"]
         n = _count(workspace)
         full = _measure("full", workspace)
         print(f"  full analysis: {full['seconds']:.2f} s (CPU {full['cpu']:.1f} s), peak "
@@ -258,7 +286,7 @@ def main() -> None:
               f"{ours['edges']} edges, {ours['variant_count']:,} variants", flush=True)
         row = {"events": n, "accounts": accounts, "full": full, "ours": ours}
         if args.shuffled:
-            other = shuffled_copy(workspace)
+            other = Path(_prepared(kind="shuffled", workspace=str(workspace))["workspace"])
             row["shuffled"] = {"full": _measure("full", other), "ours": _measure("ours", other)}
             sf, so = row["shuffled"]["full"], row["shuffled"]["ours"]
             print(f"  stored out of journey order: full analysis {sf['seconds']:.2f} s (CPU "

@@ -41,6 +41,7 @@ def _both(events):
     codes = journey.dictionaries(events, MAP)
     facts = materialize(journey.account_facts(events))
     fast = journey.ordered_journey(events, facts, codes)
+    fast = None if fast is None else fast.table
     sorted_ = materialize(journey.coded_journey(events, facts, codes)).to_pyarrow()
     return fast, sorted_, journey.kept_journey(events, facts, codes).to_pyarrow()
 

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
 from journeyscope.analytics.engine import keep_arrow, materialize
-from journeyscope.analytics.ordered import plausible, runs, small_pages
+from journeyscope.analytics.ordered import InOrder, plausible, runs, small_pages
 from journeyscope.model.types import JourneyMap
 
 # The coded columns of the steps and the map names each dictionary starts with.
@@ -243,7 +243,7 @@ def ordered_journey(
     account: str = "account_id",
     ts: str = "ts",
     order: str | None = "seq",
-) -> pa.Table | None:
+) -> InOrder | None:
     """The steps of `coded_journey`, made without sorting, when the events already come in
     journey order: each account's matched events together, in time order (then import order,
     `order`), as the demo data, an XES log's traces and many exports are stored. None when
@@ -290,14 +290,14 @@ def ordered_journey(
 
     kinds = {kind: coded(kind) for kind in KINDS}
     when = data.column("ts")
-    return pa.table({
+    return InOrder.of(pa.table({
         "account_id": r.repeat(head_codes.astype(np.int32)),
         "ts": when,
         "step": r.step(),
         **kinds,
         "next_ts": r.lead(when),
         **{f"next_{kind}": r.lead(kinds[kind]) for kind in NEXT_KINDS},
-    })
+    }), r, when)
 
 
 def kept_journey(
@@ -314,12 +314,12 @@ def kept_journey(
 
 
 def _kept(events: ir.Table, facts: ir.Table | Callable[[], ir.Table], codes: Codes, *,
-          order: str | None) -> tuple[ir.Table, pa.Table | None]:
+          order: str | None) -> tuple[ir.Table, InOrder | None]:
     """`kept_journey`, with its Arrow data when it is in journey order."""
     with small_pages():
         data = ordered_journey(events, facts, codes, order=order)
     if data is not None:
-        return keep_arrow(events._find_backend(use_default=True), data), data
+        return keep_arrow(events._find_backend(use_default=True), data.table), data
     kept = facts() if callable(facts) else facts
     return materialize(coded_journey(events, kept, codes, order=order)), None
 
@@ -334,7 +334,7 @@ class Journey:
     kept_steps: ir.Table
     # The kept steps' Arrow data when they are in journey order (`ordered_journey`): each
     # account's rows together, by step. Analyses that need only that order read it directly.
-    in_order: pa.Table | None = None
+    in_order: InOrder | None = None
     _cache: dict[str, ir.Table] = field(default_factory=dict, repr=False)
 
     @property

@@ -97,6 +97,24 @@ def plausible(table: ir.Table, *, account: str, ts: str, order: str | None) -> b
         is not None
 
 
+@dataclass(frozen=True)
+class InOrder:
+    """Steps made in journey order (`journey.ordered_journey`, `paths.kept_coded_steps`), with
+    what `paths.variants` reads off them without the engine: each account's first row and the
+    time from its first step to its last."""
+
+    table: pa.Table
+    starts: np.ndarray
+    us: np.ndarray  # microseconds, per account (run)
+
+    @classmethod
+    def of(cls, table: pa.Table, r: Runs, ts: pa.ChunkedArray | pa.Array) -> InOrder:
+        column = ts if isinstance(ts, pa.ChunkedArray) else pa.chunked_array([ts])
+        first, last = (_take(column, rows).cast(pa.int64()).to_numpy()
+                       for rows in (r.starts, r.starts + r.lengths - 1))
+        return cls(table, r.starts, last - first)
+
+
 def runs(data: pa.Table, *, account: str, ts: str, order: str | None) -> Runs | None:
     """The runs of `data` if its rows are in journey order: each account's rows together, in
     `ts` order, rows at the same time in `order` order (without an `order` column, no two rows

@@ -37,7 +37,7 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.engine import keep_arrow
 from journeyscope.analytics.journey import STRINGS, Codes
-from journeyscope.analytics.ordered import plausible, runs, small_pages
+from journeyscope.analytics.ordered import InOrder, plausible, runs, small_pages
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class CodedSteps:
     values: tuple[str, ...]
     account: str = "account_id"
     # The table's Arrow data when it is in journey order (`kept_coded_steps`).
-    in_order: pa.Table | None = None
+    in_order: InOrder | None = None
 
 
 def activity_codes(events: ir.Table, activity: str = "activity") -> list[str]:
@@ -145,14 +145,14 @@ def kept_coded_steps(
                               values=values)
     if data is not None:
         backend = events._find_backend(use_default=True)
-        return CodedSteps(keep_arrow(backend, data), tuple(values), account, data)
+        return CodedSteps(keep_arrow(backend, data.table), tuple(values), account, data)
     coded = coded_steps(events, activity=activity, account=account, ts=ts, order=order,
                         values=values)
     return CodedSteps(materialise(coded.table), coded.values, account)
 
 
 def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
-                   order: str | None, values: list[str]) -> pa.Table | None:
+                   order: str | None, values: list[str]) -> InOrder | None:
     """The table of `coded_steps` from events read in the order they are stored, when that
     is journey order (`ordered.runs`); None when it is not, or off DuckDB."""
     if events._find_backend(use_default=True).name != "duckdb" or account not in events.columns:
@@ -187,13 +187,13 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
                            value_set=pa.array(list(values), pa.string())).fill_null(len(values))
     code = code.cast(code_type.to_pyarrow())
     us = data.column(ts).combine_chunks().cast(pa.int64())
-    return pa.table({
+    return InOrder.of(pa.table({
         account: r.repeat(rank),
         "step": r.step(),
         "code": code,
         "next_code": r.lead(code),
         "gap_us": pc.subtract(r.lead(us), us),
-    })
+    }), r, us)
 
 
 @ibis.udf.scalar.builtin(name="chr")
@@ -295,7 +295,7 @@ def _by_name(keys: pa.Array, values: tuple[str, ...], width: int) -> pa.Array:
 def _codes_to_digits(codes: np.ndarray, width: int) -> np.ndarray:
     """Codes as key bytes (`_path_key`): the inverse of `_digits_to_codes`."""
     if width == 1:
-        return (codes + 1).astype(np.uint8)
+        return np.add(codes, 1, dtype=np.uint8, casting="unsafe")
     powers = _BASE ** np.arange(width - 1, -1, -1, dtype=np.int32)
     return ((codes[:, None] // powers) % _BASE + 1).astype(np.uint8).ravel()
 
@@ -435,7 +435,7 @@ def variants(
     values: list[str] | None = None,
     codes: Codes = STRINGS,
     max_step: int | None = None,
-    in_order: pa.Table | None = None,
+    in_order: InOrder | None = None,
 ) -> ir.Table:
     """The variants: one row per distinct path (the account's activities in order), with the
     number of `accounts` that took it, their `share`, its `length`, and the duration of those
@@ -456,15 +456,16 @@ def variants(
     """
     if isinstance(steps, CodedSteps) and steps.in_order is not None:
         values = list(steps.values)
-        data = steps.in_order
-        return ibis.memtable(variant_table(_keys_in_order(
-            data, account=steps.account, code="code", missing=len(values), width=_width(
-                len(values)), gap="gap_us"), values, top=top))
+        with small_pages():
+            return ibis.memtable(variant_table(_keys_in_order(
+                steps.in_order, code="code", missing=len(values), width=_width(len(values))),
+                values, top=top))
     if in_order is not None and codes.coded(activity):
         values = list(codes.values[activity])
-        return ibis.memtable(variant_table(_keys_in_order(
-            in_order, account=account, code=activity, missing=len(values),
-            width=_width(len(values)), ts="ts"), values, top=top))
+        with small_pages():
+            return ibis.memtable(variant_table(_keys_in_order(
+                in_order, code=activity, missing=len(values), width=_width(len(values))),
+                values, top=top))
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
@@ -489,38 +490,23 @@ def variants(
     return ibis.memtable(variant_table(per_account, values, top=top))
 
 
-def _keys_in_order(data: pa.Table, *, account: str, code: str, missing: int, width: int,
-                   ts: str | None = None, gap: str | None = None) -> ir.Table:
-    """One row per account of steps in journey order (each account's rows together, by step),
-    as `variants` makes it in the engine: its path's key string (`_path_key`) and `us`, the
-    time from its first step to its last (from `ts`, or the sum of `gap`). The keys are the
-    codes' characters as they lie, cut at each account's first row: no aggregate, no sort."""
-    with small_pages():
-        return _in_order_table(data, account=account, code=code, missing=missing,
-                               width=width, ts=ts, gap=gap)
-
-
-def _in_order_table(data: pa.Table, *, account: str, code: str, missing: int, width: int,
-                    ts: str | None, gap: str | None) -> ir.Table:
-    n = data.num_rows
-    accounts = data.column(account).combine_chunks().to_numpy()
-    starts = np.flatnonzero(np.concatenate(([True], accounts[1:] != accounts[:-1])))
-    codes = data.column(code).combine_chunks().fill_null(missing).to_numpy()
+def _keys_in_order(steps: InOrder, *, code: str, missing: int, width: int) -> ir.Table:
+    """One row per account of steps in journey order, as `variants` makes it in the engine:
+    its path's key string (`_path_key`) and `us`, the time from its first step to its last.
+    The keys are the codes' characters as they lie, cut at each account's first row: no
+    aggregate, no sort."""
+    n = steps.table.num_rows
+    col = steps.table.column(code).combine_chunks()
+    codes = (col.fill_null(missing) if col.null_count else col).to_numpy()
     chars = _codes_to_digits(codes, width)
-    ends = np.append(starts, n) * width
+    ends = np.append(steps.starts, n) * width
     if ends[-1] < 2**31:
-        keys = pa.Array.from_buffers(pa.string(), len(starts), [
+        keys = pa.Array.from_buffers(pa.string(), len(steps.starts), [
             None, pa.py_buffer(ends.astype(np.int32)), pa.py_buffer(chars)])
     else:
-        keys = pa.Array.from_buffers(pa.large_string(), len(starts), [
+        keys = pa.Array.from_buffers(pa.large_string(), len(steps.starts), [
             None, pa.py_buffer(ends.astype(np.int64)), pa.py_buffer(chars)])
-    if ts is not None:
-        t = data.column(ts).combine_chunks().cast(pa.int64()).to_numpy()
-        us = t[np.append(starts[1:], n) - 1] - t[starts]
-    else:
-        g = data.column(gap).combine_chunks().fill_null(0).to_numpy()
-        us = np.add.reduceat(g, starts) if n else np.zeros(0, np.int64)
-    return ibis.memtable(pa.table({"path": keys, "us": pa.array(us, pa.int64())}))
+    return ibis.memtable(pa.table({"path": keys, "us": pa.array(steps.us, pa.int64())}))
 
 
 def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
