@@ -250,6 +250,19 @@ def _by_key(table: ir.Table, key: str = "touchpoint") -> dict:
     return {r[key]: r for r in table.to_pyarrow().to_pylist()}
 
 
+def contacts_reached(events: ir.Table, *, touchpoint: str = "touchpoint",
+                     contact: str = "contact_id", codes: Codes = STRINGS) -> dict[Any, int]:
+    """The distinct contacts met at each touchpoint, by its key (its code when `codes` codes
+    touchpoints). `events` may hold the touchpoints as names or as codes: names are grouped
+    as they are (a workspace's strings group fastest as stored) and coded after, on the
+    small result."""
+    met = events.filter(events[touchpoint].notnull())
+    rows = met.group_by(__tp=met[touchpoint]).aggregate(
+        __n=met[contact].nunique()).to_pyarrow().to_pylist()
+    named = codes.coded("touchpoint") and met[touchpoint].type().is_string()
+    return {(codes.key("touchpoint", r["__tp"]) if named else r["__tp"]): r["__n"] for r in rows}
+
+
 def stats_table(
     events: ir.Table,
     journey_map: JourneyMap,
@@ -268,8 +281,10 @@ def stats_table(
     score: str = "score",
     gap: str = "gap_us",
     codes: Codes = STRINGS,
+    reached: dict[Any, int] | None = None,
 ) -> pa.Table:
-    """`touchpoint_stats` as an Arrow table: four small aggregations, put together here."""
+    """`touchpoint_stats` as an Arrow table: four small aggregations, put together here.
+    `reached`, the contacts per touchpoint (`contacts_reached`) when counted already."""
     if gap not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage)
     if outcomes is None:
@@ -286,9 +301,9 @@ def stats_table(
         scored=s.count(), score_mean=s[score].mean(),
         promoters=(s[score] >= 9).cast("int64").sum(),
         detractors=(s[score] <= 6).cast("int64").sum()))
-    c = contacts if contacts is not None else met
-    c = c.filter(c[touchpoint].notnull())
-    reached = _by_key(c.group_by(touchpoint=c[touchpoint]).aggregate(contacts=c[contact].nunique()))
+    if reached is None:
+        reached = contacts_reached(contacts if contacts is not None else met,
+                                   touchpoint=touchpoint, contact=contact, codes=codes)
 
     if per_account is None:
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
@@ -350,7 +365,7 @@ def stats_table(
         n_scored = sc.get("scored") or 0
         rows.append({
             "touchpoint": tp.id, "stage": tp.stage, "owner": tp.owner,
-            "accounts": accounts, "contacts": reached.get(key, {}).get("contacts") or 0,
+            "accounts": accounts, "contacts": reached.get(key) or 0,
             "events": n_events,
             "reach_share": ratio(accounts, total["total_accounts"]),
             "frequency": ratio(n_events, accounts),
