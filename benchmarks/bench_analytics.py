@@ -69,7 +69,7 @@ def child_full(workspace: str) -> dict:
 
 def child_ours(workspace: str) -> dict:
     from journeyscope.analytics.engine import open_workspace
-    from journeyscope.analytics.paths import directly_follows, kept_coded_steps, variants
+    from journeyscope.analytics.paths import coded_steps, directly_follows, variants
 
     source = open_workspace(workspace)
     events = source.table("events")
@@ -78,7 +78,7 @@ def child_ours(workspace: str) -> dict:
     # The steps over small integer codes, kept for both analyses: read in the order the
     # events are stored when that is journey order (as the demo data's is), else one sort and
     # one window pass.
-    steps = kept_coded_steps(events)
+    steps = coded_steps(events, keep=True)
     after_steps = time.perf_counter()
     dfg = directly_follows(steps).to_pyarrow()  # frequencies and durations: DFG and perf DFG
     after_dfg = time.perf_counter()

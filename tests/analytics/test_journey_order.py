@@ -177,7 +177,7 @@ def test_kept_coded_steps_equal_the_window_pass_in_any_order(load, engine, names
         table = table.take(sorted(range(table.num_rows), key=lambda i: (i * 37) % 61))
     events = load(events=table).table("events")
     values = sorted({r["activity"] for r in rows if r["activity"]})[1:]  # one left out
-    kept = paths.kept_coded_steps(events, values=values)
+    kept = paths.coded_steps(events, values=values, keep=True)
     window = paths.coded_steps(events, values=values)
     assert kept.values == window.values
     assert _steps_rows(kept) == _steps_rows(window)
@@ -188,7 +188,7 @@ def test_kept_coded_steps_equal_the_window_pass_in_any_order(load, engine, names
         paths.directly_follows(window).to_pyarrow())
     assert paths.variants(kept).to_pyarrow().equals(paths.variants(window).to_pyarrow())
     with pytest.raises(AnalysisError, match="no column 'colour'"):
-        paths.kept_coded_steps(events, activity="colour")
+        paths.coded_steps(events, activity="colour", keep=True)
 
 
 def test_variants_of_a_journey_in_order_are_the_engines(demo_workspace):

@@ -47,7 +47,7 @@ from journeyscope.model.types import JourneyMap
 KINDS = ("touchpoint", "stage", "owner", "channel", "persona")
 # A dictionary this long or longer is looked up with a join; a shorter one with a list index,
 # which costs a few comparisons per event and no join.
-_JOIN_FROM = 64
+LOOKUP_JOIN_FROM = 64
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def encode(table: ir.Table, codes: Codes, columns: dict[str, str]) -> ir.Table:
             continue
         names = codes.values[kind]
         dtype = codes.dtype(kind)
-        if len(names) < _JOIN_FROM:
+        if len(names) < LOOKUP_JOIN_FROM:
             listed = ibis.literal(list(names), type="array<string>")
             out = out.mutate(**{column: listed.index(out[column]).cast(dtype)})
             continue
@@ -268,7 +268,7 @@ def ordered_journey(
         keep[kind] = matched[kind] if kind in matched.columns else ibis.null("string")
     # Short dictionaries are looked up in the engine (a list index keeps the scan's order);
     # long ones, a join there, here in Arrow.
-    small = {k: k for k in KINDS if len(codes.values[k]) < _JOIN_FROM}
+    small = {k: k for k in KINDS if len(codes.values[k]) < LOOKUP_JOIN_FROM}
     read = encode(matched.select(**keep), codes, small)
     if not plausible(read, account="__account", ts="ts", order="__order"):
         return None

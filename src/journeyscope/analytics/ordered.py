@@ -99,9 +99,9 @@ def plausible(table: ir.Table, *, account: str, ts: str, order: str | None) -> b
 
 @dataclass(frozen=True)
 class InOrder:
-    """Steps made in journey order (`journey.ordered_journey`, `paths.kept_coded_steps`), with
-    what `paths.variants` reads off them without the engine: each account's first row and the
-    time from its first step to its last."""
+    """Steps made in journey order (`journey.ordered_journey`, `paths.coded_steps` with
+    `keep`), with what `paths.variants` reads off them without the engine: each account's
+    first row and the time from its first step to its last."""
 
     table: pa.Table
     starts: np.ndarray

@@ -36,7 +36,7 @@ from journeyscope.analytics.base import (
     materialise,
 )
 from journeyscope.analytics.engine import keep_arrow
-from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.journey import LOOKUP_JOIN_FROM, STRINGS, Codes
 from journeyscope.analytics.ordered import InOrder, plausible, runs, small_pages
 
 
@@ -50,7 +50,7 @@ class CodedSteps:
     table: ir.Table
     values: tuple[str, ...]
     account: str = "account_id"
-    # The table's Arrow data when it is in journey order (`kept_coded_steps`).
+    # The table's Arrow data when it is in journey order (`coded_steps` with `keep`).
     in_order: InOrder | None = None
 
 
@@ -82,24 +82,37 @@ def coded_steps(
     ts: str = "ts",
     order: str | None = "seq",
     values: list[str] | None = None,
+    keep: bool = False,
 ) -> CodedSteps:
     """The steps of `activity` over millions of events, for `directly_follows` and `variants`:
     the activity becomes a small integer (a join with its dictionary of distinct values, from
     `values` or one query), then one sort and one window pass carry only integers along.
 
     Ties in time keep the import order (`order`, when the column exists), as in `with_steps`.
+    With `keep`, the steps are computed once and kept in the engine for the analyses that read
+    them: then, on DuckDB, events stored in journey order are read in that order without the
+    sort (`ordered.runs`). The same steps either way.
     """
-    _has_activity(events, activity)
+    if activity not in events.columns:
+        raise AnalysisError(f"no column {activity!r} in the events; they have: "
+                            + ", ".join(events.columns))
     if values is None:
         values = activity_codes(events, activity)
-    keep = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
-    coded = _encode(events.select(*keep), activity, values)
+    if keep:
+        with small_pages():
+            data = _ordered_steps(events, activity=activity, account=account, ts=ts,
+                                  order=order, values=values)
+        if data is not None:
+            backend = events._find_backend(use_default=True)
+            return CodedSteps(keep_arrow(backend, data.table), tuple(values), account, data)
+    keep_columns = [c for c in (account, ts, order) if c and c in events.columns] + [activity]
+    coded = _encode(events.select(*keep_columns), activity, values)
     # The account as a dense integer too: the sort and the grouping by account are then on
     # integers (the ids are one small distinct query and a join away).
     ids = distinct_rows(events.select(__id=events[account]))
     ids = ids.mutate(__a=ibis.row_number().over(ibis.window(order_by=ids["__id"])).cast("int32"))
     coded = coded.join(ids, coded[account] == ids["__id"])
-    coded = coded.select(*[coded[c] for c in keep if c not in (activity, account)],
+    coded = coded.select(*[coded[c] for c in keep_columns if c not in (activity, account)],
                          **{account: coded["__a"]},
                          code=coded["__code"].fill_null(len(values)).cast(_code_type(values)))
     order_by = [coded[ts]] + ([coded[order]] if order and order in coded.columns else [])
@@ -111,44 +124,7 @@ def coded_steps(
         next_code=coded.code.lead().over(w).cast(_code_type(values)),
         gap_us=coded[ts].lead().over(w).cast("timestamp").delta(coded[ts], unit="microsecond"),
     )
-    return CodedSteps(stepped, tuple(values), account)
-
-
-# Dictionaries up to this long are looked up with a list index in the engine (`journey.encode`
-# does the same for its short ones).
-_LIST_UP_TO = 64
-
-
-def _has_activity(events: ir.Table, activity: str) -> None:
-    if activity not in events.columns:
-        raise AnalysisError(f"no column {activity!r} in the events; they have: "
-                            + ", ".join(events.columns))
-
-
-def kept_coded_steps(
-    events: ir.Table,
-    *,
-    activity: str = "activity",
-    account: str = "account_id",
-    ts: str = "ts",
-    order: str | None = "seq",
-    values: list[str] | None = None,
-) -> CodedSteps:
-    """`coded_steps`, computed once and kept in the engine for the analyses that read them:
-    without a sort when the events are stored in journey order (`ordered.runs`; on DuckDB),
-    else by the window pass of `coded_steps`. The same steps either way."""
-    _has_activity(events, activity)
-    if values is None:
-        values = activity_codes(events, activity)
-    with small_pages():
-        data = _ordered_steps(events, activity=activity, account=account, ts=ts, order=order,
-                              values=values)
-    if data is not None:
-        backend = events._find_backend(use_default=True)
-        return CodedSteps(keep_arrow(backend, data.table), tuple(values), account, data)
-    coded = coded_steps(events, activity=activity, account=account, ts=ts, order=order,
-                        values=values)
-    return CodedSteps(materialise(coded.table), coded.values, account)
+    return CodedSteps(materialise(stepped) if keep else stepped, tuple(values), account)
 
 
 def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
@@ -162,7 +138,7 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
         return None  # the gaps are microseconds of the timestamps' own unit
     keep = {c: events[c] for c in (account, ts, order) if c and c in events.columns}
     code_type = _code_type(values)
-    if len(values) < _LIST_UP_TO:
+    if len(values) < LOOKUP_JOIN_FROM:
         # A short dictionary is looked up in the engine with a list index, which keeps the
         # scan's order (a join would not): no activity name comes out.
         listed = ibis.literal(list(values), type="array<string>")
@@ -450,7 +426,7 @@ def variants(
     integers, is what makes variants slow. `max_step`, an upper bound of the steps
     (the number of events will do), lets the engine sort smaller integers; on a kept table
     (`base.materialise`) it is looked up. `in_order`, the Arrow data of `steps` when they are
-    in journey order (`journey.build`'s `in_order`; a `CodedSteps` of `kept_coded_steps`
+    in journey order (`journey.build`'s `in_order`; a `CodedSteps` of `coded_steps(..., keep=True)`
     brings its own), gives the same keys without the engine: each account's codes lie
     together, in order, and are its key as they are (`_keys_in_order`).
     """
