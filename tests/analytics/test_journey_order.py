@@ -205,3 +205,26 @@ def test_variants_of_a_journey_in_order_are_the_engines(demo_workspace):
         assert _rounded(fast.to_pylist()) == _rounded(engine.to_pylist())
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("persona", [None, "champion"])
+def test_events_without_their_contacts_personas_are_analysed_as_if_they_had_them(
+        demo_workspace, tmp_path, persona):
+    """Events imported before their contacts lack the personas the contacts give: an analysis
+    finds them (checked while the facts are made) and gives what it gives with them."""
+    copy = tmp_path / "lacking.duckdb"
+    shutil.copy(demo_workspace, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE events SET persona = NULL WHERE contact_id IS NOT NULL")
+    con.close()
+    from journeyscope.analytics.analyze import _persona_gap
+
+    source = open_workspace(copy)
+    assert _persona_gap(source.table("events"), source.table("contacts"))  # what is tested
+    source.close()
+    template = load_template("b2b")
+    a = analyze(template, demo_workspace, persona=persona).to_dict()["tables"]
+    b = analyze(template, copy, persona=persona).to_dict()["tables"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert _rounded(a[name]) == _rounded(b[name]), name

@@ -197,6 +197,10 @@ class _Run:
         # made, while the journey is still being stepped (`prepare`).
         self._early: ThreadPoolExecutor | None = None
         self._reached: Future[dict[Any, int]] | None = None
+        # Whether events lack a persona their contact has (`_persona_gap`), asked in
+        # `prepare`, and the events with those personas then (`_with_contact_persona`).
+        self.persona_gap: Callable[[], bool] | None = None
+        self.with_persona: Callable[[], ir.Table] = lambda: self.events_in
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
         made = self._made[self._section.label]
@@ -286,18 +290,27 @@ class _Run:
 
     # -- the shared intermediates ----------------------------------------------------------
 
+    def _matched(self, events: ir.Table) -> ir.Table:
+        if not self.rematch:
+            return events
+        matched = [c for c in ("touchpoint", "stage", "outcome") if c in events.columns]
+        return match_table(events.drop(*matched), self.map)
+
     def prepare(self) -> None:
         m = self.map
-        events = self.events_in
-        if self.rematch:
-            matched = [c for c in ("touchpoint", "stage", "outcome") if c in events.columns]
-            events = match_table(events.drop(*matched), m)
+        events = self._matched(self.events_in)
         if parallel(self.source):
             # The facts on one cursor, the dictionaries and the steps on another: they read
             # the events apart, and the steps need the facts only at their end.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 made = pool.submit(lambda: materialize(journey.account_facts(events,
                                                                              self.accounts)))
+                # Meanwhile, whether events lack a persona their contacts have (the facts
+                # read no persona; were the events to change, they are made again).
+                if self.persona_gap is not None and self.persona_gap():
+                    events = self._matched(self.with_persona())
+                    made = pool.submit(lambda: materialize(journey.account_facts(
+                        events, self.accounts)))
                 codes = journey.dictionaries(events, m)
                 if "contact_id" in events.columns:
                     # The contacts per touchpoint read the raw events: once the facts are
@@ -308,6 +321,8 @@ class _Run:
                 steps, in_order = journey._kept(events, made.result, codes, order="seq")
                 facts = made.result()
         else:
+            if self.persona_gap is not None and self.persona_gap():
+                events = self._matched(self.with_persona())
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
             steps, in_order = journey._kept(events, facts, codes, order="seq")
@@ -615,18 +630,11 @@ def analyze(
         run.rematch = _needs_match(source, m, events)
         accounts = source.tables.get("accounts")
         contacts = source.tables.get("contacts")
-        if _persona_gap(events, contacts):
-            events = _with_contact_persona(events, contacts)
-        if low is not None:
-            events = events.filter(events.ts >= low)
-        if high is not None:
-            events = events.filter(events.ts < high)
         if persona is not None:
             known = [p.id for p in m.personas]
             if persona not in known:
                 raise AnalysisError(f"{hints.PERSONA()} {persona!r}: the map has no such "
                                     f"persona; its personas are: {', '.join(known) or 'none'}")
-            events = events.filter(events.persona.isnull() | (events.persona == persona))
         if segment is not None:
             if accounts is None or "segment" not in accounts.columns:
                 raise AnalysisError(f"{hints.SEGMENT()} needs an accounts table with a segment "
@@ -637,9 +645,28 @@ def analyze(
                 names = sorted(str(s) for s in found.column(0).to_pylist() if s is not None)
                 raise AnalysisError(f"{hints.SEGMENT()} {segment!r}: no account has it; the "
                                     f"segments are: {', '.join(names) or 'none'}")
-            keep = accounts.select(_keep=accounts.account_id)
-            events = events.semi_join(keep, events.account_id == keep._keep)
-        run.events_in = events
+
+        def narrow(e: ir.Table) -> ir.Table:
+            """The events the filters keep."""
+            if low is not None:
+                e = e.filter(e.ts >= low)
+            if high is not None:
+                e = e.filter(e.ts < high)
+            if persona is not None:
+                e = e.filter(e.persona.isnull() | (e.persona == persona))
+            if segment is not None:
+                keep = accounts.select(_keep=accounts.account_id)
+                e = e.semi_join(keep, e.account_id == keep._keep)
+            return e
+
+        if persona is not None and _persona_gap(events, contacts):
+            # The persona filter reads the personas: they are settled first.
+            events = _with_contact_persona(events, contacts)
+        elif persona is None:
+            raw = events
+            run.persona_gap = lambda: _persona_gap(raw, contacts)
+            run.with_persona = lambda: narrow(_with_contact_persona(raw, contacts))
+        run.events_in = narrow(events)
         run.accounts = accounts
         run.run()
         meta = {
