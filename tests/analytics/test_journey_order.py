@@ -43,7 +43,7 @@ def _both(events):
     fast = journey.ordered_journey(events, facts, codes)
     fast = None if fast is None else fast.table
     sorted_ = materialize(journey.coded_journey(events, facts, codes)).to_pyarrow()
-    return fast, sorted_, journey.kept_journey(events, facts, codes).to_pyarrow()
+    return fast, sorted_, journey.kept_journey(events, facts, codes)[0].to_pyarrow()
 
 
 def _same(a: pa.Table, b: pa.Table) -> None:

@@ -318,14 +318,14 @@ class _Run:
                     self._early = ThreadPoolExecutor(max_workers=1)
                     self._reached = self._early.submit(self._contacts_reached, made, events,
                                                        codes)
-                steps, in_order = journey._kept(events, made.result, codes, order="seq")
+                steps, in_order = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
             if self.persona_gap is not None and self.persona_gap():
                 events = self._matched(self.with_persona())
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
-            steps, in_order = journey._kept(events, facts, codes, order="seq")
+            steps, in_order = journey.kept_journey(events, facts, codes)
         self.journey = journey.Journey(m, codes, facts, steps, in_order)
         self.codes = codes
         self.events_matched = events

@@ -306,16 +306,10 @@ def kept_journey(
     codes: Codes,
     *,
     order: str | None = "seq",
-) -> ir.Table:
+) -> tuple[ir.Table, InOrder | None]:
     """The coded journey's steps, kept: made in journey order without a sort when the events
-    are stored that way (`ordered_journey`), else sorted in one window pass
-    (`coded_journey`). `facts` as for `ordered_journey`."""
-    return _kept(events, facts, codes, order=order)[0]
-
-
-def _kept(events: ir.Table, facts: ir.Table | Callable[[], ir.Table], codes: Codes, *,
-          order: str | None) -> tuple[ir.Table, InOrder | None]:
-    """`kept_journey`, with its Arrow data when it is in journey order."""
+    are stored that way (`ordered_journey`; then with their Arrow data, for `Journey.in_order`),
+    else sorted in one window pass (`coded_journey`; None). `facts` as for `ordered_journey`."""
     with small_pages():
         data = ordered_journey(events, facts, codes, order=order)
     if data is not None:
@@ -370,5 +364,5 @@ def build(
     the map, with the accounts table's columns on the facts when given."""
     codes = dictionaries(events, journey_map)
     facts = materialize(account_facts(events, accounts))
-    steps, in_order = _kept(events, facts, codes, order=order)
+    steps, in_order = kept_journey(events, facts, codes, order=order)
     return Journey(journey_map, codes, facts, steps, in_order)
