@@ -197,10 +197,9 @@ class _Run:
         # made, while the journey is still being stepped (`prepare`).
         self._early: ThreadPoolExecutor | None = None
         self._reached: Future[dict[Any, int]] | None = None
-        # Whether events lack a persona their contact has (`_persona_gap`), asked in
-        # `prepare`, and the events with those personas then (`_with_contact_persona`).
-        self.persona_gap: Callable[[], bool] | None = None
-        self.with_persona: Callable[[], ir.Table] = lambda: self.events_in
+        # Asked in `prepare`: the events with their contacts' personas when some events lack
+        # them (`_persona_gap`, `_with_contact_persona`), else None.
+        self.contact_personas: Callable[[], ir.Table | None] | None = None
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
         made = self._made[self._section.label]
@@ -307,8 +306,9 @@ class _Run:
                                                                              self.accounts)))
                 # Meanwhile, whether events lack a persona their contacts have (the facts
                 # read no persona; were the events to change, they are made again).
-                if self.persona_gap is not None and self.persona_gap():
-                    events = self._matched(self.with_persona())
+                joined = self.contact_personas() if self.contact_personas else None
+                if joined is not None:
+                    events = self._matched(joined)
                     made = pool.submit(lambda: materialize(journey.account_facts(
                         events, self.accounts)))
                 codes = journey.dictionaries(events, m)
@@ -321,8 +321,9 @@ class _Run:
                 steps, in_order = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
-            if self.persona_gap is not None and self.persona_gap():
-                events = self._matched(self.with_persona())
+            joined = self.contact_personas() if self.contact_personas else None
+            if joined is not None:
+                events = self._matched(joined)
             codes = journey.dictionaries(events, m)
             facts = materialize(journey.account_facts(events, self.accounts))
             steps, in_order = journey.kept_journey(events, facts, codes)
@@ -664,8 +665,8 @@ def analyze(
             events = _with_contact_persona(events, contacts)
         elif persona is None:
             raw = events
-            run.persona_gap = lambda: _persona_gap(raw, contacts)
-            run.with_persona = lambda: narrow(_with_contact_persona(raw, contacts))
+            run.contact_personas = lambda: narrow(_with_contact_persona(raw, contacts)) \
+                if _persona_gap(raw, contacts) else None
         run.events_in = narrow(events)
         run.accounts = accounts
         run.run()

@@ -133,13 +133,13 @@ def materialize(expr: ir.Table) -> ir.Table:
     # aggregates of NOT NULL columns) and the kept table would reject their nulls.
     expr = expr.cast({n: t.copy(nullable=True) for n, t in expr.schema().items()})
     backend = expr._find_backend(use_default=True)
-    name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
     if backend.name == "duckdb":
         if getattr(backend, "_js_cursors", None) is not None:
             # Kept as Arrow that every cursor reads in place: written into the scratch
             # database instead, the same rows cost a third more CPU (copied in, with
             # statistics, and read back just as fast).
             return keep_arrow(backend, expr.to_pyarrow())
+        name = f"_js_tmp_{os.getpid()}_{next(_materialized)}"
         return backend.create_table(name, expr, temp=True)
     # Ibis's PySpark cache runs the SQL without registering the small in-memory tables (the
     # map's stages, standards) the expression reads; register them first.

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
 from journeyscope.analytics.engine import keep_arrow, materialize
-from journeyscope.analytics.ordered import InOrder, plausible, runs, small_pages
+from journeyscope.analytics.ordered import InOrder, read_in_order, small_pages
 from journeyscope.model.types import JourneyMap
 
 # The coded columns of the steps and the map names each dictionary starts with.
@@ -256,8 +256,6 @@ def ordered_journey(
     `facts` may be a function that gives them: it is called only once the events are read,
     so that the facts can be made meanwhile.
     """
-    if events._find_backend(use_default=True).name != "duckdb":
-        return None
     if not all(codes.coded(kind) for kind in KINDS) or account not in events.columns:
         return None
     matched = events.filter(events.touchpoint.notnull())
@@ -269,12 +267,11 @@ def ordered_journey(
     # Short dictionaries are looked up in the engine (a list index keeps the scan's order);
     # long ones, a join there, here in Arrow.
     small = {k: k for k in KINDS if len(codes.values[k]) < LOOKUP_JOIN_FROM}
-    read = encode(matched.select(**keep), codes, small)
-    if not plausible(read, account="__account", ts="ts", order="__order"):
+    read = read_in_order(encode(matched.select(**keep), codes, small), account="__account",
+                         ts="ts", order="__order")
+    if read is None:
         return None
-    r = runs(data := read.to_pyarrow(), account="__account", ts="ts", order="__order")
-    if r is None:
-        return None
+    data, r = read
     kept = facts() if callable(facts) else facts
     ids = kept.select("account_text", "account_id").to_pyarrow()
     heads = pc.index_in(r.heads, value_set=ids.column("account_text").combine_chunks())

@@ -86,15 +86,23 @@ def small_pages() -> Iterator[None]:
         _set_madvise_hugepage(before)
 
 
-# Rows read first to see whether a table can be in journey order at all (`plausible`).
+# Rows read first to see whether a table can be in journey order at all (`read_in_order`).
 SAMPLE = 65_536
 
 
-def plausible(table: ir.Table, *, account: str, ts: str, order: str | None) -> bool:
-    """Whether the first rows of `table` as stored are in journey order (`runs`): one small
-    read, so that events in another order cost nothing more than the sort they need."""
-    return runs(table.limit(SAMPLE).to_pyarrow(), account=account, ts=ts, order=order) \
-        is not None
+def read_in_order(table: ir.Table, *, account: str, ts: str,
+                  order: str | None) -> tuple[pa.Table, Runs] | None:
+    """`table` read as stored, with its runs, if it is in journey order (`runs`) on DuckDB,
+    which returns a scan with filters and projections in that order; None otherwise. Its
+    first rows are read first, so that events in another order cost nothing more than the
+    sort they need."""
+    if table._find_backend(use_default=True).name != "duckdb":
+        return None
+    if runs(table.limit(SAMPLE).to_pyarrow(), account=account, ts=ts, order=order) is None:
+        return None
+    data = table.to_pyarrow()
+    r = runs(data, account=account, ts=ts, order=order)
+    return None if r is None else (data, r)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.engine import keep_arrow
 from journeyscope.analytics.journey import LOOKUP_JOIN_FROM, STRINGS, Codes
-from journeyscope.analytics.ordered import InOrder, plausible, runs, small_pages
+from journeyscope.analytics.ordered import InOrder, read_in_order, small_pages
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
                    order: str | None, values: list[str]) -> InOrder | None:
     """The table of `coded_steps` from events read in the order they are stored, when that
     is journey order (`ordered.runs`); None when it is not, or off DuckDB."""
-    if events._find_backend(use_default=True).name != "duckdb" or account not in events.columns:
+    if account not in events.columns:
         return None
     when = events[ts].type() if ts in events.columns else None
     if when is None or not when.is_timestamp() or when.scale not in (None, 6):
@@ -145,11 +145,11 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
         keep["__code"] = listed.index(events[activity]).cast(code_type)
     else:
         keep["__name"] = events[activity]
-    read = events.select(**keep)
-    if not plausible(read, account=account, ts=ts, order=order):
+    read = read_in_order(events.select(**keep), account=account, ts=ts, order=order)
+    if read is None:
         return None
-    r = runs(data := read.to_pyarrow(), account=account, ts=ts, order=order)
-    if r is None or data.column(ts).type != pa.timestamp("us", data.column(ts).type.tz):
+    data, r = read
+    if data.column(ts).type != pa.timestamp("us", data.column(ts).type.tz):
         return None
     # The accounts numbered in the order of their ids, as `coded_steps` numbers them.
     rank = np.empty(len(r.heads), dtype=np.int32)

@@ -243,8 +243,7 @@ class Workspace:
         columns = ", ".join(c.name for c in schema.ALL_EVENT_COLUMNS)
         con.execute("BEGIN")
         try:
-            con.execute(_events_table_sql().replace("TABLE IF NOT EXISTS events",
-                                                    "TABLE events_in_order", 1))
+            con.execute(schema.create_table_sql("events_in_order", schema.ALL_EVENT_COLUMNS))
             con.execute(f"INSERT INTO events_in_order ({columns}) SELECT {columns} FROM events "
                         "ORDER BY account_id, ts, seq")
             con.execute("DROP TABLE events")
