@@ -55,6 +55,46 @@ def test_threads_query_the_workspace_at_once_and_see_what_each_kept(demo_workspa
         src.close()
 
 
+def test_queries_side_by_side_share_the_cores_and_the_setting_is_put_back(demo_workspace):
+    from journeyscope.analytics.engine import cores_shared
+
+    src = open_workspace(demo_workspace)
+    con = src.backend.con
+
+    def threads() -> int:
+        return int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+    try:
+        con.execute("SET threads = 4")
+        with cores_shared(src, 2):
+            assert threads() == 2
+            assert src.table("events").count().to_pyarrow().as_py() > 0
+        assert threads() == 4
+        with cores_shared(src, 8):  # never fewer than one
+            assert threads() == 1
+        assert threads() == 4
+        with pytest.raises(RuntimeError), cores_shared(src, 2):
+            raise RuntimeError("a failing section")
+        assert threads() == 4
+        con.execute("SET threads = 1")
+        with cores_shared(src, 2):  # nothing to share
+            assert threads() == 1
+    finally:
+        src.close()
+
+
+def test_an_analysis_puts_the_threads_of_a_source_it_is_given_back(demo_workspace):
+    src = open_workspace(demo_workspace)
+    try:
+        src.backend.con.execute("SET threads = 2")
+        result = analyze(template_path("b2b"), src)
+        assert result.tables["stages.funnel"].num_rows > 0
+        got = src.backend.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        assert int(got) == 2
+    finally:
+        src.close()
+
+
 def test_a_file_that_is_not_a_workspace_is_refused(tmp_path):
     fake = tmp_path / "notes.duckdb"
     fake.write_text("hello")
