@@ -89,3 +89,19 @@ def test_a_late_link_is_late_even_when_the_account_comes_back_to_its_source(load
     rows = {r["touchpoint"]: r for r in rank_painpoints(journey_steps(events), MAP, dims)
             .to_pylist()}
     assert rows["contract"]["delay"] == 2  # B and F
+
+
+def test_waits_measured_once_for_every_measured_link_give_the_same_ranking(load):
+    from journeyscope.analytics.touchpoints import account_touchpoints, link_waits, measured_links
+
+    src = load(events=EVENTS, accounts=ACCOUNTS)
+    events = prepare(src.table("events"), MAP)
+    dims = account_dimensions(account_outcomes(events), src.table("accounts"))
+    journey = journey_steps(events)
+    links = measured_links(MAP)
+    assert links is not None
+    pairs, sources = links
+    waits = link_waits(account_touchpoints(journey), journey, pairs, sources=sources)
+    alone = rank_painpoints(journey, MAP, dims).to_pylist()
+    assert rank_painpoints(journey, MAP, dims, waits=waits).to_pylist() == alone
+    assert any(r["delay"] for r in alone)  # a late handover is among what the waits decide

@@ -414,13 +414,26 @@ class _Run:
             self.steps(), self.map, outcomes=self.journey.facts,
             per_account=self.per_account(), codes=self.codes))
 
+    def link_waits(self) -> ir.Table | None:
+        """Per account, the wait across each link the run measures (the designed handovers and
+        the links with a time standard: `touchpoints.measured_links`), measured once for the
+        handovers and the pain points; None when the map has no such link."""
+        from journeyscope.analytics import touchpoints
+
+        links = self.memo("links", lambda: touchpoints.measured_links(self.map, self.codes))
+        if links is None:
+            return None
+        pairs, sources = links
+        return self.kept("link_waits", lambda: touchpoints.link_waits(
+            self.per_account(), self.steps(), pairs, sources=sources))
+
     def designed_handovers(self) -> pa.Table:
         """The designed handovers measured: a table of their own and read by the KPIs."""
         from journeyscope.analytics import handovers
 
         return self.memo("handovers.designed", lambda: handovers.designed_table(
             self.steps(), self.map, outcomes=self.journey.facts, per_account=self.per_account(),
-            marks=self.marks(), codes=self.codes))
+            marks=self.marks(), waits=self.link_waits(), codes=self.codes))
 
     def edges(self, level: str) -> pa.Table:
         node, nxt = paths.LEVELS[level]
@@ -571,7 +584,7 @@ class _Run:
     def painpoints(self) -> None:
         self.put("painpoints", painpoints.rank_painpoints(
             self.steps(), self.map, self.journey.facts, feedback=self.feedback,
-            per_account=self.per_account(), codes=self.codes))
+            per_account=self.per_account(), waits=self.link_waits(), codes=self.codes))
 
 
 def _arrow(table: ir.Table) -> pa.Table:

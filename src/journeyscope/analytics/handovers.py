@@ -181,18 +181,20 @@ def designed_handovers(
     outcomes: ir.Table | None = None,
     per_account: ir.Table | None = None,
     marks: ir.Table | None = None,
+    waits: ir.Table | None = None,
     codes: Codes = STRINGS,
 ) -> ir.Table:
     """Each designed handover of the map measured: `source_accounts` (met the source),
     `accounts` (then met the target), `reach_rate`, gap median and p90 in days, the link's time
     standard in days, `breach_share`, `conversion`, `conversion_within` and
     `conversion_breach`, and `observed` (any account made it). `outcomes`
-    (`base.account_outcomes`), `per_account` (`touchpoints.account_touchpoints`) and `marks`
-    (`touchpoints.progress_marks`) are read when the caller has them."""
+    (`base.account_outcomes`), `per_account` (`touchpoints.account_touchpoints`), `marks`
+    (`touchpoints.progress_marks`) and `waits` (`touchpoints.link_waits` over
+    `touchpoints.measured_links`) are read when the caller has them."""
     return ibis.memtable(designed_table(
         events, journey_map, account=account, ts=ts, touchpoint=touchpoint,
         stage_index=stage_index, outcome=outcome, outcomes=outcomes, per_account=per_account,
-        marks=marks, codes=codes))
+        marks=marks, waits=waits, codes=codes))
 
 
 def designed_table(
@@ -207,9 +209,12 @@ def designed_table(
     outcomes: ir.Table | None = None,
     per_account: ir.Table | None = None,
     marks: ir.Table | None = None,
+    waits: ir.Table | None = None,
     codes: Codes = STRINGS,
 ) -> pa.Table:
-    """`designed_handovers` as an Arrow table: two small aggregations, put together here."""
+    """`designed_handovers` as an Arrow table: two small aggregations, put together here.
+    `waits` is `touchpoints.link_waits` over links that include the designed handovers (an
+    analysis run's, `touchpoints.measured_links`); without it they are measured here."""
     handovers = journey_map.handovers()
     if not handovers:
         return pa.Table.from_pylist([], schema=DESIGNED_SCHEMA)
@@ -230,8 +235,9 @@ def designed_table(
     source_accounts = {r["source"]: r["n"] for r in at_sources.group_by(
         source=at_sources.touchpoint).aggregate(n=at_sources.count()).to_pyarrow().to_pylist()}
     # Per account: the first target event and the last source event before it.
-    matched = link_waits(per_account, events, pairs.select("source", "target"),
-                         sources=sources, account=account, touchpoint=touchpoint, ts=ts)
+    matched = waits if waits is not None else link_waits(
+        per_account, events, pairs.select("source", "target"), sources=sources,
+        account=account, touchpoint=touchpoint, ts=ts)
     if marks is None:
         marks = progress_marks(events, journey_map, outcomes=outcomes, per_account=per_account,
                                account=account, ts=ts, stage_index=stage_index,

@@ -140,11 +140,12 @@ def _touch_base(journey: ir.Table, journey_map: JourneyMap, *, per_account: ir.T
 
 def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *,
                      base: ir.Table, journey: ir.Table, account: str, touchpoint: str, ts: str,
-                     value: str, codes: Codes) -> ir.Table:
+                     value: str, waits: ir.Table | None, codes: Codes) -> ir.Table:
     """The five signals per account and touchpoint. `base` (account, touchpoint, first_ts,
     last_ts) is what `touch` was made from: the waits and the last touchpoint are read from it,
     so that the engine does not make `touch` again for them; `journey` answers for the few
-    accounts that came back to a link's source after its target."""
+    accounts that came back to a link's source after its target. `waits`, when given, are
+    those waits measured already, on these links and maybe others."""
     tp_std, link_std = _standards(journey_map, codes)
     link_sources = codes.keys("touchpoint", sorted({t.id for t, link in journey_map.links()
                                                    if link.time_standard}))
@@ -156,8 +157,11 @@ def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *
     # at the source before the first at the target (as the designed handovers measure it).
     if link_sources:
         pairs = link_std.select(source="_source", target="_target", link_days="link_days")
-        waits = link_waits(base, journey, pairs, sources=link_sources, account=account,
-                           touchpoint=touchpoint, ts=ts)
+        if waits is None:
+            waits = link_waits(base, journey, pairs, sources=link_sources, account=account,
+                               touchpoint=touchpoint, ts=ts)
+        else:
+            waits = waits.join(pairs, ["source", "target"])
         wait = waits.first_ts.delta(waits.last_src, unit="microsecond").cast(
             "float64") / US_PER_DAY
         waits = waits.mutate(_late=(wait > waits.link_days).fill_null(False))
@@ -250,13 +254,16 @@ def rank_painpoints(
     stage_index: str = "stage_index",
     next_stage_index: str = "next_stage_index",
     per_account: ir.Table | None = None,
+    waits: ir.Table | None = None,
     codes: Codes = STRINGS,
 ) -> pa.Table:
     """The ranked pain points (see the module's docstring): one row per touchpoint with any
     affected account, best first. `journey` is `base.journey_steps` over prepared events;
     `feedback` the prepared events with a score or text and their `sentiment` (default: the
     journey's own columns); `dims` is `base.account_dimensions` (with the accounts' `value`,
-    else `won_value` is used)."""
+    else `won_value` is used). `waits` is `touchpoints.link_waits` over links that include
+    those with a time standard (an analysis run's, `touchpoints.measured_links`); without it
+    they are measured here."""
     if value not in dims.columns:
         value = "won_value"
     touch = touch_table(journey, journey_map, feedback=feedback, account=account, ts=ts,
@@ -268,7 +275,7 @@ def rank_painpoints(
                        next_stage_index=next_stage_index)
     t = materialize(_account_signals(touch, journey_map, dims, base=base, journey=journey,
                                      account=account, touchpoint=touchpoint, ts=ts,
-                                     value=value, codes=codes))
+                                     value=value, waits=waits, codes=codes))
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
     lift = _churn_lift(t, codes)

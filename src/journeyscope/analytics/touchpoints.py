@@ -106,6 +106,25 @@ def link_waits(
     return simple.union(y.select(*simple.columns), distinct=False)
 
 
+def measured_links(journey_map: JourneyMap, codes: Codes = STRINGS
+                   ) -> tuple[ir.Table, list[Any]] | None:
+    """The links whose waits an analysis run measures, each once: the designed handovers
+    (`handovers.designed_table`) and the links with a time standard (the pain points'
+    delays). A table of (`source`, `target`) for `link_waits`, and the sources' keys; None
+    when the map has neither. One `link_waits` over them serves both readers, each joining
+    its own links."""
+    links = {(h.source, h.target) for h in journey_map.handovers()}
+    links |= {(t.id, link.to) for t, link in journey_map.links() if link.time_standard}
+    if not links:
+        return None
+    ordered = sorted(links)
+    pairs = ibis.memtable(pa.table({
+        "source": codes.array("touchpoint", [s for s, _ in ordered]),
+        "target": codes.array("touchpoint", [t for _, t in ordered]),
+    }))
+    return pairs, codes.keys("touchpoint", sorted({s for s, _ in ordered}))
+
+
 def account_touchpoints(
     events: ir.Table,
     *,

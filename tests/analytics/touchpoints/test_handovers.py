@@ -93,3 +93,15 @@ def test_precomputed_intermediates_give_the_same_handovers(events, tiny_map):
     shared = designed_handovers(events, tiny_map, outcomes=account_outcomes(events),
                                 per_account=account_touchpoints(events)).to_pyarrow()
     assert shared.to_pylist() == alone.to_pylist()
+
+
+def test_waits_measured_once_for_every_measured_link_give_the_same_handovers(events, tiny_map):
+    from journeyscope.analytics.touchpoints import account_touchpoints, link_waits, measured_links
+
+    per_account = account_touchpoints(events)
+    pairs, sources = measured_links(tiny_map)
+    waits = link_waits(per_account, events, pairs, sources=sources)
+    alone = designed_handovers(events, tiny_map).to_pyarrow()
+    shared = designed_handovers(events, tiny_map, per_account=per_account,
+                                waits=waits).to_pyarrow()
+    assert shared.to_pylist() == alone.to_pylist()
