@@ -74,3 +74,37 @@ def test_analyze_with_a_bad_memory_limit_names_the_setting_not_the_workspace(
     assert result.exit_code == 2
     assert result.output.startswith("error: JOURNEYSCOPE_ANALYSIS_MEMORY_LIMIT: 'bogus'")
     assert str(demo_workspace) not in result.output
+
+
+def test_analyze_notes_events_out_of_journey_order_until_they_are_sorted(
+        demo_workspace, tmp_path, monkeypatch):
+    import shutil
+
+    import duckdb
+
+    from journeyscope import cli
+
+    workspace = tmp_path / "shuffled.duckdb"
+    shutil.copyfile(demo_workspace, workspace)
+    con = duckdb.connect(str(workspace))
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM events ORDER BY hash(seq, 7)")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE shuffled RENAME TO events")
+    con.close()
+    monkeypatch.setattr(cli, "SORT_HINT_EVENTS", 1)  # the demo workspace is small
+    note = "note: the events are not stored in journey order"
+
+    result = CliRunner().invoke(app, ["analyze", B2B, "-w", str(workspace), "-o",
+                                      str(tmp_path / "a.json")])
+    assert result.exit_code == 0, result.output
+    assert note in result.output and f"journeyscope workspace sort {workspace}" in result.output
+    assert json.loads((tmp_path / "a.json").read_text())["meta"]["journey_order"] is False
+
+    assert CliRunner().invoke(app, ["workspace", "sort", str(workspace)]).exit_code == 0
+    result = CliRunner().invoke(app, ["analyze", B2B, "-w", str(workspace), "-o",
+                                      str(tmp_path / "b.json")])
+    assert result.exit_code == 0, result.output
+    assert note not in result.output
+    assert json.loads((tmp_path / "b.json").read_text())["meta"]["journey_order"] is True
+    quiet = CliRunner().invoke(app, ["analyze", B2B, "-w", str(demo_workspace), "-q"])
+    assert note not in quiet.output

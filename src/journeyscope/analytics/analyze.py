@@ -697,6 +697,8 @@ def analyze(
             "events": int(run.counts.get("events") or 0),
             "accounts": int(run.counts.get("accounts") or 0),
             "rematched": run.rematch,
+            # Whether the events were read in journey order, without a sort (`ordered`).
+            "journey_order": run.journey.in_order is not None,
             "seconds": round(time.perf_counter() - started, 3),
             "section_seconds": run.seconds,
         }
