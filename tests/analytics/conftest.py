@@ -106,6 +106,23 @@ def build_demo_workspace(folder: Path, accounts: int, seed: int) -> Path:
     return path
 
 
+def shuffled_copy(workspace: Path, folder: Path) -> Path:
+    """A copy of `workspace` in `folder` with its events stored in a random order: the same
+    data, out of journey order, so that every analysis sorts it."""
+    import shutil
+
+    import duckdb
+
+    copy = folder / "shuffled.duckdb"
+    shutil.copy(workspace, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("CREATE TABLE events2 AS SELECT * FROM events ORDER BY hash(seq, 7)")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE events2 RENAME TO events")
+    con.close()
+    return copy
+
+
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo data of 2,000 accounts (seed 1) in a workspace; TRUTH.json beside it."""

@@ -78,19 +78,11 @@ def test_analyze_with_a_bad_memory_limit_names_the_setting_not_the_workspace(
 
 def test_analyze_notes_events_out_of_journey_order_until_they_are_sorted(
         demo_workspace, tmp_path, monkeypatch):
-    import shutil
-
-    import duckdb
-
     from journeyscope import cli
 
-    workspace = tmp_path / "shuffled.duckdb"
-    shutil.copyfile(demo_workspace, workspace)
-    con = duckdb.connect(str(workspace))
-    con.execute("CREATE TABLE shuffled AS SELECT * FROM events ORDER BY hash(seq, 7)")
-    con.execute("DROP TABLE events")
-    con.execute("ALTER TABLE shuffled RENAME TO events")
-    con.close()
+    from .conftest import shuffled_copy
+
+    workspace = shuffled_copy(demo_workspace, tmp_path)
     monkeypatch.setattr(cli, "SORT_HINT_EVENTS", 1)  # the demo workspace is small
     note = "note: the events are not stored in journey order"
 

@@ -18,7 +18,7 @@ from journeyscope.analytics.engine import materialize, open_workspace
 from journeyscope.model.templates import load_template
 from journeyscope.model.types import JourneyMap
 
-from .conftest import events_table
+from .conftest import events_table, shuffled_copy
 
 MAP = JourneyMap.model_validate({
     "name": "order",
@@ -109,19 +109,6 @@ def test_long_dictionaries_are_looked_up_in_arrow(load):
         _same(fast, sorted_)
 
 
-def _shuffled_copy(workspace, folder):
-    """The workspace with its events stored in a random order: the same data, sorted
-    again by every analysis."""
-    copy = folder / "shuffled.duckdb"
-    shutil.copy(workspace, copy)
-    con = duckdb.connect(str(copy))
-    con.execute("CREATE TABLE events2 AS SELECT * FROM events ORDER BY hash(seq, 7)")
-    con.execute("DROP TABLE events")
-    con.execute("ALTER TABLE events2 RENAME TO events")
-    con.close()
-    return copy
-
-
 def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(
         demo_workspace, tmp_path):
     template = load_template("b2b")
@@ -131,7 +118,7 @@ def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(
     facts = materialize(journey.account_facts(events))
     assert journey.ordered_journey(events, facts, codes) is not None  # stored in order
     source.close()
-    shuffled = _shuffled_copy(demo_workspace, tmp_path)
+    shuffled = shuffled_copy(demo_workspace, tmp_path)
     source = open_workspace(shuffled)
     assert journey.ordered_journey(source.table("events"), facts_of(source), codes) is None
     source.close()
