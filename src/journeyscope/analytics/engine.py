@@ -290,7 +290,11 @@ def cores_shared(source: Source, queries: int) -> Iterator[None]:
     after. DuckDB's parallel operators cost CPU to split their work and to merge the threads'
     partial results: the analysis's queries over ten million events took 11.3 to 11.5 s of
     CPU on one thread each against 12.3 s on two, and with the queries side by side the
-    cores are busy without it. Other engines are left as they are."""
+    cores are busy without it. Other engines are left as they are.
+
+    The setting is the database's, which connections to one workspace file in one process
+    share: analyses of the same file that overlap may leave it at a share until the file's
+    last connection closes (slower, never wrong); `open_workspace` opens it afresh."""
     if source.engine != "duckdb":
         yield
         return
