@@ -95,6 +95,31 @@ def test_an_analysis_puts_the_threads_of_a_source_it_is_given_back(demo_workspac
         src.close()
 
 
+def test_one_workspace_file_analysed_twice_at_once_in_one_process(demo_workspace):
+    """Connections to one file share DuckDB's database and what is attached to it: each
+    analysis connection has a scratch database of its own, and lets it go when closed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first, second = open_workspace(demo_workspace), open_workspace(demo_workspace)
+    try:
+        assert first.backend.con.scratch != second.backend.con.scratch
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda src: analyze(template_path("b2b"), src),
+                                    [first, second]))
+        funnels = [r.tables["stages.funnel"].to_pylist() for r in results]
+        assert funnels[0] == funnels[1] and funnels[0]
+    finally:
+        first.close()
+    try:
+        attached = {r[0] for r in second.backend.con.execute(
+            "SELECT database_name FROM duckdb_databases()").fetchall()}
+        assert second.backend.con.scratch in attached
+        assert first.backend.con.scratch not in attached
+        assert second.table("events").count().to_pyarrow().as_py() > 0
+    finally:
+        second.close()
+
+
 def test_a_file_that_is_not_a_workspace_is_refused(tmp_path):
     fake = tmp_path / "notes.duckdb"
     fake.write_text("hello")

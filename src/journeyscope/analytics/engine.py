@@ -119,7 +119,10 @@ _materialized = itertools.count()
 
 # The in-memory database attached to an analysis connection on DuckDB (`share_cursors`):
 # its tables are seen by every cursor of the connection, temporary tables only by their own.
+# Each connection attaches its own (the name and a number): connections to one file in one
+# process share DuckDB's database, and with it what is attached.
 SCRATCH = "js_scratch"
+_scratches = itertools.count(1)
 
 
 def materialize(expr: ir.Table) -> ir.Table:
@@ -186,9 +189,10 @@ class _Cursors:
     one connection (a DuckDB connection runs one query at a time; its cursors run at once and
     share the database, its settings and the scratch database's tables)."""
 
-    def __init__(self, con: Any, search_path: str):
+    def __init__(self, con: Any, search_path: str, scratch: str):
         self._con = con
         self._search_path = search_path
+        self.scratch = scratch  # the connection's scratch database (`share_cursors`)
         self._local = threading.local()
         self._opened: list[Any] = []
         self._lock = threading.RLock()  # `_register_shared` asks for `current` holding it
@@ -251,6 +255,9 @@ class _Cursors:
                 cur.close()
             self._opened.clear()
             self.arrow.clear()
+        # Attached databases are the database's, not the connection's: another connection to
+        # the same file would keep this one's scratch tables.
+        self._con.execute(f"DETACH DATABASE IF EXISTS {self.scratch}")
         self._con.close()
 
 
@@ -259,9 +266,10 @@ def share_cursors(backend: Any) -> None:
     cursor; kept tables and Ibis's in-memory tables go to a scratch in-memory database that
     every cursor sees (attached read-write even to a workspace opened read-only)."""
     con = backend.con
-    con.execute(f"ATTACH ':memory:' AS {SCRATCH} (READ_WRITE)")
+    scratch = f"{SCRATCH}_{next(_scratches)}"
+    con.execute(f"ATTACH ':memory:' AS {scratch} (READ_WRITE)")
     database = con.execute("SELECT current_database()").fetchone()[0]
-    backend.con = _Cursors(con, f"{database}.main,{SCRATCH}.main")
+    backend.con = _Cursors(con, f"{database}.main,{scratch}.main", scratch)
     backend._js_cursors = backend.con
     backend._register_in_memory_table = types.MethodType(_register_shared, backend)
 
@@ -273,7 +281,7 @@ def _register_shared(backend: Any, op: Any) -> None:
         if op.name in cursors.shared:
             return
         data = op.data.to_pyarrow(op.schema)
-        cursors.current().from_arrow(data).create(f'{SCRATCH}.main."{op.name}"')
+        cursors.current().from_arrow(data).create(f'{cursors.scratch}.main."{op.name}"')
         cursors.shared.add(op.name)
 
 
@@ -293,8 +301,8 @@ def cores_shared(source: Source, queries: int) -> Iterator[None]:
     cores are busy without it. Other engines are left as they are.
 
     The setting is the database's, which connections to one workspace file in one process
-    share: analyses of the same file that overlap may leave it at a share until the file's
-    last connection closes (slower, never wrong); `open_workspace` opens it afresh."""
+    share: on a machine of four cores or more, analyses of one file that overlap can leave
+    it at a share until the file's last connection closes (slower, never wrong)."""
     if source.engine != "duckdb":
         yield
         return

@@ -219,7 +219,8 @@ def test_attribution_leaves_no_table_of_its_own_behind(tiny_map, arrow_events):
         # (the map's) are Ibis's own.
         kept = source.backend.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE (temporary OR database_name = "
-            "'js_scratch') AND table_name NOT LIKE 'ibis_%memtable%'").fetchall()
+            f"'{source.backend.con.scratch}') AND table_name NOT LIKE 'ibis_%memtable%'"
+        ).fetchall()
         assert kept == []
     finally:
         source.close()
