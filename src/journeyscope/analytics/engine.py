@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -256,8 +257,10 @@ class _Cursors:
             self._opened.clear()
             self.arrow.clear()
         # Attached databases are the database's, not the connection's: another connection to
-        # the same file would keep this one's scratch tables.
-        self._con.execute(f"DETACH DATABASE IF EXISTS {self.scratch}")
+        # the same file would keep this one's scratch tables. (A connection closed already
+        # has nothing left to let go.)
+        with contextlib.suppress(duckdb.ConnectionException):
+            self._con.execute(f"DETACH DATABASE IF EXISTS {self.scratch}")
         self._con.close()
 
 
