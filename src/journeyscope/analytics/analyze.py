@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,10 +194,6 @@ class _Run:
         self._section = threading.local()
         self._made: dict[str, dict[str, pa.Table]] = {}
         self.texts_cached = False
-        # A query of the raw events that no intermediate feeds, started once the facts are
-        # made, while the journey is still being stepped (`prepare`).
-        self._early: ThreadPoolExecutor | None = None
-        self._reached: Future[dict[Any, int]] | None = None
         # Asked in `prepare`: the events with their contacts' personas when some events lack
         # them (`_persona_gap`, `_with_contact_persona`), else None.
         self.contact_personas: Callable[[], ir.Table | None] | None = None
@@ -229,13 +225,6 @@ class _Run:
         self.seconds[label] = round(time.perf_counter() - started, 3)
 
     def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            if self._early is not None:
-                self._early.shutdown(wait=True)
-
-    def _run(self) -> None:
         todo = self.sections()
         total = len(todo)
         if self.progress:
@@ -317,12 +306,6 @@ class _Run:
                     made = pool.submit(lambda: materialize(journey.account_facts(
                         events, self.accounts)))
                 codes = journey.dictionaries(events, m)
-                if "contact_id" in events.columns:
-                    # The contacts per touchpoint read the raw events: once the facts are
-                    # made, beside the journey's Python work that leaves a core free.
-                    self._early = ThreadPoolExecutor(max_workers=1)
-                    self._reached = self._early.submit(self._contacts_reached, made, events,
-                                                       codes)
                 steps, in_order = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
@@ -337,14 +320,6 @@ class _Run:
         self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
         self.counts = counts.to_pyarrow().to_pylist()[0]
-
-    @staticmethod
-    def _contacts_reached(facts: Future[ir.Table], events: ir.Table,
-                          codes: journey.Codes) -> dict[Any, int]:
-        from journeyscope.analytics.touchpoints import contacts_reached
-
-        facts.result()
-        return contacts_reached(events.select("touchpoint", "contact_id"), codes=codes)
 
     @property
     def feedback(self) -> ir.Table:
@@ -500,14 +475,12 @@ class _Run:
         from journeyscope.analytics import touchpoints
 
         m, codes, f = self.map, self.codes, self.journey.facts
-        contacts, reached = None, None
-        if self._reached is not None:
-            reached = self._reached.result()
-        elif "contact_id" in self.events_matched.columns:
+        contacts = None
+        if "contact_id" in self.events_matched.columns:
             contacts = self.events_matched.select("touchpoint", "contact_id")
         stats = touchpoints.stats_table(
             self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
-            scores=self.feedback, contacts=contacts, codes=codes, reached=reached)
+            scores=self.feedback, contacts=contacts, codes=codes)
         self.put("touchpoints.stats", stats)
         self.put("touchpoints.kpis", touchpoints.kpis_table(stats, m,
                                                             handovers=self.designed_handovers()))
