@@ -430,18 +430,17 @@ def variants(
     brings its own), gives the same keys without the engine: each account's codes lie
     together, in order, and are its key as they are (`_keys_in_order`).
     """
+    ordered: tuple[InOrder, str, list[str]] | None = None
     if isinstance(steps, CodedSteps) and steps.in_order is not None:
-        values = list(steps.values)
+        ordered = steps.in_order, "code", list(steps.values)
+    elif in_order is not None and codes.coded(activity):
+        ordered = in_order, activity, list(codes.values[activity])
+    if ordered is not None:
+        data, column, names = ordered
         with small_pages():
             return ibis.memtable(variant_table(_keys_in_order(
-                steps.in_order, code="code", missing=len(values), width=_width(len(values))),
-                values, top=top))
-    if in_order is not None and codes.coded(activity):
-        values = list(codes.values[activity])
-        with small_pages():
-            return ibis.memtable(variant_table(_keys_in_order(
-                in_order, code=activity, missing=len(values), width=_width(len(values))),
-                values, top=top))
+                data, code=column, missing=len(names), width=_width(len(names))),
+                names, top=top))
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
