@@ -544,15 +544,16 @@ class _Run:
         from journeyscope.analytics import touchpoints
 
         m, codes, f = self.map, self.codes, self.journey.facts
-        # What needs the steps first; the head start's results (`_head_start`) last.
-        per_account, marks = self.per_account(), self.marks()
+        # What needs the steps first, then the head start's results (`_head_start`): the
+        # feedback before the contacts, for the other sections that wait for it.
+        per_account, marks, feedback = self.per_account(), self.marks(), self.feedback
         reached = None
         if "contact_id" in self.events_matched.columns:
             reached = self.memo("contacts_reached", lambda: self._contacts_reached(
                 self.events_matched, codes))
         stats = touchpoints.stats_table(
             self.steps(), m, outcomes=f, per_account=per_account, marks=marks,
-            scores=self.feedback, codes=codes, reached=reached)
+            scores=feedback, codes=codes, reached=reached)
         self.put("touchpoints.stats", stats)
         self.put("touchpoints.kpis", touchpoints.kpis_table(stats, m,
                                                             handovers=self.designed_handovers()))
