@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import math
 import shutil
-import threading
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from journeyscope.analytics import journey, paths
-from journeyscope.analytics.analyze import HEAD_START, analyze
+from journeyscope.analytics.analyze import analyze
 from journeyscope.analytics.base import AnalysisError
 from journeyscope.analytics.engine import materialize, open_workspace
 from journeyscope.model.templates import load_template
@@ -98,26 +97,6 @@ def test_events_out_of_journey_order_are_sorted_with_the_same_result(load, case)
     _same(kept, sorted_)
 
 
-@pytest.mark.parametrize("rows", ["ordered", "interleaved"])
-def test_on_read_is_called_with_the_facts_only_when_no_sort_follows(load, rows):
-    """The caller's hook for work beside the stepping: called once, with the facts, when the
-    events were read in journey order; never before a sort."""
-    events_rows = list(ORDERED)
-    if rows == "interleaved":
-        events_rows[5], events_rows[6] = events_rows[6], events_rows[5]
-    source = load(events=events_rows)
-    events = source.table("events")
-    codes = journey.dictionaries(events, MAP)
-    facts = materialize(journey.account_facts(events))
-    calls = []
-    kept, in_order = journey.kept_journey(events, lambda: facts, codes, on_read=calls.append)
-    if source.engine == "duckdb" and rows == "ordered":
-        assert in_order is not None and calls == [facts]
-    else:
-        assert in_order is None and calls == []
-    assert kept.count().to_pyarrow().as_py() == 6
-
-
 def test_long_dictionaries_are_looked_up_in_arrow(load):
     """Seventy owners: a dictionary that long is a join in the engine, which would not keep
     the order of the rows, so the fast path looks its codes up itself."""
@@ -148,55 +127,6 @@ def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(
     assert a.keys() == b.keys()
     for name in a:
         assert _same_values(a[name], b[name]), name
-
-
-def _recording_contacts_reached(monkeypatch, fail: int = 0) -> list[str]:
-    """Record the thread each count of the contacts per touchpoint runs in; the first `fail`
-    counts raise."""
-    from journeyscope.analytics import touchpoints
-
-    real, threads = touchpoints.contacts_reached, []
-
-    def counted(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        if len(threads) <= fail:
-            raise RuntimeError("the count failed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(touchpoints, "contacts_reached", counted)
-    return threads
-
-
-def test_the_head_start_counts_what_needs_no_steps_while_events_in_order_are_stepped(
-        demo_workspace, tmp_path, monkeypatch):
-    """Events stored in journey order: the contacts per touchpoint are counted once, on the
-    head start's thread, beside the stepping. Out of that order (a sort keeps both cores
-    busy) a section counts them, once."""
-    template = load_template("b2b")
-    threads = _recording_contacts_reached(monkeypatch)
-    ordered = analyze(template, demo_workspace)
-    assert len(threads) == 1 and threads[0].startswith(HEAD_START)
-    threads.clear()
-    shuffled = analyze(template, shuffled_copy(demo_workspace, tmp_path))
-    assert len(threads) == 1 and not threads[0].startswith(HEAD_START)
-    a, b = (r.to_dict()["tables"]["touchpoints.stats"] for r in (ordered, shuffled))
-    assert _same_values(a, b)
-
-
-def test_what_fails_in_the_head_start_is_made_again_by_the_section_that_needs_it(
-        demo_workspace, monkeypatch):
-    """A failure on the head start's thread is not lost nor fatal by itself: the section
-    that asks for the result makes it again, and fails only if that fails too."""
-    template = load_template("b2b")
-    expected = analyze(template, demo_workspace).to_dict()["tables"]["touchpoints.stats"]
-    threads = _recording_contacts_reached(monkeypatch, fail=1)
-    got = analyze(template, demo_workspace).to_dict()["tables"]["touchpoints.stats"]
-    assert len(threads) == 2 and threads[0].startswith(HEAD_START)
-    assert not threads[1].startswith(HEAD_START)
-    assert _same_values(expected, got)
-    threads = _recording_contacts_reached(monkeypatch, fail=2)
-    with pytest.raises(RuntimeError, match="the count failed"):
-        analyze(template, demo_workspace)
 
 
 def facts_of(source):

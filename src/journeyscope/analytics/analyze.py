@@ -13,7 +13,6 @@ and every section reads them. Each section's tables come back as Arrow tables in
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import math
@@ -59,8 +58,6 @@ Progress = Callable[[int, int, str], None]
 # Sections run at once on DuckDB, each query on its share of the cores (`cores_shared`): two
 # at a time keep both cores of the benchmark machine busy, between queries and within them.
 _SECTION_THREADS = 2
-# The name of the thread that makes the head start's results (`_Run._head_start`).
-HEAD_START = "journeyscope-head-start"
 # The sections' usual share of a run's time (seconds at ten million events, two at a time),
 # for the order they start in.
 _SECTION_WEIGHT = {
@@ -197,13 +194,6 @@ class _Run:
         self._section = threading.local()
         self._made: dict[str, dict[str, pa.Table]] = {}
         self.texts_cached = False
-        # Queries that need no steps, started while the preparation steps events read in
-        # journey order (`_head_start`); waited for before the run ends.
-        self._early: ThreadPoolExecutor | None = None
-        # `cores_shared`, entered once: by the head start or by the sections, whichever
-        # comes first, and left when the run ends.
-        self._shares = contextlib.ExitStack()
-        self._sharing = False
         # Asked in `prepare`: the events with their contacts' personas when some events lack
         # them (`_persona_gap`, `_with_contact_persona`), else None.
         self.contact_personas: Callable[[], ir.Table | None] | None = None
@@ -235,21 +225,6 @@ class _Run:
         self.seconds[label] = round(time.perf_counter() - started, 3)
 
     def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            if self._early is not None:
-                self._early.shutdown(wait=True)
-            self._shares.close()
-
-    def share_cores(self) -> None:
-        """From now until the run ends, each query on its share of the engine's threads
-        (`cores_shared`)."""
-        if not self._sharing:
-            self._shares.enter_context(cores_shared(self.source, _SECTION_THREADS))
-            self._sharing = True
-
-    def _run(self) -> None:
         todo = self.sections()
         total = len(todo)
         if self.progress:
@@ -271,8 +246,8 @@ class _Run:
             # Each section's queries on its share of the cores: two sections keep both busy,
             # and a query on one thread spends less CPU than on two (`cores_shared`). The
             # preparation keeps every thread: the sort it may need is its critical path.
-            self.share_cores()
-            with ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
+            with cores_shared(self.source, _SECTION_THREADS), \
+                    ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
                 running = {pool.submit(self._section_run, label, section): label
                            for label, section in rest}
                 done = 1
@@ -331,9 +306,7 @@ class _Run:
                     made = pool.submit(lambda: materialize(journey.account_facts(
                         events, self.accounts)))
                 codes = journey.dictionaries(events, m)
-                steps, in_order = journey.kept_journey(
-                    events, made.result, codes,
-                    on_read=lambda facts: self._head_start(events, facts, codes))
+                steps, in_order = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
             joined = self.contact_personas() if self.contact_personas else None
@@ -347,48 +320,6 @@ class _Run:
         self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
         self.counts = counts.to_pyarrow().to_pylist()[0]
-
-    def _head_start(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> None:
-        """Start the two shared results that read the events but no steps (the voice of the
-        customer's events and the contacts per touchpoint) on a thread of their own, once the
-        events are read in journey order: the preparation's rest is Python and Arrow work
-        that leaves a core idle (about half a second at ten million events), and the first
-        section (touchpoints) waits for both. They are the memos the sections ask for, made
-        from the same tables; should one fail here, the section that asks makes it again and
-        fails there. Not before a sort, which keeps both cores busy itself."""
-        self.share_cores()  # what is left of the preparation hardly queries the engine
-        self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix=HEAD_START)
-        self._memo_early("feedback", lambda: self._feedback(events, facts, codes))
-        if "contact_id" in events.columns:
-            self._memo_early("contacts_reached", lambda: self._contacts_reached(events, codes))
-
-    def _memo_early(self, name: str, make: Callable[[], Any]) -> None:
-        """Make the memo `name` on the head start's thread. Its lock is taken here, before the
-        job is queued, and let go by the job: a section that asks meanwhile waits for it
-        rather than making it too (`threading.Lock` may be released by another thread)."""
-        assert self._early is not None
-        with self._lock:
-            lock = self._locks.setdefault(name, threading.Lock())
-        lock.acquire()
-
-        def job() -> None:
-            try:
-                self._memo[name] = make()
-            finally:
-                lock.release()
-
-        try:
-            self._early.submit(job)
-        except BaseException:
-            lock.release()
-            raise
-
-    @staticmethod
-    def _contacts_reached(events: ir.Table, codes: journey.Codes) -> dict[Any, int]:
-        """The distinct contacts per touchpoint of the (matched) events."""
-        from journeyscope.analytics.touchpoints import contacts_reached
-
-        return contacts_reached(events.select("touchpoint", "contact_id"), codes=codes)
 
     @property
     def feedback(self) -> ir.Table:
@@ -544,16 +475,12 @@ class _Run:
         from journeyscope.analytics import touchpoints
 
         m, codes, f = self.map, self.codes, self.journey.facts
-        # What needs the steps first, then the head start's results (`_head_start`): the
-        # feedback before the contacts, for the other sections that wait for it.
-        per_account, marks, feedback = self.per_account(), self.marks(), self.feedback
-        reached = None
+        contacts = None
         if "contact_id" in self.events_matched.columns:
-            reached = self.memo("contacts_reached", lambda: self._contacts_reached(
-                self.events_matched, codes))
+            contacts = self.events_matched.select("touchpoint", "contact_id")
         stats = touchpoints.stats_table(
-            self.steps(), m, outcomes=f, per_account=per_account, marks=marks,
-            scores=feedback, codes=codes, reached=reached)
+            self.steps(), m, outcomes=f, per_account=self.per_account(), marks=self.marks(),
+            scores=self.feedback, contacts=contacts, codes=codes)
         self.put("touchpoints.stats", stats)
         self.put("touchpoints.kpis", touchpoints.kpis_table(stats, m,
                                                             handovers=self.designed_handovers()))

@@ -301,10 +301,8 @@ def stats_table(
     score: str = "score",
     gap: str = "gap_us",
     codes: Codes = STRINGS,
-    reached: dict[Any, int] | None = None,
 ) -> pa.Table:
-    """`touchpoint_stats` as an Arrow table: four small aggregations, put together here.
-    `reached`, the contacts per touchpoint (`contacts_reached`) when counted already."""
+    """`touchpoint_stats` as an Arrow table: four small aggregations, put together here."""
     if gap not in events.columns:
         events = with_steps(events, account=account, ts=ts, touchpoint=touchpoint, stage=stage)
     if outcomes is None:
@@ -321,9 +319,8 @@ def stats_table(
         scored=s.count(), score_mean=s[score].mean(),
         promoters=(s[score] >= 9).cast("int64").sum(),
         detractors=(s[score] <= 6).cast("int64").sum()))
-    if reached is None:
-        reached = contacts_reached(contacts if contacts is not None else met,
-                                   touchpoint=touchpoint, contact=contact, codes=codes)
+    reached = contacts_reached(contacts if contacts is not None else met,
+                               touchpoint=touchpoint, contact=contact, codes=codes)
 
     if per_account is None:
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
