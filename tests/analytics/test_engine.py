@@ -120,6 +120,30 @@ def test_one_workspace_file_analysed_twice_at_once_in_one_process(demo_workspace
         second.close()
 
 
+def test_no_query_of_an_analysis_runs_on_ibis_s_default_connection(demo_workspace,
+                                                                     monkeypatch):
+    """Ibis runs an expression of in-memory tables alone on its default DuckDB connection,
+    which every thread of the process shares: two analyses at once in one process (two
+    workspaces in the web app) would meet there and DuckDB refuses a connection's second call
+    at once. Every query of a run goes to the run's own connection (the variants of events
+    in journey order did not)."""
+    import ibis
+
+    default = ibis.get_backend()
+    real = type(default)._to_duckdb_relation
+    on_default = []
+
+    def spy(self, expr, **kwargs):
+        if self is default:
+            on_default.append(expr)
+        return real(self, expr, **kwargs)
+
+    monkeypatch.setattr(type(default), "_to_duckdb_relation", spy)
+    result = analyze(template_path("b2b"), demo_workspace)
+    assert result.meta["journey_order"] and result.tables["paths.variants"].num_rows > 0
+    assert on_default == []
+
+
 def test_a_file_that_is_not_a_workspace_is_refused(tmp_path):
     fake = tmp_path / "notes.duckdb"
     fake.write_text("hello")

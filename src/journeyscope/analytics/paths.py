@@ -437,10 +437,15 @@ def variants(
         ordered = in_order, activity, list(codes.values[activity])
     if ordered is not None:
         data, column, names = ordered
+        # The keys are an in-memory table: grouped by the steps' engine, not by Ibis's
+        # default connection, which analyses in other threads of the process share (DuckDB
+        # refuses a connection's second call at once).
+        engine = (steps.table if isinstance(steps, CodedSteps) else steps)._find_backend(
+            use_default=True)
         with small_pages():
             return ibis.memtable(variant_table(_keys_in_order(
                 data, code=column, missing=len(names), width=_width(len(names))),
-                names, top=top))
+                names, top=top, backend=engine))
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
@@ -485,12 +490,13 @@ def _keys_in_order(steps: InOrder, *, code: str, missing: int, width: int) -> ir
 
 
 def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
-                  top: int | None = None) -> pa.Table:
+                  top: int | None = None, backend: Any = None) -> pa.Table:
     """The variants (see `variants`) as an Arrow table, from one row per account with its
     `path` (the key string of its codes of `values`, `_path_key`; len(values) for a missing
     activity) and `us` (its duration). The engine groups the keys, one small query; the order,
     the shares and the names are made here on the small result. The names come as a
-    dictionary-encoded list (`.cast(VARIANT_SCHEMA)` for plain strings)."""
+    dictionary-encoded list (`.cast(VARIANT_SCHEMA)` for plain strings). `backend` runs the
+    query when `per_account` is an in-memory table (else its own engine does)."""
     per_account = per_account.mutate(days=per_account.us.fill_null(0).cast("float64") / US_PER_DAY)
     grouped = per_account.group_by("path").aggregate(
         accounts=per_account.count(),
@@ -498,7 +504,8 @@ def variant_table(per_account: ir.Table, values: list[str] | tuple[str, ...], *,
         median_days=per_account.days.median(),
         min_days=per_account.days.min(),
         max_days=per_account.days.max(),
-    ).to_pyarrow()
+    )
+    grouped = grouped.to_pyarrow() if backend is None else backend.to_pyarrow(grouped)
     vals = tuple(values)
     width = _width(len(vals))
     keys = grouped.column("path").combine_chunks()
