@@ -129,6 +129,31 @@ def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(
         assert _same_values(a[name], b[name]), name
 
 
+@pytest.mark.parametrize("slice_rows", [1, 997, 10**9])
+def test_an_aggregate_per_account_over_slices_of_accounts_is_the_whole_ones(
+        demo_workspace, monkeypatch, slice_rows):
+    """Steps in journey order are aggregated slice by slice, each slice whole accounts: the
+    rows are those of one aggregate over all the steps (a slice of one row still holds its
+    account whole; one larger than the steps is the plain aggregate)."""
+    source = open_workspace(demo_workspace)
+    try:
+        j = journey.build(source.table("events"), load_template("b2b"))
+        assert j.in_order is not None
+
+        def per_touchpoint(s):
+            return s.group_by(account=s.account_id, touchpoint=s.touchpoint).aggregate(
+                n=s.count(), first_ts=s.ts.min(), last_step=s.step.max())
+
+        whole = per_touchpoint(j.steps).to_pyarrow()
+        monkeypatch.setattr(journey, "SLICE_ROWS", slice_rows)
+        sliced = j.per_accounts(per_touchpoint).to_pyarrow()
+        key = [("account", "ascending"), ("touchpoint", "ascending")]
+        assert sliced.num_rows == whole.num_rows
+        assert sliced.sort_by(key).to_pylist() == whole.sort_by(key).to_pylist()
+    finally:
+        source.close()
+
+
 def facts_of(source):
     return materialize(journey.account_facts(source.table("events")))
 

@@ -364,13 +364,12 @@ class _Run:
     def touches(self) -> ir.Table:
         """One row per account, touchpoint, stage and persona met: events, first and last
         time, and whether the account stepped back to an earlier stage from there."""
-        def make() -> ir.Table:
-            j = self.steps()
+        def aggregate(j: ir.Table) -> ir.Table:
             back = is_regression(self.map, j.stage_index, j.next_stage_index)
             return j.group_by(account=j.account_id, touchpoint=j.touchpoint,
                               stage_index=j.stage_index, persona=j.persona).aggregate(
                 n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(), back_from=back.any())
-        return self.kept("touches", make)
+        return self.memo("kept.touches", lambda: self.journey.per_accounts(aggregate))
 
     def per_account(self) -> ir.Table:
         """One row per account and touchpoint met (`touchpoints.account_touchpoints`, with
