@@ -369,6 +369,7 @@ class _Run:
             return j.group_by(account=j.account_id, touchpoint=j.touchpoint,
                               stage_index=j.stage_index, persona=j.persona).aggregate(
                 n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(), back_from=back.any())
+        # Kept by `per_accounts` itself (`self.kept` would copy the kept result once more).
         return self.memo("kept.touches", lambda: self.journey.per_accounts(aggregate))
 
     def per_account(self) -> ir.Table:
