@@ -350,12 +350,12 @@ class Journey:
         if data is None or data.table.num_rows <= SLICE_ROWS:
             return materialize(aggregate(self.steps))
         backend = self.kept_steps._find_backend(use_default=True)
-        wanted = np.arange(SLICE_ROWS, data.table.num_rows, SLICE_ROWS)
-        cuts = np.unique(data.starts[np.minimum(np.searchsorted(data.starts, wanted),
-                                                len(data.starts) - 1)])
-        bounds = [0, *[int(c) for c in cuts if c > 0], data.table.num_rows]
+        # A slice begins with each account that starts in a later block of SLICE_ROWS rows.
+        block = data.starts // SLICE_ROWS
+        cuts = data.starts[1:][np.diff(block) > 0]
+        bounds = [0, *cuts.tolist(), data.table.num_rows]
         slices = [keep_arrow(backend, data.table.slice(lo, hi - lo))
-                  for lo, hi in itertools.pairwise(bounds) if hi > lo]
+                  for lo, hi in itertools.pairwise(bounds)]
         try:
             parts = [aggregate(self._indexed(piece)) for piece in slices]
             return materialize(ibis.union(*parts, distinct=False))
