@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from journeyscope.analytics import journey, paths
+from journeyscope.analytics import journey, ordered, paths
 from journeyscope.analytics.analyze import analyze
 from journeyscope.analytics.base import AnalysisError
 from journeyscope.analytics.engine import materialize, open_workspace
@@ -107,6 +107,32 @@ def test_long_dictionaries_are_looked_up_in_arrow(load):
     if source.engine == "duckdb":
         assert fast is not None
         _same(fast, sorted_)
+
+
+def _chunked(values: list, cuts: list[int], dtype: pa.DataType) -> pa.ChunkedArray:
+    bounds = [0, *cuts, len(values)]
+    return pa.chunked_array([pa.array(values[lo:hi], dtype)
+                             for lo, hi in zip(bounds, bounds[1:], strict=False)], dtype)
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [3], [4, 5], [2, 6, 7], [8]])
+def test_leads_across_chunks_are_the_next_row_s_value_of_the_same_account(cuts):
+    """DuckDB hands ten million rows over in chunks; each row's lead is the next row's value
+    wherever the chunks end, null at an account's last row, and null where the value is."""
+    accounts = ["a", "a", "a", "b", "b", "c", "c", "c", "d"]
+    values = [1, None, 3, 4, 5, None, 7, 8, 9]
+    data = pa.table({"a": _chunked(accounts, cuts, pa.string()),
+                     "ts": _chunked(list(range(9)), cuts, pa.timestamp("us"))})
+    r = ordered.runs(data, account="a", ts="ts", order=None)
+    col = _chunked(values, cuts, pa.int16())
+    want = [values[i + 1] if i + 1 < 9 and accounts[i + 1] == accounts[i] else None
+            for i in range(9)]
+    lead = r.lead(col)
+    assert lead.type == pa.int16() and lead.to_pylist() == want
+    assert r.lead(col.combine_chunks()).to_pylist() == want
+    # Nothing copied: the leads read the column's own buffers.
+    first = next(c for c in col.chunks if len(c) > 1)
+    assert any(c.buffers()[1].address == first.buffers()[1].address for c in lead.chunks)
 
 
 def test_the_whole_analysis_is_the_same_whatever_order_the_events_are_stored_in(

@@ -51,16 +51,38 @@ class Runs:
         step -= np.repeat(self.starts.astype(np.int32), self.lengths)
         return pa.array(step)
 
-    def lead(self, col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    def lead(self, col: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
         """The next row's value of `col` (of a fixed-width type) where the next row is the
-        same account's, else null: the window's `lead`. The values shifted by one row, copied
-        once, under a validity bitmap."""
-        chunks = col.slice(1).chunks if isinstance(col, pa.ChunkedArray) else [col.slice(1)]
-        shifted = pa.concat_arrays([*chunks, pa.nulls(1, col.type)])
-        valid = self.followed if shifted.null_count == 1 else \
-            pc.and_(self.followed, shifted.is_valid())
-        return pa.Array.from_buffers(col.type, self.rows,
-                                     [valid.buffers()[1], shifted.buffers()[1]])
+        same account's, else null: the window's `lead`.
+
+        Nothing is copied: within each chunk of `col`, the leads are its own values one
+        further on (the chunk's data buffer read from the next value, under a bitmap of the
+        rows followed by their account's next), and the last row of a chunk takes the first
+        value of the next chunk. Copying ten million values instead (one contiguous lead)
+        took about 0.1 s per column of the preparation's single-threaded end, nearly all of
+        it the first touch of fresh memory."""
+        chunks = [c for c in (col.chunks if isinstance(col, pa.ChunkedArray) else [col])
+                  if len(c)]
+        pieces, start = [], 0
+        for i, chunk in enumerate(chunks):
+            rows = len(chunk)
+            if rows > 1:
+                body = chunk.slice(1)  # no copy: the same buffers, one value further on
+                valid = self.followed.slice(start, rows - 1)
+                if body.null_count:
+                    valid = pc.and_(valid, body.is_valid())
+                # A validity bitmap is read at the data's offset: bit `offset + j` is row j's.
+                bits = pa.concat_arrays([pa.array(np.zeros(body.offset, bool)), valid])
+                pieces.append(pa.Array.from_buffers(
+                    col.type, rows - 1, [bits.buffers()[1], body.buffers()[1]],
+                    offset=body.offset))
+            end = start + rows - 1
+            if i + 1 < len(chunks) and self.followed[end].as_py():
+                pieces.append(chunks[i + 1].slice(0, 1))
+            else:
+                pieces.append(pa.nulls(1, col.type))
+            start += rows
+        return pa.chunked_array(pieces, col.type)
 
 
 try:  # numpy's switch for asking the kernel for huge pages for large arrays
