@@ -109,6 +109,21 @@ def test_long_dictionaries_are_looked_up_in_arrow(load):
         _same(fast, sorted_)
 
 
+@pytest.mark.parametrize("names", [[], ["b"], ["b", "o'brien", "a"]])
+def test_a_short_dictionary_s_codes_are_positions_and_null_elsewhere(names):
+    """The constant map DuckDB looks codes up in and the list index other engines use give
+    the same codes: a name's position, null for null and for a name not in the dictionary."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    values = ["a", None, "o'brien", "zz", "b"]
+    t = con.create_table("t", ibis.memtable(pa.table({"c": pa.array(values, pa.string())})))
+    want = [names.index(v) if v in names else None for v in values]
+    for engine in ("duckdb", "another"):
+        got = t.select(x=journey.code_of(t.c, names, engine=engine)).to_pyarrow()
+        assert got.column("x").type == pa.int16() and got.column("x").to_pylist() == want
+
+
 def _chunked(values: list, cuts: list[int], dtype: pa.DataType) -> pa.ChunkedArray:
     bounds = [0, *cuts, len(values)]
     return pa.chunked_array([pa.array(values[lo:hi], dtype)
