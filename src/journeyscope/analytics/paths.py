@@ -142,7 +142,7 @@ def _ordered_steps(events: ir.Table, *, activity: str, account: str, ts: str,
         # A short dictionary is looked up in the engine (`code_of` keeps the scan's order, a
         # join would not): no activity name comes out.
         engine = events._find_backend(use_default=True).name
-        keep["__code"] = code_of(events[activity], values, engine=engine).cast(code_type)
+        keep["__code"] = code_of(events[activity], values, engine=engine)  # int16
     else:
         keep["__name"] = events[activity]
     read = read_in_order(events.select(**keep), account=account, ts=ts, order=order)
