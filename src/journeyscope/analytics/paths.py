@@ -439,12 +439,12 @@ def variants(
         # The keys are an in-memory table: grouped by the steps' engine, not by Ibis's
         # default connection, which analyses in other threads of the process share (DuckDB
         # refuses a connection's second call at once).
-        engine = (steps.table if isinstance(steps, CodedSteps) else steps)._find_backend(
+        backend = (steps.table if isinstance(steps, CodedSteps) else steps)._find_backend(
             use_default=True)
         with small_pages():
             return ibis.memtable(variant_table(_keys_in_order(
                 data, code=column, missing=len(names), width=_width(len(names))),
-                names, top=top, backend=engine))
+                names, top=top, backend=backend))
     if isinstance(steps, CodedSteps):
         values = list(steps.values)
         t, account, code = steps.table, steps.account, steps.table.code
