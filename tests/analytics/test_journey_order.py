@@ -8,6 +8,7 @@ import math
 import shutil
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -122,6 +123,29 @@ def test_a_short_dictionary_s_codes_are_positions_and_null_elsewhere(names):
     for engine in ("duckdb", "another"):
         got = t.select(x=journey.code_of(t.c, names, engine=engine)).to_pyarrow()
         assert got.column("x").type == pa.int16() and got.column("x").to_pylist() == want
+
+
+@pytest.mark.parametrize("size", [0, 2, 7, journey.BITMASK_UP_TO, journey.BITMASK_UP_TO + 1])
+def test_distinct_codes_counted_as_bits_are_the_distinct_count(size):
+    """Counting a short dictionary's codes as bits gives `nunique`'s count per group: nulls
+    not counted, a group of nulls only counts 0, the highest code counts once."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    rng = np.random.default_rng(size)
+    top = max(size - 1, 0)
+    groups = rng.integers(0, 40, 3000).tolist() + [90, 91, 91, 92, 92, 92]
+    codes_ = (rng.integers(0, max(size, 1), 3000).tolist() if size else [None] * 3000) \
+        + [None, None, top if size else None, top if size else None, 0 if size else None, None]
+    codes_ = [None if i % 7 == 0 else c for i, c in enumerate(codes_)]
+    t = con.create_table("t", ibis.memtable(pa.table({
+        "g": pa.array(groups, pa.int32()), "c": pa.array(codes_, pa.int16())})))
+    names = journey.Codes({"persona": tuple(f"p{i}" for i in range(size))})
+    got = t.group_by("g").aggregate(n=journey.distinct_count(t.c, names, "persona"))
+    want = t.group_by("g").aggregate(n=t.c.nunique())
+    got, want = (x.order_by("g").to_pyarrow() for x in (got, want))
+    assert got.column("n").type == pa.int64() and got.equals(want)
+    assert dict(zip(*got.to_pydict().values(), strict=True))[90] == 0
 
 
 def _chunked(values: list, cuts: list[int], dtype: pa.DataType) -> pa.ChunkedArray:

@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, ratio
-from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.journey import STRINGS, Codes, distinct_count
 from journeyscope.analytics.touchpoints import map_touchpoints
 from journeyscope.model.types import JourneyMap
 
@@ -99,7 +99,8 @@ def personas_per_stage(
     e = _at(_engaged(events, engaged, contacts, dict(
         account=account, touchpoint=touchpoint, persona=persona, ts=ts, contact=contact)),
         journey_map, "stage", codes)
-    return e.group_by("account", stage=e.place).aggregate(personas=e.persona.nunique())
+    return e.group_by("account", stage=e.place).aggregate(
+        personas=distinct_count(e.persona, codes, "persona"))
 
 
 BY_STAGE_SCHEMA = pa.schema([
