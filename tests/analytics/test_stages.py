@@ -181,3 +181,35 @@ def test_progress_can_be_computed_once_and_passed_on(journey):
     p = rows(progress, "account_id")
     assert p["A2"]["current"] == 1 and p["A2"]["current_since"] == dt.datetime(2024, 1, 20)
     assert p["A3"]["current"] == 2 and p["A3"]["exited_1"] is None
+
+
+@pytest.mark.parametrize("n_stages", [1, 3, 7])
+def test_stages_reached_per_account_and_value_match_a_count_by_hand(n_stages):
+    """`reached_patterns` (on DuckDB the stages reached as bits of one integer) counts each
+    (account, value) once by the set of stages below `n_stages` it met; a null stage or one
+    past the last meets none."""
+    import ibis
+    import numpy as np
+    import pyarrow as pa
+
+    from journeyscope.analytics.stages import reached_patterns
+
+    rng = np.random.default_rng(n_stages)
+    rows = [(int(a), None if p == 4 else int(p), None if s == 8 else int(s))
+            for a, p, s in zip(rng.integers(0, 80, 1500), rng.integers(0, 5, 1500),
+                               rng.integers(0, 9, 1500), strict=True)]
+    rows += [(500, 1, None), (501, None, 8)]  # values that reach no stage at all
+    touches = ibis.memtable(pa.table({
+        "account": pa.array([r[0] for r in rows], pa.int32()),
+        "persona": pa.array([r[1] for r in rows], pa.int16()),
+        "stage_index": pa.array([r[2] for r in rows], pa.int16())}))
+    met: dict[tuple, set] = {}
+    for a, p, s in rows:
+        met.setdefault((a, p), set()).update({s} if s is not None and s < n_stages else set())
+    want: dict[tuple, int] = {}
+    for (_, p), stages_met in met.items():
+        key = (p, *(k in stages_met for k in range(n_stages)))
+        want[key] = want.get(key, 0) + 1
+    got = reached_patterns(touches, n_stages, by="persona")
+    assert got.column_names == ["persona", *[f"r{k}" for k in range(n_stages)], "n"]
+    assert {tuple(r.values())[:-1]: r["n"] for r in got.to_pylist()} == want

@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY, AnalysisError, ratio, stage_table
-from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.journey import BITMASK_UP_TO, STRINGS, Codes
 from journeyscope.model.types import JourneyMap, parse_duration
 
 
@@ -162,10 +162,24 @@ def reached_patterns(touches: ir.Table, n_stages: int, *, by: str, account: str 
     `by` value and stage met (more rows are fine): whether each (account, value) reached each
     stage is all that funnel needs, and cheaper to find than when."""
     t = touches
+    flags = [f"r{k}" for k in range(n_stages)]
+    if 0 < n_stages <= BITMASK_UP_TO and t._find_backend(use_default=True).name == "duckdb":
+        # The stages reached as the bits of one integer: one aggregate instead of one per
+        # stage (at ten million events, 0.15 s of CPU against 0.25 s), unpacked here.
+        si = t[stage_index].cast("int64")
+        bit = ibis.ifelse((si >= 0) & (si < n_stages), ibis.literal(1, "int64") << si,
+                          ibis.null("int64"))
+        masks = t.group_by(t[account], t[by]).aggregate(__mask=bit.bit_or().fill_null(0))
+        counted = masks.group_by(masks[by], masks["__mask"]).aggregate(n=masks.count())
+        counted = counted.to_pyarrow()
+        mask = counted.column("__mask").to_numpy(zero_copy_only=False)
+        out = counted.select([by])
+        for k, name in enumerate(flags):
+            out = out.append_column(name, pa.array((mask >> k) & 1 == 1))
+        return out.append_column("n", counted.column("n"))
     reached = t.group_by(t[account], t[by]).aggregate(
-        **{f"r{k}": (t[stage_index] == k).fill_null(False).any() for k in range(n_stages)})
-    keys = [by, *[f"r{k}" for k in range(n_stages)]]
-    return reached.group_by(keys).aggregate(n=reached.count()).to_pyarrow()
+        **{name: (t[stage_index] == k).fill_null(False).any() for k, name in enumerate(flags)})
+    return reached.group_by([by, *flags]).aggregate(n=reached.count()).to_pyarrow()
 
 
 FUNNEL_COLUMNS = [("stage_index", pa.int16()), ("stage", pa.string()),
