@@ -110,6 +110,21 @@ def test_account_outcomes_say_when_and_how_each_account_ended(events):
     assert y["lost"] and y["won_value"] == 0.0 and y["events"] == 2
 
 
+def test_the_first_channel_is_the_earliest_event_s_even_when_it_has_none(load):
+    """An account's first channel is its earliest event's channel, null when that event has
+    none (not the earliest channel given), on every engine."""
+    src = load(events=[
+        _ev("A", "web", "2024-01-02 09:00", channel="web"),
+        _ev("A", "demo", "2024-01-01 09:00"),
+        _ev("B", "demo", "2024-01-05 09:00", channel="email"),
+        _ev("B", "web", "2024-01-03 09:00", channel="video"),
+        _ev("B", "web", "2024-01-04 09:00"),
+    ])
+    out = account_outcomes(prepare(src.table("events"), MAP, match=True))
+    assert {r["account_id"]: r["first_channel"] for r in out.to_pyarrow().to_pylist()} == {
+        "A": None, "B": "video"}
+
+
 def test_account_dimensions_join_the_accounts_table(events, source):
     outcomes = account_outcomes(events)
     out = {r["account_id"]: r for r in account_dimensions(outcomes, source.table("accounts"))

@@ -20,6 +20,7 @@ Column names are keyword arguments with the canonical names as defaults.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -236,6 +237,22 @@ def stage_table(journey_map: JourneyMap) -> ir.Table:
     }))
 
 
+@ibis.udf.agg.builtin(name="arg_min_null")
+def _arg_min_null(arg: str, val: dt.timestamp) -> str:  # type: ignore[valid-type]
+    """DuckDB's `arg` of the row with the least `val`, null if that row's `arg` is."""
+
+
+def first_value(column: ir.Column, by: ir.Column) -> ir.Scalar:
+    """The value of `column` on the row where `by` is least (null if that row has none), as
+    Ibis's `argmin`. On DuckDB, for strings, `ARG_MIN_NULL`: Ibis writes `argmin` as an
+    ordered `FIRST`, which sorts each group's rows: the accounts' facts over ten million
+    events took 0.43 s of CPU against 0.50 s (medians of seven)."""
+    if column.type().is_string() and by.type().is_timestamp() \
+            and column._find_backend(use_default=True).name == "duckdb":
+        return _arg_min_null(column, by)
+    return column.argmin(by)
+
+
 def account_outcomes(
     events: ir.Table,
     *,
@@ -252,7 +269,7 @@ def account_outcomes(
         first_ts=events[ts].min(),
         last_ts=events[ts].max(),
         events=events.count(),
-        first_channel=events[channel].argmin(events[ts]),
+        first_channel=first_value(events[channel], events[ts]),
     )
     # Outcome events are a sliver of the events: the outcomes are aggregated over them alone
     # and joined on, instead of comparing every event with every outcome name.
