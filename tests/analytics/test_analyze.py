@@ -131,6 +131,22 @@ def test_a_missing_workspace_is_a_clear_error(tmp_path):
         analyze(B2B, tmp_path / "none.duckdb")
 
 
+def test_the_heap_is_frozen_during_a_run_and_given_back_after_even_on_error(demo_workspace):
+    """The objects alive before a run stay out of full collections while it runs, and go
+    back to them after: the process's collector is as it was, also after a failed run."""
+    import gc
+
+    before = gc.get_freeze_count()
+    frozen = []
+    analyze(B2B, demo_workspace, since="2025-01-01", until="2025-03-01",
+            progress=lambda *_: frozen.append(gc.get_freeze_count()))
+    assert frozen and min(frozen) > 0
+    assert gc.get_freeze_count() == before
+    with pytest.raises(AnalysisError):
+        analyze(B2B, demo_workspace, segment="galactic")
+    assert gc.get_freeze_count() == before
+
+
 def test_analysis_never_writes_events_and_caches_sentiment_once(demo_workspace, tmp_path):
     import duckdb
 
