@@ -160,3 +160,33 @@ def test_kpis_come_in_the_maps_order(events, tiny_map):
     table = touchpoint_kpis(touchpoint_stats(events, tiny_map), tiny_map).to_pyarrow()
     assert table.column("kpi").to_pylist() == [
         k.name for tp in tiny_map.touchpoints for k in tp.kpis]
+
+
+@pytest.mark.parametrize("coded", [False, True])
+def test_contacts_per_touchpoint_are_the_distinct_pairs_as_names_or_codes(coded):
+    """The distinct contacts met at each touchpoint, counted (on DuckDB with a short
+    dictionary) as the bits of each contact's touchpoints: the same as counting the distinct
+    (touchpoint, contact) pairs, keyed by code, with events of no contact or no touchpoint
+    left out and a touchpoint no contact met absent."""
+    import ibis
+    import numpy as np
+    import pyarrow as pa
+
+    from journeyscope.analytics.journey import Codes
+    from journeyscope.analytics.touchpoints import contacts_reached
+
+    names = tuple(f"tp{i}" for i in range(30))
+    rng = np.random.default_rng(7)
+    tps = [None if i % 11 == 0 else names[int(x)]
+           for i, x in enumerate(rng.integers(0, 29, 4000))]
+    contacts = [None if i % 13 == 0 else f"c{int(x)}"
+                for i, x in enumerate(rng.integers(0, 300, 4000))]
+    want: dict[int, set] = {}
+    for tp, c in zip(tps, contacts, strict=True):
+        if tp is not None and c is not None:
+            want.setdefault(names.index(tp), set()).add(c)
+    column = pa.array([None if t is None else names.index(t) for t in tps], pa.int16()) \
+        if coded else pa.array(tps, pa.string())
+    events = ibis.memtable(pa.table({"touchpoint": column, "contact_id": contacts}))
+    got = contacts_reached(events, codes=Codes({"touchpoint": names}))
+    assert got == {k: len(v) for k, v in want.items()} and 29 not in got
