@@ -237,3 +237,54 @@ def test_the_journey_is_read_from_events_with_journey(journeys, tiny_map):
     assert credits(results["touchpoint"], "markov") == pytest.approx(
         {"ad": 200 / 3, "call": 400 / 3})
     assert credits(results["touchpoint"], "shapley") == pytest.approx({"ad": 50, "call": 150})
+
+
+def test_transitions_of_coded_touches_count_a_missing_key_as_unknown_filled_or_not():
+    """Coded touches with a touch of no channel: the transitions are the same whether every
+    touch's key is filled first or the counts' keys after, and the missing channel is the
+    unknown state, between its neighbours."""
+    import datetime as dt
+
+    import ibis
+    import pyarrow as pa
+
+    from journeyscope.analytics.attribution import (
+        CONVERSION,
+        NULL,
+        START,
+        UNKNOWN,
+        journey_touches,
+        transition_table,
+    )
+    from journeyscope.analytics.journey import Codes
+
+    day = dt.datetime(2024, 1, 1)
+    # account 0 (won on day 4): web, (no channel), phone; account 1 (lost): phone, web.
+    rows = [(0, 0, 0, 0, 0, 1, 1), (0, 1, 1, 1, None, 2, 1), (0, 2, 2, 1, 1, None, None),
+            (1, 0, 0, 1, 1, 1, 0), (1, 1, 1, 0, 0, None, None)]
+    t16 = pa.int16()
+    journey = ibis.memtable(pa.table({
+        "account_id": pa.array([r[0] for r in rows], pa.int32()),
+        "step": pa.array([r[1] for r in rows], pa.int32()),
+        "ts": [day + dt.timedelta(days=r[2]) for r in rows],
+        "stage_index": pa.array([0] * len(rows), t16),
+        "touchpoint": pa.array([r[3] for r in rows], t16),
+        "channel": pa.array([r[4] for r in rows], t16),
+        "next_ts": [day + dt.timedelta(days=r[5]) if r[5] is not None else None for r in rows],
+        "next_touchpoint": pa.array([rows[i + 1][3] if r[5] is not None else None
+                                     for i, r in enumerate(rows)], t16),
+        "next_channel": pa.array([rows[i + 1][4] if r[5] is not None else None
+                                  for i, r in enumerate(rows)], t16),
+    }))
+    outcomes = ibis.memtable(pa.table({
+        "account_id": pa.array([0, 1], pa.int32()), "won": [True, False],
+        "won_ts": [day + dt.timedelta(days=4), None], "won_value": [10.0, None]}))
+    codes = Codes({"touchpoint": ("ad", "call"), "channel": ("web", "phone")})
+    tables = [transition_table(journey_touches(journey, outcomes, codes=codes, fill=fill),
+                               codes=codes) for fill in (True, False)]
+    got = [{(r["by"], r["source"], r["target"]): r["n"] for r in t.to_pylist()} for t in tables]
+    assert got[0] == got[1]
+    channels = {k[1:]: n for k, n in got[1].items() if k[0] == "channel"}
+    assert channels == {(START, "web"): 1, ("web", UNKNOWN): 1, (UNKNOWN, "phone"): 1,
+                        ("phone", CONVERSION): 1, (START, "phone"): 1, ("phone", "web"): 1,
+                        ("web", NULL): 1}
