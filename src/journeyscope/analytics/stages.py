@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY, AnalysisError, ratio, stage_table
-from journeyscope.analytics.journey import BITMASK_UP_TO, STRINGS, Codes
+from journeyscope.analytics.journey import STRINGS, Codes, bits_apply, code_bits
 from journeyscope.model.types import JourneyMap, parse_duration
 
 
@@ -163,13 +163,12 @@ def reached_patterns(touches: ir.Table, n_stages: int, *, by: str, account: str 
     stage is all that funnel needs, and cheaper to find than when."""
     t = touches
     flags = [f"r{k}" for k in range(n_stages)]
-    if 0 < n_stages <= BITMASK_UP_TO and t._find_backend(use_default=True).name == "duckdb":
+    if bits_apply(n_stages, t):
         # The stages reached as the bits of one integer: one aggregate instead of one per
-        # stage (at ten million events, 0.15 s of CPU against 0.25 s), unpacked here.
-        si = t[stage_index].cast("int64")
-        bit = ibis.ifelse((si >= 0) & (si < n_stages), ibis.literal(1, "int64") << si,
-                          ibis.null("int64"))
-        masks = t.group_by(t[account], t[by]).aggregate(__mask=bit.bit_or().fill_null(0))
+        # stage (at ten million events, 0.16 s of CPU against 0.25 s), unpacked here.
+        si = t[stage_index]
+        met = ibis.ifelse((si >= 0) & (si < n_stages), si, ibis.null(si.type()))
+        masks = t.group_by(t[account], t[by]).aggregate(__mask=code_bits(met).fill_null(0))
         counted = masks.group_by(masks[by], masks["__mask"]).aggregate(n=masks.count())
         counted = counted.to_pyarrow()
         mask = counted.column("__mask").to_numpy(zero_copy_only=False)

@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, days, ratio, with_steps
-from journeyscope.analytics.journey import BITMASK_UP_TO, STRINGS, Codes, code_of
+from journeyscope.analytics.journey import STRINGS, Codes, bits_apply, code_bits, code_of
 from journeyscope.model.types import JourneyMap, parse_duration
 
 US_PER_DAY = 86_400_000_000
@@ -279,15 +279,13 @@ def contacts_reached(events: ir.Table, *, touchpoint: str = "touchpoint",
 
     On DuckDB, with a short dictionary of touchpoints, each contact's touchpoints are ORed
     into the bits of one integer instead, and each bit is counted: 880,000 contacts as groups
-    rather than 2.4 million pairs, 0.25 s of CPU against 0.49 s at ten million events."""
+    rather than 2.4 million pairs, 0.25 s of CPU against 0.48 s at ten million events."""
     met = events.filter(events[touchpoint].notnull() & events[contact].notnull())
-    names = codes.values.get("touchpoint") if codes.coded("touchpoint") else None
-    if names and len(names) <= BITMASK_UP_TO \
-            and met._find_backend(use_default=True).name == "duckdb":
+    names = codes.values.get("touchpoint", ()) if codes.coded("touchpoint") else ()
+    if bits_apply(len(names), met):
         tp = met[touchpoint]
         code = code_of(tp, names, engine="duckdb") if tp.type().is_string() else tp
-        per = met.group_by(met[contact]).aggregate(
-            __m=(ibis.literal(1, "int64") << code.cast("int64")).bit_or())
+        per = met.group_by(met[contact]).aggregate(__m=code_bits(code))
         counted = per.aggregate(**{f"__n{k}": ((per["__m"] >> k) & 1).sum()
                                    for k in range(len(names))}).to_pyarrow().to_pylist()[0]
         return {k: n for k in range(len(names)) if (n := counted[f"__n{k}"] or 0) > 0}
