@@ -145,6 +145,15 @@ def test_the_heap_is_frozen_during_a_run_and_given_back_after_even_on_error(demo
     with pytest.raises(AnalysisError):
         analyze(B2B, demo_workspace, segment="galactic")
     assert gc.get_freeze_count() == before
+    # A heap frozen by the process itself stays frozen.
+    gc.freeze()
+    try:
+        frozen_by_us = gc.get_freeze_count()
+        analyze(B2B, demo_workspace, since="2025-01-01", until="2025-03-01")
+        # (A few frozen objects may have been freed since; none were thawed.)
+        assert gc.get_freeze_count() > 0.9 * frozen_by_us > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_analysis_never_writes_events_and_caches_sentiment_once(demo_workspace, tmp_path):

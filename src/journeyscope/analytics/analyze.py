@@ -586,6 +586,7 @@ def _persona_gap(events: ir.Table, contacts: ir.Table | None) -> bool:
 
 _frozen_lock = threading.Lock()
 _frozen_runs = 0
+_froze = False
 
 
 @contextlib.contextmanager
@@ -595,19 +596,23 @@ def _heap_frozen() -> Iterator[None]:
     while it runs (`gc.freeze`), and handed back to them after (`gc.unfreeze`). A run of ten
     million events made two full collections, 0.15 s of holding the interpreter lock while
     both section threads waited for it; new objects are collected as before. Runs that
-    overlap in one process share one freeze, lifted when the last ends."""
-    global _frozen_runs
+    overlap in one process share one freeze, lifted when the last ends; a process that froze
+    its heap itself (a server before it forks) is left as it is."""
+    global _frozen_runs, _froze
     with _frozen_lock:
         if _frozen_runs == 0:
-            gc.freeze()
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
         _frozen_runs += 1
     try:
         yield
     finally:
         with _frozen_lock:
             _frozen_runs -= 1
-            if _frozen_runs == 0:
+            if _frozen_runs == 0 and _froze:
                 gc.unfreeze()
+                _froze = False
 
 
 @_heap_frozen()
