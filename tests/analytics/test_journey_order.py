@@ -148,6 +148,19 @@ def test_distinct_codes_counted_as_bits_are_the_distinct_count(size):
     assert dict(zip(*got.to_pydict().values(), strict=True))[90] == 0
 
 
+@pytest.mark.parametrize("keys", [[1, 5, 61], [0], [12, 5, 5], [70], [-1, 3], []])
+def test_codes_tested_as_bits_are_in_the_list_as_isin_says(keys):
+    """A code's bit in one constant answers `isin` for codes (null stays null), whatever the
+    column holds: codes past the 64 bits and negative ones are in no list."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    t = con.create_table("t", ibis.memtable(pa.table({"c": pa.array(
+        [0, 1, 5, None, 63, 64, 100, -1, 61, 12, 3], pa.int16())})))
+    got = t.select(x=journey.is_one_of(t.c, keys)).to_pyarrow().column("x").to_pylist()
+    assert got == t.select(x=t.c.isin(keys)).to_pyarrow().column("x").to_pylist()
+
+
 def _chunked(values: list, cuts: list[int], dtype: pa.DataType) -> pa.ChunkedArray:
     bounds = [0, *cuts, len(values)]
     return pa.chunked_array([pa.array(values[lo:hi], dtype)

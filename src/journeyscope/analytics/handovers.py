@@ -23,7 +23,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import days, ratio, with_steps
-from journeyscope.analytics.journey import STRINGS, Codes
+from journeyscope.analytics.journey import STRINGS, Codes, is_one_of
 from journeyscope.analytics.touchpoints import (
     account_touchpoints,
     link_waits,
@@ -231,7 +231,7 @@ def designed_table(
 
     if per_account is None:
         per_account = account_touchpoints(events, account=account, touchpoint=touchpoint, ts=ts)
-    at_sources = per_account.filter(per_account.touchpoint.isin(sources))
+    at_sources = per_account.filter(is_one_of(per_account.touchpoint, sources))
     source_accounts = {r["source"]: r["n"] for r in at_sources.group_by(
         source=at_sources.touchpoint).aggregate(n=at_sources.count()).to_pyarrow().to_pylist()}
     # Per account: the first target event and the last source event before it.

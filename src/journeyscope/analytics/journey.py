@@ -194,6 +194,21 @@ def code_bits(code: ir.IntegerValue) -> ir.IntegerScalar:
     return (ibis.literal(1, type="int64") << code.cast("int64")).bit_or()
 
 
+def is_one_of(column: ir.Value, keys: Sequence[Any]) -> ir.BooleanValue:
+    """`column.isin(keys)`. For integer codes (all keys below `BITMASK_UP_TO`) on DuckDB, a
+    test of the code's bit in one constant instead: DuckDB answers a list of more than a few
+    constants with a join: the link waits over ten million steps, with twelve sources, took
+    0.40 s of CPU against 0.51 s. The right shift is defined for any code (a code of 64 or
+    more, or below 0, is in no list of these keys)."""
+    wanted = set(keys)
+    if not wanted or not column.type().is_integer() \
+            or not all(isinstance(k, int) and 0 <= k < BITMASK_UP_TO for k in wanted) \
+            or not bits_apply(BITMASK_UP_TO, column):
+        return column.isin(list(keys))
+    mask = ibis.literal(sum(1 << k for k in wanted), type="int64")
+    return ((mask >> column.cast("int64")) & 1) == 1
+
+
 def distinct_count(column: ir.Value, codes: Codes, kind: str) -> ir.IntegerScalar:
     """The number of distinct non-null values of `column` in a group, as `nunique`. A column
     coded in a short dictionary is counted as the set bits of `code_bits` where `bits_apply`:

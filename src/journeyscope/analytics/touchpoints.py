@@ -31,7 +31,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import account_outcomes, days, ratio, with_steps
-from journeyscope.analytics.journey import STRINGS, Codes, bits_apply, code_bits, code_of
+from journeyscope.analytics.journey import (
+    STRINGS,
+    Codes,
+    bits_apply,
+    code_bits,
+    code_of,
+    is_one_of,
+)
 from journeyscope.model.types import JourneyMap, parse_duration
 
 US_PER_DAY = 86_400_000_000
@@ -88,7 +95,7 @@ def link_waits(
     up in the events. The designed handovers and the pain points' delays both read this.
     """
     targets = pairs.select("target").distinct()
-    src = per_account.filter(per_account.touchpoint.isin(sources)).select(
+    src = per_account.filter(is_one_of(per_account.touchpoint, sources)).select(
         "account", source="touchpoint", src_first="first_ts", src_last="last_ts")
     tgt = per_account.semi_join(targets, per_account.touchpoint == targets.target)
     tgt = tgt.select("account", target="touchpoint", first_ts="first_ts")
@@ -97,7 +104,7 @@ def link_waits(
     keep = [c for c in x.columns if c not in ("src_first", "src_last")]
     simple = x.filter(x.src_last <= x.first_ts).select(*keep, last_src=x.src_last)
     again = x.filter(x.src_last > x.first_ts).select(*keep)
-    at_source = events.filter(events[touchpoint].isin(sources))
+    at_source = events.filter(is_one_of(events[touchpoint], sources))
     at_source = at_source.select(account=at_source[account], source=at_source[touchpoint],
                                  _src_ts=at_source[ts])
     y = again.join(at_source, ["account", "source"])
