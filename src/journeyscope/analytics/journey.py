@@ -180,11 +180,16 @@ def code_of(column: ir.StringValue, names: Sequence[str], *, engine: str) -> ir.
 BITMASK_UP_TO = 62
 
 
+def _bitwise_engine(expr: ir.Expr) -> bool:
+    """Whether `expr` is computed where codes are tested as bits: DuckDB (Ibis has no bitwise
+    OR aggregate for Spark)."""
+    return expr._find_backend(use_default=True).name == "duckdb"
+
+
 def bits_apply(values: int, expr: ir.Expr) -> bool:
     """Whether codes of a dictionary of `values` names can be gathered as bits (`code_bits`)
-    where `expr` is computed: a short dictionary, on DuckDB (Ibis has no bitwise OR aggregate
-    for Spark)."""
-    return 0 < values <= BITMASK_UP_TO and expr._find_backend(use_default=True).name == "duckdb"
+    where `expr` is computed: a short dictionary, on DuckDB."""
+    return 0 < values <= BITMASK_UP_TO and _bitwise_engine(expr)
 
 
 def code_bits(code: ir.IntegerValue) -> ir.IntegerScalar:
@@ -196,14 +201,14 @@ def code_bits(code: ir.IntegerValue) -> ir.IntegerScalar:
 
 def is_one_of(column: ir.Value, keys: Sequence[Any]) -> ir.BooleanValue:
     """`column.isin(keys)`. For integer codes (all keys below `BITMASK_UP_TO`) on DuckDB, a
-    test of the code's bit in one constant instead: DuckDB answers a list of more than a few
-    constants with a join: the link waits over ten million steps, with twelve sources, took
-    0.40 s of CPU against 0.51 s. The right shift is defined for any code (a code of 64 or
-    more, or below 0, is in no list of these keys)."""
+    test of the code's bit in one constant instead, as DuckDB answers a list of more than a
+    few constants with a join: the link waits over ten million steps, with twelve sources,
+    took 0.40 s of CPU against 0.51 s. The right shift is defined for any code (a code of 64
+    or more, or below 0, is in no list of these keys)."""
     wanted = set(keys)
     if not wanted or not column.type().is_integer() \
             or not all(isinstance(k, int) and 0 <= k < BITMASK_UP_TO for k in wanted) \
-            or not bits_apply(BITMASK_UP_TO, column):
+            or not _bitwise_engine(column):
         return column.isin(list(keys))
     mask = ibis.literal(sum(1 << k for k in wanted), type="int64")
     return ((mask >> column.cast("int64")) & 1) == 1
