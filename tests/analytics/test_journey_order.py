@@ -99,6 +99,20 @@ def test_events_out_of_journey_order_are_sorted_with_the_same_result(load, case)
     _same(kept, sorted_)
 
 
+@pytest.mark.parametrize("sample", [ordered.SAMPLE, 2])
+def test_an_account_in_two_runs_is_sorted_whatever_the_first_rows_show(load, monkeypatch,
+                                                                        sample):
+    """A's events on both sides of C's, each run in time order: found in the first rows read,
+    or past them (two rows here) once all are read, by the accounts' codes."""
+    monkeypatch.setattr(ordered, "SAMPLE", sample)
+    rows = list(ORDERED)
+    rows[5], rows[6] = rows[6], rows[5]
+    source = load(events=rows)
+    fast, sorted_, kept = _both(source.table("events"))
+    assert fast is None
+    _same(kept, sorted_)
+
+
 def test_long_dictionaries_are_looked_up_in_arrow(load):
     """Seventy owners: a dictionary that long is a join in the engine, which would not keep
     the order of the rows, so the fast path looks its codes up itself."""

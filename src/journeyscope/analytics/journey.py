@@ -349,7 +349,7 @@ def ordered_journey(
     # long ones, a join there, here in Arrow.
     small = {k: k for k in KINDS if len(codes.values[k]) < LOOKUP_JOIN_FROM}
     read = read_in_order(encode(matched.select(**keep), codes, small), account="__account",
-                         ts="ts", order="__order", on_read=on_read)
+                         ts="ts", order="__order", on_read=on_read, whole=False)
     if read is None:
         return None
     data, r = read
@@ -359,6 +359,10 @@ def ordered_journey(
     if heads.null_count:
         return None
     head_codes = ids.column("account_id").combine_chunks().to_numpy()[heads.to_numpy()]
+    # Each account's rows one run (`ordered.runs`, told not to check): no code twice. The
+    # facts' codes count from 0; the strings' distinct count took 26 to 110 ms here.
+    if len(head_codes) and np.bincount(head_codes).max() > 1:
+        return None
 
     def coded(kind: str) -> pa.ChunkedArray:
         col = data.column(kind)  # as fetched, chunk by chunk: no copy where no lookup

@@ -113,12 +113,14 @@ SAMPLE = 65_536
 
 
 def read_in_order(table: ir.Table, *, account: str, ts: str, order: str | None,
-                  on_read: Callable[[], None] | None = None) -> tuple[pa.Table, Runs] | None:
+                  on_read: Callable[[], None] | None = None,
+                  whole: bool = True) -> tuple[pa.Table, Runs] | None:
     """`table` read as stored, with its runs, if it is in journey order (`runs`) on DuckDB,
     which returns a scan with filters and projections in that order; None otherwise. Its
     first rows are read first, so that events in another order cost nothing more than the
     sort they need. `on_read` is called once the whole table is read, before its runs are
-    found: from there on the work is this thread's alone, and the engine's threads idle."""
+    found: from there on the work is this thread's alone, and the engine's threads idle.
+    `whole` as for `runs`."""
     if table._find_backend(use_default=True).name != "duckdb":
         return None
     if runs(table.limit(SAMPLE).to_pyarrow(), account=account, ts=ts, order=order) is None:
@@ -126,7 +128,7 @@ def read_in_order(table: ir.Table, *, account: str, ts: str, order: str | None,
     data = table.to_pyarrow()
     if on_read is not None:
         on_read()
-    r = runs(data, account=account, ts=ts, order=order)
+    r = runs(data, account=account, ts=ts, order=order, whole=whole)
     return None if r is None else (data, r)
 
 
@@ -148,10 +150,13 @@ class InOrder:
         return cls(table, r.starts, last - first)
 
 
-def runs(data: pa.Table, *, account: str, ts: str, order: str | None) -> Runs | None:
+def runs(data: pa.Table, *, account: str, ts: str, order: str | None,
+         whole: bool = True) -> Runs | None:
     """The runs of `data` if its rows are in journey order: each account's rows together, in
     `ts` order, rows at the same time in `order` order (without an `order` column, no two rows
-    of an account at the same time). None if they are not, or a key is null.
+    of an account at the same time). None if they are not, or a key is null. `whole=False`
+    leaves out the check that each account's rows are one run (no head twice), for a caller
+    that checks it on the heads' codes, cheaper than on the heads themselves.
 
     The rows are compared with the one before them in Arrow, whose memory pool keeps its
     pages: fresh arrays of ten million rows cost more in page faults than in arithmetic."""
@@ -176,7 +181,7 @@ def runs(data: pa.Table, *, account: str, ts: str, order: str | None) -> Runs | 
             return None
     starts = np.concatenate(([0], pc.add(pc.indices_nonzero(change), 1).to_numpy()))
     heads = _take(accounts, starts)
-    if pc.count_distinct(heads).as_py() != len(heads):
+    if whole and pc.count_distinct(heads).as_py() != len(heads):
         return None  # an account's rows in more than one run
     lengths = np.diff(np.append(starts, n))
     followed = pa.concat_arrays([*pc.invert(change).chunks, pa.array([False])])
