@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import threading
 
 import duckdb
 import numpy as np
@@ -338,33 +337,3 @@ def test_events_without_their_contacts_personas_are_analysed_as_if_they_had_them
     for name in a:
         assert _same_values(a[name], b[name]), name
 
-
-def test_the_voice_of_the_customer_starts_while_the_read_events_are_stepped(
-        demo_workspace, monkeypatch):
-    """On DuckDB, with the events in journey order, the sections that read no steps (the voice
-    of the customer) start once the events are read and the facts made, while the preparation
-    steps them in Python. Here the preparation, about to find the runs, waits until the voice has
-    started: in vain, were the voice started after the preparation. (Its tables are the
-    sorted events' tables, which start it after: `test_the_whole_analysis_is_the_same_...`.)"""
-    from journeyscope.analytics import analyze as analyze_module
-
-    started = threading.Event()
-    voice = analyze_module._Run.voice
-
-    def observed_voice(self):
-        started.set()
-        voice(self)
-
-    runs, calls = ordered.runs, []
-
-    def waiting_runs(data, **kwargs):
-        calls.append(data.num_rows)
-        if len(calls) == 2:  # the whole table, after its first rows
-            calls.append(started.wait(timeout=30))
-        return runs(data, **kwargs)
-
-    monkeypatch.setattr(analyze_module._Run, "voice", observed_voice)
-    monkeypatch.setattr(ordered, "runs", waiting_runs)
-    result = analyze(load_template("b2b"), demo_workspace)
-    assert calls[2] is True, "the voice of the customer did not start during the preparation"
-    assert result.meta["journey_order"] and result["voc.by_touchpoint"].num_rows

@@ -68,10 +68,6 @@ _SECTION_WEIGHT = {
     "stages": 0.85, "committee": 0.75, "voice of the customer": 0.55, "handovers": 0.55,
     "retention": 0.2, "conformance": 0.15,
 }
-# The sections that read only the account facts, the codes and the matched events (no steps):
-# on DuckDB, with the events in journey order, they start during the preparation, once the
-# events are read and the facts made (`_Run.run`, `_Run.prepare`).
-_EARLY = frozenset({"voice of the customer"})
 
 
 @dataclass
@@ -201,13 +197,6 @@ class _Run:
         self._section = threading.local()
         self._made: dict[str, dict[str, pa.Table]] = {}
         self.texts_cached = False
-        # Set by `prepare` as soon as they are known, for the sections that start early.
-        self.codes: journey.Codes | None = None
-        self.events_matched: ir.Table | None = None
-        self.facts: ir.Table | None = None
-        # Starts the sections that read no steps (`run`); called by `prepare` once the
-        # events are read and the facts made, else by `run` after the preparation.
-        self._early: Callable[[], None] | None = None
         # Asked in `prepare`: the events with their contacts' personas when some events lack
         # them (`_persona_gap`, `_with_contact_persona`), else None.
         self.contact_personas: Callable[[], ir.Table | None] | None = None
@@ -243,9 +232,10 @@ class _Run:
         total = len(todo)
         if self.progress:
             self.progress(0, total, todo[0][0])
+        self._section_run(*todo[0])
+        rest = todo[1:]
         if not parallel(self.source):
-            self._section_run(*todo[0])
-            for i, (label, section) in enumerate(todo[1:], start=1):
+            for i, (label, section) in enumerate(rest, start=1):
                 if self.progress:
                     self.progress(i, total, label)
                 self._section_run(label, section)
@@ -255,44 +245,24 @@ class _Run:
             # fills. Shared intermediates are made once, by the first section that asks.
             # The longest first, so that the last to finish is a short one (longest
             # processing time first: on two workers it ends closest to an even split).
-            rest = sorted(todo[1:], key=lambda item: -_SECTION_WEIGHT.get(item[0], 0))
-            with ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
-                running: dict[Future[None], str] = {}
-                started = threading.Lock()
-
-                def start_early() -> None:
-                    # The sections that read no steps, while the preparation steps the events
-                    # it has read in Python: they fill the core its single-threaded end
-                    # leaves idle. Once only, whoever calls first.
-                    with started:
-                        if self._early is None:
-                            return
-                        self._early = None
-                        for label, section in rest:
-                            if label in _EARLY:
-                                running[pool.submit(self._section_run, label, section)] = label
-
-                self._early = start_early
-                self._section_run(*todo[0])
-                start_early()  # if the preparation did not (it sorted the events)
-                # Each section's queries on its share of the cores: two sections keep both
-                # busy, and a query on one thread spends less CPU than on two
-                # (`cores_shared`). The preparation keeps every thread: the sort it may need
-                # is its critical path.
-                with cores_shared(self.source, _SECTION_THREADS):
-                    for label, section in rest:
-                        if label not in _EARLY:
-                            running[pool.submit(self._section_run, label, section)] = label
-                    done = 1
-                    waiting = set(running)
-                    while waiting:
-                        if self.progress:
-                            label = next(running[f] for f in running if f in waiting)
-                            self.progress(done, total, label)
-                        finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            future.result()
-                            done += 1
+            rest = sorted(rest, key=lambda item: -_SECTION_WEIGHT.get(item[0], 0))
+            # Each section's queries on its share of the cores: two sections keep both busy,
+            # and a query on one thread spends less CPU than on two (`cores_shared`). The
+            # preparation keeps every thread: the sort it may need is its critical path.
+            with cores_shared(self.source, _SECTION_THREADS), \
+                    ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
+                running = {pool.submit(self._section_run, label, section): label
+                           for label, section in rest}
+                done = 1
+                waiting = set(running)
+                while waiting:
+                    if self.progress:
+                        label = next(running[f] for f in running if f in waiting)
+                        self.progress(done, total, label)
+                    finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                        done += 1
         # The tables (and the seconds) in the order of the sections, however they finished.
         for label, _ in todo:
             self.tables.update(self._made.get(label, {}))
@@ -341,16 +311,7 @@ class _Run:
                     made.add_done_callback(_release_made)  # made again from these events
                     made = pool.submit(self._account_facts, events)
                     codes = journey.dictionaries(events, m)
-                self.codes, self.events_matched = codes, events
-                # Once the events are read in journey order, what is left of the preparation
-                # is this thread's (the runs, the steps' arrays in Arrow): the sections that
-                # read no steps start then, the facts made (`run`). Not as soon as the facts
-                # are made: beside the sort of events out of journey order that slowed the
-                # whole run (10.30 s against 10.07 s at ten million events, medians of six),
-                # and beside the read it gained no more (6.62 s against 6.65 s).
-                steps, in_order = journey.kept_journey(
-                    events, made.result, codes,
-                    on_read=lambda: made.add_done_callback(self._facts_made))
+                steps, in_order = journey.kept_journey(events, made.result, codes)
                 facts = made.result()
         else:
             joined = self.contact_personas() if self.contact_personas else None
@@ -360,27 +321,20 @@ class _Run:
             facts = self._account_facts(events)
             steps, in_order = journey.kept_journey(events, facts, codes)
         self.journey = journey.Journey(m, codes, facts, steps, in_order)
-        self.codes, self.events_matched, self.facts = codes, events, facts
+        self.codes = codes
+        self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
         self.counts = counts.to_pyarrow().to_pylist()[0]
 
     def _account_facts(self, events: ir.Table) -> ir.Table:
         return materialize(journey.account_facts(events, self.accounts))
 
-    def _facts_made(self, made: Future[ir.Table]) -> None:
-        if made.cancelled() or made.exception() is not None:
-            return  # the preparation raises it
-        self.facts = made.result()
-        early = self._early
-        if early is not None:
-            early()
-
     @property
     def feedback(self) -> ir.Table:
         """The voice of the customer's events (`_feedback`), made by the first section that
         reads them (beside the others, not before them all)."""
         return self.memo("feedback", lambda: self._feedback(
-            self.events_matched, self.facts, self.codes))
+            self.events_matched, self.journey.facts, self.codes))
 
     def _feedback(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> ir.Table:
         """The events with a score or text, coded like the journey, with the sentiment of

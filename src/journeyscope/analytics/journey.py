@@ -322,7 +322,6 @@ def ordered_journey(
     account: str = "account_id",
     ts: str = "ts",
     order: str | None = "seq",
-    on_read: Callable[[], None] | None = None,
 ) -> InOrder | None:
     """The steps of `coded_journey`, made without sorting, when the events already come in
     journey order: each account's matched events together, in time order (then import order,
@@ -334,8 +333,7 @@ def ordered_journey(
     assumed, so the steps are the same as the window pass would give, row for row. With the
     sort gone, the steps of ten million events take a third of the CPU (`ordered.runs`).
     `facts` may be a function that gives them: it is called only once the events are read,
-    so that the facts can be made meanwhile. `on_read` is called once they are read, when
-    what is left is this thread's Python and Arrow (`ordered.read_in_order`).
+    so that the facts can be made meanwhile.
     """
     if not all(codes.coded(kind) for kind in KINDS) or account not in events.columns:
         return None
@@ -349,7 +347,7 @@ def ordered_journey(
     # long ones, a join there, here in Arrow.
     small = {k: k for k in KINDS if len(codes.values[k]) < LOOKUP_JOIN_FROM}
     read = read_in_order(encode(matched.select(**keep), codes, small), account="__account",
-                         ts="ts", order="__order", on_read=on_read, whole=False)
+                         ts="ts", order="__order", whole=False)
     if read is None:
         return None
     data, r = read
@@ -388,14 +386,12 @@ def kept_journey(
     codes: Codes,
     *,
     order: str | None = "seq",
-    on_read: Callable[[], None] | None = None,
 ) -> tuple[ir.Table, InOrder | None]:
     """The coded journey's steps, kept: made in journey order without a sort when the events
     are stored that way (`ordered_journey`; then with their Arrow data, for `Journey.in_order`),
-    else sorted in one window pass (`coded_journey`; None). `facts` and `on_read` (called only
-    on the way without a sort) as for `ordered_journey`."""
+    else sorted in one window pass (`coded_journey`; None). `facts` as for `ordered_journey`."""
     with small_pages():
-        data = ordered_journey(events, facts, codes, order=order, on_read=on_read)
+        data = ordered_journey(events, facts, codes, order=order)
     if data is not None:
         return keep_arrow(events._find_backend(use_default=True), data.table), data
     kept = facts() if callable(facts) else facts

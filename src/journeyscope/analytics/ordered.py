@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
@@ -113,21 +113,16 @@ SAMPLE = 65_536
 
 
 def read_in_order(table: ir.Table, *, account: str, ts: str, order: str | None,
-                  on_read: Callable[[], None] | None = None,
                   whole: bool = True) -> tuple[pa.Table, Runs] | None:
     """`table` read as stored, with its runs, if it is in journey order (`runs`) on DuckDB,
     which returns a scan with filters and projections in that order; None otherwise. Its
     first rows are read first, so that events in another order cost nothing more than the
-    sort they need. `on_read` is called once the whole table is read, before its runs are
-    found: from there on the work is this thread's alone, and the engine's threads idle.
-    `whole` as for `runs`."""
+    sort they need. `whole` as for `runs`."""
     if table._find_backend(use_default=True).name != "duckdb":
         return None
     if runs(table.limit(SAMPLE).to_pyarrow(), account=account, ts=ts, order=order) is None:
         return None
     data = table.to_pyarrow()
-    if on_read is not None:
-        on_read()
     r = runs(data, account=account, ts=ts, order=order, whole=whole)
     return None if r is None else (data, r)
 
