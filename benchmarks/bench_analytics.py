@@ -16,8 +16,10 @@ its peak memory is its own:
 Prints wall and CPU seconds, peak memory (maximum resident set size of the process), the
 pm4py / ours ratio (wall and CPU), how the time grows with the events, the load average at the
 start and the end (other processes on the machine slow the wall clock; CPU time is then the
-honest figure), and the full analysis of a small data set (`--small`, 250,000 events: the fixed
-cost of a run, as a report or a dashboard pays it). Targets (issue 4, on a 2-core machine):
+honest figure), the machine's speed at the start and the end (a fixed loop of Python on one
+core, then on both at once: a slow hour of a shared machine shows there), and the full
+analysis of a small data set (`--small`, 250,000 events: the fixed cost of a run, as a report
+or a dashboard pays it). Targets (issue 4, on a 2-core machine):
 the three path analyses at least 25 times faster than pm4py; the full analysis of 10 million
 events under 8 s with peak memory under 3 GiB; 10 times the events at most 11 times the time.
 
@@ -140,8 +142,37 @@ def child_prepare(spec: str) -> dict:
     return {"workspace": str(workspace), "accounts": accounts}
 
 
+def child_probe(_: str) -> dict:
+    """A fixed loop of Python arithmetic (about a third of a second): the speed of one core."""
+    cpu = time.process_time()
+    started = time.perf_counter()
+    total = 0
+    for i in range(4_000_000):
+        total += i * i % 7
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+
 CHILDREN = {"full": child_full, "ours": child_ours, "pm4py": child_pm4py,
-            "prepare": child_prepare}
+            "prepare": child_prepare, "probe": child_probe}
+
+
+def _probe() -> str:
+    """The machine's speed now: the probe loop alone, then two copies at once (one per core),
+    medians of five each. On the machine the figures come from, the second core is at times
+    shared with another tenant: then the copies at once take longer than the one alone, and
+    the two-threaded analysis slows with them while single-threaded pm4py hardly does."""
+    command = [sys.executable, __file__, "--child", "probe", "-"]
+
+    def run(copies: int) -> float:
+        procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                 for _ in range(copies)]
+        outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+        return max(o["seconds"] for o in outs)
+
+    alone = statistics.median(run(1) for _ in range(5))
+    both = statistics.median(run(2) for _ in range(5))
+    return (f"probe loop {alone:.2f} s alone, {both:.2f} s as two copies at once "
+            f"({both / alone:.2f}x)")
 
 
 def _measure(kind: str, workspace: Path) -> dict:
@@ -297,6 +328,8 @@ def main() -> None:
           f"{_load(load_start)} at the start, work folder {args.work}")
     print("(wall time is the measure; CPU time beside it shows the work done when other "
           "processes share the cores)")
+    probe_start = _probe()
+    print(f"machine speed at the start: {probe_start}", flush=True)
     small = None
     if args.small:
         print(f"\n== small: about {args.small:,} events", flush=True)
@@ -375,6 +408,7 @@ def main() -> None:
               f"(target <= {limit:.1f}x: {'met' if time_ratio <= limit else 'NOT met'}); "
               f"{cpu_ratio:.1f}x the CPU time")
     print(f"load average {_load(load_start)} at the start, {_load(os.getloadavg())} at the end")
+    print(f"machine speed: {probe_start} at the start, {_probe()} at the end")
 
 
 def _load(avg: tuple[float, float, float]) -> str:
