@@ -337,3 +337,19 @@ def test_events_without_their_contacts_personas_are_analysed_as_if_they_had_them
     for name in a:
         assert _same_values(a[name], b[name]), name
 
+
+
+@pytest.mark.parametrize("stored", ["ordered", "shuffled"])
+def test_the_steps_say_whether_a_column_holds_a_null(load, stored):
+    """Read off the Arrow data of steps in journey order, else counted by the engine: B has
+    an event without an owner, then none has."""
+    rows = list(ORDERED)
+    if stored == "shuffled":
+        rows[5], rows[6] = rows[6], rows[5]
+    j = journey.build(load(events=rows).table("events"), MAP)
+    assert (j.in_order is not None) == (stored == "ordered" and j.kept_steps._find_backend(
+        use_default=True).name == "duckdb")
+    assert j.has_nulls("owner") and j.has_nulls("channel")
+    assert not j.has_nulls("touchpoint")
+    owned = [{**r, "owner": r.get("owner") or "sales"} for r in rows]
+    assert not journey.build(load(events=owned).table("events"), MAP).has_nulls("owner")

@@ -511,7 +511,8 @@ class _Run:
 
         m, codes = self.map, self.codes
         # A few percent of the steps: kept once for the two counts over them.
-        changes = materialize(handovers.owner_change_events(self.steps(), m, codes=codes))
+        changes = materialize(handovers.owner_change_events(
+            self.steps(), m, codes=codes, every_owner=not self.journey.has_nulls("owner")))
         self.put("handovers.designed", self.designed_handovers())
         self.put("handovers.matrix", handovers.summary_table(
             changes, m, ["from_owner", "to_owner"], codes=codes))

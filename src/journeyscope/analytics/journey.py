@@ -442,6 +442,14 @@ class Journey:
             for piece in slices:
                 release(piece)
 
+    def has_nulls(self, column: str) -> bool:
+        """Whether the kept steps' `column` holds a null: read off the Arrow data of steps in
+        journey order, else counted by the engine."""
+        if self.in_order is not None:
+            return self.in_order.table.column(column).null_count > 0
+        s = self.kept_steps
+        return bool(s.filter(s[column].isnull()).limit(1).count().to_pyarrow().as_py())
+
     def _indexed(self, s: ir.Table) -> ir.Table:
         n = len(self.journey_map.stages)
         extra = len(self.codes.values.get("stage", ())) > n

@@ -105,3 +105,43 @@ def test_waits_measured_once_for_every_measured_link_give_the_same_handovers(eve
     shared = designed_handovers(events, tiny_map, per_account=per_account,
                                 waits=waits).to_pyarrow()
     assert shared.to_pylist() == alone.to_pylist()
+
+
+def test_owners_read_as_they_are_give_the_same_changes_when_every_event_has_one(events,
+                                                                                tiny_map):
+    """With no event lacking an owner (the caller has counted), the owners are read as they
+    are, without the touchpoints' designed owners: the same changes."""
+    from journeyscope.analytics.handovers import owner_change_events
+
+    assert events.filter(events.owner.isnull()).count().to_pyarrow().as_py() == 0
+    key = [("account", "ascending"), ("ts", "ascending")]
+    looked_up = owner_change_events(events, tiny_map).to_pyarrow().sort_by(key)
+    as_they_are = owner_change_events(events, tiny_map, every_owner=True).to_pyarrow()
+    assert looked_up.num_rows > 0
+    assert as_they_are.sort_by(key).to_pylist() == looked_up.to_pylist()
+
+
+def test_an_analysis_gives_the_same_handovers_whether_events_name_their_owner_or_not(
+        demo_workspace, tmp_path):
+    """The demo's events carry their touchpoints' designed owners. With half of them left
+    without one, the analysis looks the designed owners up (it reads the owners as they are
+    only when none is missing) and finds the same handovers."""
+    import shutil
+
+    import duckdb
+
+    from journeyscope.analytics.analyze import analyze
+    from journeyscope.model.templates import load_template
+
+    template = load_template("b2b")
+    copy = tmp_path / "ownerless.duckdb"
+    shutil.copy(demo_workspace, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE events SET owner = NULL WHERE touchpoint IS NOT NULL AND seq % 2 = 0")
+    assert con.execute("SELECT count(*) FROM events WHERE touchpoint IS NOT NULL "
+                       "AND owner IS NULL").fetchone()[0] > 0
+    con.close()
+    full, half = analyze(template, demo_workspace), analyze(template, copy)
+    for name in ("handovers.matrix", "handovers.changes", "handovers.designed"):
+        assert full[name].num_rows > 0
+        assert half[name].to_pylist() == full[name].to_pylist(), name
