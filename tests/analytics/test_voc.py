@@ -124,3 +124,28 @@ def test_emotion_curve_keeps_stages_without_data(load):
     rows = emotion_curve(src.table("events"), MAP).to_pyarrow().to_pylist()
     assert [(r["stage"], r["measured"], r["signals"]) for r in rows] == [
         ("buy", pytest.approx(2.0), 1), ("use", None, 0)]
+
+
+def test_emotions_carried_by_the_events_are_read_as_they_are(load):
+    """An analysis works each event's score kind and emotions out once (`event_emotion`) and
+    keeps them with its feedback events: what reads them then gives what it gives from the
+    bare events, and reads the columns rather than working them out again."""
+    from journeyscope.analytics.voc import event_emotion
+
+    events = load(events=EVENTS).table("events")
+    scored = with_sentiment(events, text_sentiment(events))
+    carried = event_emotion(scored, MAP)
+    assert event_emotion(carried, MAP) is carried
+    kinds = {(r["touchpoint"], r["activity"]): r["score_nps"]
+             for r in carried.to_pyarrow().to_pylist()}
+    assert kinds == {("demo", "x"): False, ("survey", "x"): True, ("ticket", "x"): False,
+                     (None, "stray"): False}
+    for by in ("touchpoint", "persona"):
+        assert voice_by(carried, MAP, by=by).to_pyarrow().equals(
+            voice_by(scored, MAP, by=by).to_pyarrow())
+    assert emotion_curve(carried, MAP).to_pyarrow().equals(
+        emotion_curve(scored, MAP).to_pyarrow())
+    shifted = carried.mutate(emotion=carried.emotion + 1.0)
+    before = emotion_curve(carried, MAP).to_pyarrow().to_pylist()
+    after = emotion_curve(shifted, MAP).to_pyarrow().to_pylist()
+    assert [a["measured"] for a in after] == pytest.approx([b["measured"] + 1 for b in before])

@@ -356,7 +356,8 @@ class _Run:
             else:
                 scores = text_sentiment(f, cache=cache)
             f = with_sentiment(f, scores)
-        return materialize(f)
+        # Each event's kind of score and emotions, worked out once for all that read them.
+        return materialize(voc.event_emotion(f, self.map, codes=codes))
 
     def steps(self) -> ir.Table:
         return self.journey.steps
