@@ -55,6 +55,40 @@ def test_threads_query_the_workspace_at_once_and_see_what_each_kept(demo_workspa
         src.close()
 
 
+@pytest.mark.parametrize("reads_memtable", [False, True])
+def test_one_query_over_several_kept_tables_is_their_union(demo_workspace, reads_memtable):
+    """`kept_union` compiles the query once and changes the table's name for the others
+    (or builds each, when the query reads an in-memory table of its own): the rows of the
+    queries, one after the other."""
+    import ibis
+
+    from journeyscope.analytics.engine import keep_arrow, kept_union, release
+
+    src = open_workspace(demo_workspace)
+    try:
+        events = src.table("events")
+        data = events.select("account_id", "channel", "ts").to_pyarrow()
+        cuts = [0, 5, 1000, data.num_rows]
+        pieces = [keep_arrow(src.backend, data.slice(lo, hi - lo)) for lo, hi in
+                  zip(cuts, cuts[1:], strict=False)]
+        web = ibis.memtable({"channel": ["web"]})
+
+        def make(t):
+            if reads_memtable:
+                t = t.semi_join(web, "channel")
+            return t.group_by("account_id").aggregate(n=t.count(), first=t.ts.min())
+
+        got = kept_union(pieces, make).to_pyarrow()
+        want = ibis.union(*(make(p) for p in pieces), distinct=False).to_pyarrow()
+        key = [("account_id", "ascending"), ("n", "ascending"), ("first", "ascending")]
+        assert got.num_rows == want.num_rows > 0
+        assert got.sort_by(key).to_pylist() == want.sort_by(key).to_pylist()
+        for p in pieces:
+            release(p)
+    finally:
+        src.close()
+
+
 def test_queries_side_by_side_share_the_cores_and_the_setting_is_put_back(demo_workspace):
     from journeyscope.analytics.engine import cores_shared
 

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeyscope.analytics.base import account_outcomes, distinct_rows
-from journeyscope.analytics.engine import keep_arrow, materialize, release
+from journeyscope.analytics.engine import keep_arrow, kept_union, materialize, release
 from journeyscope.analytics.ordered import InOrder, read_in_order, small_pages
 from journeyscope.model.types import JourneyMap
 
@@ -436,8 +436,7 @@ class Journey:
         slices = [keep_arrow(backend, data.table.slice(lo, hi - lo))
                   for lo, hi in itertools.pairwise(bounds)]
         try:
-            parts = [aggregate(self._indexed(piece)) for piece in slices]
-            return materialize(ibis.union(*parts, distinct=False))
+            return kept_union(slices, lambda piece: aggregate(self._indexed(piece)))
         finally:
             for piece in slices:
                 release(piece)
