@@ -239,27 +239,17 @@ def test_the_journey_is_read_from_events_with_journey(journeys, tiny_map):
     assert credits(results["touchpoint"], "shapley") == pytest.approx({"ad": 50, "call": 150})
 
 
-def test_transitions_of_coded_touches_count_a_missing_key_as_unknown_filled_or_not():
-    """Coded touches with a touch of no channel: the transitions are the same whether every
-    touch's key is filled first or the counts' keys after, and the missing channel is the
-    unknown state, between its neighbours."""
+def _coded_journey():
+    """Coded touches, one without a channel: account 0 (won on day 4) web, (no channel),
+    phone; account 1 (lost) phone, web. The journey, the outcomes and the codes."""
     import datetime as dt
 
     import ibis
     import pyarrow as pa
 
-    from journeyscope.analytics.attribution import (
-        CONVERSION,
-        NULL,
-        START,
-        UNKNOWN,
-        journey_touches,
-        transition_table,
-    )
     from journeyscope.analytics.journey import Codes
 
     day = dt.datetime(2024, 1, 1)
-    # account 0 (won on day 4): web, (no channel), phone; account 1 (lost): phone, web.
     rows = [(0, 0, 0, 0, 0, 1, 1), (0, 1, 1, 1, None, 2, 1), (0, 2, 2, 1, 1, None, None),
             (1, 0, 0, 1, 1, 1, 0), (1, 1, 1, 0, 0, None, None)]
     t16 = pa.int16()
@@ -280,6 +270,23 @@ def test_transitions_of_coded_touches_count_a_missing_key_as_unknown_filled_or_n
         "account_id": pa.array([0, 1], pa.int32()), "won": [True, False],
         "won_ts": [day + dt.timedelta(days=4), None], "won_value": [10.0, None]}))
     codes = Codes({"touchpoint": ("ad", "call"), "channel": ("web", "phone")})
+    return journey, outcomes, codes
+
+
+def test_transitions_of_coded_touches_count_a_missing_key_as_unknown_filled_or_not():
+    """Coded touches with a touch of no channel: the transitions are the same whether every
+    touch's key is filled first or the counts' keys after, and the missing channel is the
+    unknown state, between its neighbours."""
+    from journeyscope.analytics.attribution import (
+        CONVERSION,
+        NULL,
+        START,
+        UNKNOWN,
+        journey_touches,
+        transition_table,
+    )
+
+    journey, outcomes, codes = _coded_journey()
     tables = [transition_table(journey_touches(journey, outcomes, codes=codes, fill=fill),
                                codes=codes) for fill in (True, False)]
     got = [{(r["by"], r["source"], r["target"]): r["n"] for r in t.to_pylist()} for t in tables]
@@ -288,3 +295,28 @@ def test_transitions_of_coded_touches_count_a_missing_key_as_unknown_filled_or_n
     assert channels == {(START, "web"): 1, ("web", UNKNOWN): 1, (UNKNOWN, "phone"): 1,
                         ("phone", CONVERSION): 1, (START, "phone"): 1, ("phone", "web"): 1,
                         ("web", NULL): 1}
+
+
+def test_coalitions_of_coded_touches_name_a_missing_key_unknown():
+    """A short dictionary's sets are gathered as bits, the unknown key (code -1) among them:
+    the won journey's channels are web, phone and the unknown one; the same sets as lists of
+    names give."""
+    from journeyscope.analytics.attribution import (
+        SEPARATOR,
+        UNKNOWN,
+        coalition_table,
+        journey_touches,
+    )
+    from journeyscope.analytics.journey import STRINGS
+
+    journey, outcomes, codes = _coded_journey()
+    touches = journey_touches(journey, outcomes, codes=codes)
+    rows = coalition_table(touches, codes=codes).to_pylist()
+    assert {(r["by"], r["coalition"]): (r["journeys"], r["touches"], r["won_value"])
+            for r in rows} == {
+        ("touchpoint", SEPARATOR.join(["ad", "call"])): (1, 3, 10.0),
+        ("channel", SEPARATOR.join(sorted(["web", "phone", UNKNOWN]))): (1, 3, 10.0)}
+    named = touches.mutate(touchpoint=touches.touchpoint.cases(
+        (0, "ad"), (1, "call")), channel=touches.channel.cases(
+        (0, "web"), (1, "phone"), else_=UNKNOWN))
+    assert coalition_table(named, codes=STRINGS).to_pylist() == rows
