@@ -39,19 +39,6 @@ NPS = "score_nps"
 EMOTION_COLUMNS = (NPS, "score_emotion", "text_emotion", "emotion")
 
 
-def score_kind(
-    events: ir.Table,
-    journey_map: JourneyMap,
-    *,
-    touchpoint: str = "touchpoint",
-    activity: str = "activity",
-    codes: Codes = STRINGS,
-) -> ir.StringValue:
-    """'nps' or 'csat' for each event, by the map's KPIs (see the module's docstring)."""
-    nps = is_nps(events, journey_map, touchpoint=touchpoint, activity=activity, codes=codes)
-    return ibis.ifelse(nps, "nps", "csat")
-
-
 def is_nps(
     events: ir.Table,
     journey_map: JourneyMap,
