@@ -50,7 +50,7 @@ from journeyscope.analytics.engine import (
     parallel,
     release,
 )
-from journeyscope.analytics.retention import is_regression
+from journeyscope.analytics.retention import step_back
 from journeyscope.analytics.sentiment import text_sentiment, update_cache, with_sentiment
 from journeyscope.analytics.themes import negative_themes
 from journeyscope.events.matching import match_table
@@ -374,10 +374,11 @@ class _Run:
         """One row per account, touchpoint, stage and persona met: events, first and last
         time, and whether the account stepped back to an earlier stage from there."""
         def aggregate(j: ir.Table) -> ir.Table:
-            back = is_regression(self.map, j.stage_index, j.next_stage_index)
+            back = step_back(self.map, j.stage_index, j.next_stage_index)
             return j.group_by(account=j.account_id, touchpoint=j.touchpoint,
                               stage_index=j.stage_index, persona=j.persona).aggregate(
-                n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(), back_from=back.any())
+                n=j.count(), first_ts=j.ts.min(), last_ts=j.ts.max(),
+                back_from=back.any().fill_null(False))
         # Kept by `per_accounts` itself (`self.kept` would copy the kept result once more).
         return self.memo("kept.touches", lambda: self.journey.per_accounts(aggregate))
 

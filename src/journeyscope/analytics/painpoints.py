@@ -35,7 +35,7 @@ import pyarrow as pa
 from journeyscope.analytics.base import US_PER_DAY
 from journeyscope.analytics.engine import materialize
 from journeyscope.analytics.journey import STRINGS, Codes
-from journeyscope.analytics.retention import is_regression
+from journeyscope.analytics.retention import step_back
 from journeyscope.analytics.touchpoints import link_waits
 from journeyscope.analytics.voc import event_emotion
 from journeyscope.model.types import JourneyMap, parse_duration
@@ -87,7 +87,7 @@ def touch_table(
     when given, else from the journey's own columns. `per_account` (account, touchpoint,
     first_ts, last_ts and `back_from`: a step back from it) saves the pass over the journey
     when the caller has it."""
-    back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
+    back = step_back(journey_map, journey[stage_index], journey[next_stage_index])
     j = journey.mutate(_back=back)
     base = _touch_base(journey, journey_map, per_account=per_account, account=account, ts=ts,
                        touchpoint=touchpoint, stage_index=stage_index,
@@ -129,12 +129,12 @@ def _touch_base(journey: ir.Table, journey_map: JourneyMap, *, per_account: ir.T
     """account, touchpoint, first_ts, last_ts and back_from, from `per_account` when given."""
     if per_account is not None:
         return per_account.select("account", "touchpoint", "first_ts", "last_ts", "back_from")
-    back = is_regression(journey_map, journey[stage_index], journey[next_stage_index])
+    back = step_back(journey_map, journey[stage_index], journey[next_stage_index])
     j = journey.mutate(_back=back)
     return j.group_by([j[account].name("account"), j[touchpoint].name("touchpoint")]).aggregate(
         first_ts=j[ts].min(),
         last_ts=j[ts].max(),
-        back_from=j._back.any(),
+        back_from=j._back.any().fill_null(False),
     )
 
 
