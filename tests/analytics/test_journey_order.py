@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
 
 import duckdb
 import numpy as np
@@ -353,3 +354,63 @@ def test_the_steps_say_whether_a_column_holds_a_null(load, stored):
     assert not j.has_nulls("touchpoint")
     owned = [{**r, "owner": r.get("owner") or "sales"} for r in rows]
     assert not journey.build(load(events=owned).table("events"), MAP).has_nulls("owner")
+
+
+def _feedback_threads(monkeypatch) -> list[str]:
+    """The names of the threads that make the voice of the customer's events, run by run."""
+    from journeyscope.analytics.analyze import _Run
+
+    made = _Run._feedback
+    names: list[str] = []
+
+    def watched(self, *args):
+        names.append(threading.current_thread().name)
+        return made(self, *args)
+
+    monkeypatch.setattr(_Run, "_feedback", watched)
+    return names
+
+
+def _threads(source) -> int:
+    return int(source.backend.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
+def test_the_feedback_is_made_beside_the_steps_when_the_events_are_in_journey_order(
+        demo_workspace, tmp_path, monkeypatch):
+    """Events in journey order: the voice of the customer's events are made once, on a thread
+    of their own, while the steps are made, and the sections read them (the tables are those
+    of the shuffled copy, where a section makes them: the whole-analysis test above). The
+    engine's threads are as they were after the run."""
+    names = _feedback_threads(monkeypatch)
+    template = load_template("b2b")
+    source = open_workspace(demo_workspace)
+    before = _threads(source)
+    result = analyze(template, source)
+    assert names == ["journeyscope-feedback"]
+    assert _threads(source) == before
+    source.close()
+    assert result["voc.by_touchpoint"].num_rows > 0
+    names.clear()
+    analyze(template, shuffled_copy(demo_workspace, tmp_path))
+    assert len(names) == 1 and names[0] != "journeyscope-feedback"
+
+
+def test_a_failure_making_the_feedback_early_is_the_run_s_error(demo_workspace, monkeypatch):
+    """The feedback made beside the steps fails: the section that reads it makes it again
+    and the run fails with that error; the engine's threads are put back."""
+    from journeyscope.analytics.analyze import _Run
+
+    names: list[str] = []
+
+    def broken(self, *args):
+        names.append(threading.current_thread().name)
+        raise AnalysisError("the feedback cannot be read")
+
+    monkeypatch.setattr(_Run, "_feedback", broken)
+    source = open_workspace(demo_workspace)
+    before = _threads(source)
+    with pytest.raises(AnalysisError, match="the feedback cannot be read"):
+        analyze(load_template("b2b"), source)
+    assert names[0] == "journeyscope-feedback" and len(names) >= 2
+    assert _threads(source) == before
+    source.close()

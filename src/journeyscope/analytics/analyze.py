@@ -200,6 +200,12 @@ class _Run:
         # Asked in `prepare`: the events with their contacts' personas when some events lack
         # them (`_persona_gap`, `_with_contact_persona`), else None.
         self.contact_personas: Callable[[], ir.Table | None] | None = None
+        # Work started early on a thread of its own (`_start_feedback`): waited for before
+        # the run ends, so that nothing still reads the workspace once it is closed.
+        self._early: threading.Thread | None = None
+        # The cores shared between queries at once (`cores_shared`), from the sections' start
+        # or sooner (`_start_feedback`) to the run's end.
+        self._sharing: contextlib.ExitStack | None = None
 
     def put(self, name: str, table: ir.Table | pa.Table) -> None:
         made = self._made[self._section.label]
@@ -228,6 +234,21 @@ class _Run:
         self.seconds[label] = round(time.perf_counter() - started, 3)
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self._early is not None:
+                self._early.join()
+            if self._sharing is not None:
+                self._sharing.close()
+
+    def _share_cores(self) -> None:
+        """From now on, each query on its share of the cores (`cores_shared`): two at once."""
+        if self._sharing is None:
+            self._sharing = contextlib.ExitStack()
+            self._sharing.enter_context(cores_shared(self.source, _SECTION_THREADS))
+
+    def _run(self) -> None:
         todo = self.sections()
         total = len(todo)
         if self.progress:
@@ -249,8 +270,8 @@ class _Run:
             # Each section's queries on its share of the cores: two sections keep both busy,
             # and a query on one thread spends less CPU than on two (`cores_shared`). The
             # preparation keeps every thread: the sort it may need is its critical path.
-            with cores_shared(self.source, _SECTION_THREADS), \
-                    ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
+            self._share_cores()
+            with ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
                 running = {pool.submit(self._section_run, label, section): label
                            for label, section in rest}
                 done = 1
@@ -311,7 +332,12 @@ class _Run:
                     made.add_done_callback(_release_made)  # made again from these events
                     made = pool.submit(self._account_facts, events)
                     codes = journey.dictionaries(events, m)
-                steps, in_order = journey.kept_journey(events, made.result, codes)
+                # The voice of the customer's events read no steps: once the events are read
+                # and the facts made, they are made beside the steps' Python work, on the
+                # core it leaves idle.
+                steps, in_order = journey.kept_journey(
+                    events, made.result, codes,
+                    on_read=lambda: self._start_feedback(events, made.result(), codes))
                 facts = made.result()
         else:
             joined = self.contact_personas() if self.contact_personas else None
@@ -325,6 +351,19 @@ class _Run:
         self.events_matched = events
         counts = facts.aggregate(accounts=facts.count(), events=facts.events.sum())
         self.counts = counts.to_pyarrow().to_pylist()[0]
+
+    def _start_feedback(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> None:
+        """Make the voice of the customer's events (`feedback`) on a thread of its own, now.
+        A failure there is left for the section that reads them, which makes them again."""
+        # The rest of the preparation is Python and two small queries: the feedback's query
+        # gets one core of its own, as a section's would.
+        self._share_cores()
+
+        def make() -> None:
+            with contextlib.suppress(Exception):
+                self.memo("feedback", lambda: self._feedback(events, facts, codes))
+        self._early = threading.Thread(target=make, name="journeyscope-feedback", daemon=True)
+        self._early.start()
 
     def _account_facts(self, events: ir.Table) -> ir.Table:
         return materialize(journey.account_facts(events, self.accounts))

@@ -322,6 +322,7 @@ def ordered_journey(
     account: str = "account_id",
     ts: str = "ts",
     order: str | None = "seq",
+    on_read: Callable[[], None] | None = None,
 ) -> InOrder | None:
     """The steps of `coded_journey`, made without sorting, when the events already come in
     journey order: each account's matched events together, in time order (then import order,
@@ -333,7 +334,9 @@ def ordered_journey(
     assumed, so the steps are the same as the window pass would give, row for row. With the
     sort gone, the steps of ten million events take a third of the CPU (`ordered.runs`).
     `facts` may be a function that gives them: it is called only once the events are read,
-    so that the facts can be made meanwhile.
+    so that the facts can be made meanwhile. `on_read` is called once the events are read and
+    the facts made, before the steps' own work, which is Python's on one core: work that
+    reads neither steps nor the events' order can start then, on the other.
     """
     if not all(codes.coded(kind) for kind in KINDS) or account not in events.columns:
         return None
@@ -352,6 +355,8 @@ def ordered_journey(
         return None
     data, r = read
     kept = facts() if callable(facts) else facts
+    if on_read is not None:
+        on_read()
     ids = kept.select("account_text", "account_id").to_pyarrow()
     heads = pc.index_in(r.heads, value_set=ids.column("account_text").combine_chunks())
     if heads.null_count:
@@ -386,12 +391,14 @@ def kept_journey(
     codes: Codes,
     *,
     order: str | None = "seq",
+    on_read: Callable[[], None] | None = None,
 ) -> tuple[ir.Table, InOrder | None]:
     """The coded journey's steps, kept: made in journey order without a sort when the events
     are stored that way (`ordered_journey`; then with their Arrow data, for `Journey.in_order`),
-    else sorted in one window pass (`coded_journey`; None). `facts` as for `ordered_journey`."""
+    else sorted in one window pass (`coded_journey`; None). `facts` and `on_read` as for
+    `ordered_journey` (`on_read` is not called for a journey sorted here)."""
     with small_pages():
-        data = ordered_journey(events, facts, codes, order=order)
+        data = ordered_journey(events, facts, codes, order=order, on_read=on_read)
     if data is not None:
         return keep_arrow(events._find_backend(use_default=True), data.table), data
     kept = facts() if callable(facts) else facts
