@@ -26,6 +26,30 @@ def test_duckdb_opens_the_workspace_read_only(demo_workspace):
         src.close()
 
 
+def test_opening_the_workspace_loads_ibis_s_result_converter(demo_workspace):
+    """Ibis imports its converter of DuckDB's results (and pandas with it) the first time it
+    is asked: the workspace loads it when it opens, in a fresh process as on the command
+    line, whether or not an analysis has started importing it on a thread of its own."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "from journeyscope.analytics.analyze import _import_converter\n"
+        "from journeyscope.analytics.engine import open_workspace\n"
+        "assert 'ibis.backends.duckdb.converter' not in sys.modules\n"
+        "if sys.argv[2] == 'beside':\n"
+        "    threading.Thread(target=_import_converter, daemon=True).start()\n"
+        "source = open_workspace(sys.argv[1])\n"
+        "assert 'ibis.backends.duckdb.converter' in sys.modules\n"
+        "print(source.table('events').count().to_pyarrow().as_py())\n"
+    )
+    for how in ("alone", "beside"):
+        out = subprocess.run([sys.executable, "-c", code, str(demo_workspace), how],
+                             capture_output=True, text=True, check=True)
+        assert int(out.stdout) > 0, how
+
+
 def test_threads_query_the_workspace_at_once_and_see_what_each_kept(demo_workspace):
     from concurrent.futures import ThreadPoolExecutor
 

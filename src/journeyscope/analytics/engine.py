@@ -448,10 +448,6 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
         raise WorkspaceError(f"{path}: no such workspace file; create it by importing events: "
                              f"`journeyscope import SOURCE... --workspace {path}` (for a try, "
                              "the files `journeyscope demo-data` writes)")
-    # Ibis converts DuckDB's results with a module that imports pandas, the first time it is
-    # asked (a quarter of a second): loaded with the workspace, not in the first analysis.
-    import ibis.backends.duckdb.converter  # noqa: F401
-
     # Checked outside the try below: a bad value is the setting's fault, not the workspace's.
     memory_limit = settings.memory_limit(settings.ANALYSIS_MEMORY_LIMIT)
     try:
@@ -473,6 +469,12 @@ def open_workspace(path: str | os.PathLike[str], *, engine: str = "duckdb",
     names = [n for n in WORKSPACE_TABLES if n in present]
     meta = dict(con.con.execute("SELECT key, value FROM meta").fetchall()) \
         if "meta" in present else {}
+    # Ibis converts DuckDB's results with a module that imports pandas, the first time it is
+    # asked (a quarter of a second): loaded with the workspace, not in the first analysis.
+    # Last, so that an analysis that imports it on a thread of its own meanwhile
+    # (`analyze._import_converter`) waits for it only once the file is open.
+    import ibis.backends.duckdb.converter as _converter  # noqa: F401
+
     if engine == "duckdb":
         return Source("duckdb", con, {n: con.table(n) for n in names}, meta)
     export = Path(parquet_dir) if parquet_dir else path.with_name(path.name + ".parquet")
