@@ -40,10 +40,13 @@ def _ev(account: str, ts: str, touchpoint: str | None = "demo", **kw) -> dict:
 
 
 def _both(events):
-    """The steps without a sort (None when the order does not allow it) and by the window."""
+    """The steps without a sort (None when the order does not allow it) and by the window.
+    The steps without a sort tell that they hold (`on_read`) exactly when they do."""
     codes = journey.dictionaries(events, MAP)
     facts = materialize(journey.account_facts(events))
-    fast = journey.ordered_journey(events, facts, codes)
+    told = []
+    fast = journey.ordered_journey(events, facts, codes, on_read=lambda: told.append(True))
+    assert told == ([] if fast is None else [True])
     fast = None if fast is None else fast.table
     sorted_ = materialize(journey.coded_journey(events, facts, codes)).to_pyarrow()
     return fast, sorted_, journey.kept_journey(events, facts, codes)[0].to_pyarrow()

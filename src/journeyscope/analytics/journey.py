@@ -334,9 +334,10 @@ def ordered_journey(
     assumed, so the steps are the same as the window pass would give, row for row. With the
     sort gone, the steps of ten million events take a third of the CPU (`ordered.runs`).
     `facts` may be a function that gives them: it is called only once the events are read,
-    so that the facts can be made meanwhile. `on_read` is called once the events are read and
-    the facts made, before the steps' own work, which is Python's on one core: work that
-    reads neither steps nor the events' order can start then, on the other.
+    so that the facts can be made meanwhile. `on_read` is called once the events are read, the
+    facts made and the order found to hold (never when None is returned: the sort that then
+    follows may need every core), before the steps' own work, which is Python's on one core:
+    work that reads neither steps nor the events' order can start then, on the other.
     """
     if not all(codes.coded(kind) for kind in KINDS) or account not in events.columns:
         return None
@@ -355,8 +356,6 @@ def ordered_journey(
         return None
     data, r = read
     kept = facts() if callable(facts) else facts
-    if on_read is not None:
-        on_read()
     ids = kept.select("account_text", "account_id").to_pyarrow()
     heads = pc.index_in(r.heads, value_set=ids.column("account_text").combine_chunks())
     if heads.null_count:
@@ -366,6 +365,8 @@ def ordered_journey(
     # facts' codes count from 0; the strings' distinct count took 26 to 110 ms here.
     if len(head_codes) and np.bincount(head_codes).max() > 1:
         return None
+    if on_read is not None:
+        on_read()
 
     def coded(kind: str) -> pa.ChunkedArray:
         col = data.column(kind)  # as fetched, chunk by chunk: no copy where no lookup
