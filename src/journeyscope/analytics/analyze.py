@@ -269,7 +269,8 @@ class _Run:
             rest = sorted(rest, key=lambda item: -_SECTION_WEIGHT.get(item[0], 0))
             # Each section's queries on its share of the cores: two sections keep both busy,
             # and a query on one thread spends less CPU than on two (`cores_shared`). The
-            # preparation keeps every thread: the sort it may need is its critical path.
+            # preparation keeps every thread until its journey is read (`_start_feedback`
+            # shares them from then on): the sort it may need is its critical path.
             self._share_cores()
             with ThreadPoolExecutor(max_workers=_SECTION_THREADS) as pool:
                 running = {pool.submit(self._section_run, label, section): label
@@ -361,7 +362,7 @@ class _Run:
 
         def make() -> None:
             with contextlib.suppress(Exception):
-                self.memo("feedback", lambda: self._feedback(events, facts, codes))
+                self._feedback_once(events, facts, codes)
         self._early = threading.Thread(target=make, name="journeyscope-feedback", daemon=True)
         self._early.start()
 
@@ -370,10 +371,15 @@ class _Run:
 
     @property
     def feedback(self) -> ir.Table:
-        """The voice of the customer's events (`_feedback`), made by the first section that
-        reads them (beside the others, not before them all)."""
-        return self.memo("feedback", lambda: self._feedback(
-            self.events_matched, self.journey.facts, self.codes))
+        """The voice of the customer's events (`_feedback`): made beside the journey's own
+        work when the events come in journey order (`_start_feedback`), else by the first
+        section that reads them (beside the others, not before them all)."""
+        return self._feedback_once(self.events_matched, self.journey.facts, self.codes)
+
+    def _feedback_once(self, events: ir.Table, facts: ir.Table,
+                       codes: journey.Codes) -> ir.Table:
+        """`_feedback`, made once for the run, by whichever thread asks first."""
+        return self.memo("feedback", lambda: self._feedback(events, facts, codes))
 
     def _feedback(self, events: ir.Table, facts: ir.Table, codes: journey.Codes) -> ir.Table:
         """The events with a score or text, coded like the journey, with the sentiment of
