@@ -16,9 +16,12 @@ from journeyscope.analytics.base import (
 )
 from journeyscope.analytics.journey import Codes
 from journeyscope.analytics.paths import (
+    account_moves,
     coded_steps,
     compare_paths,
+    compare_table,
     directly_follows,
+    edge_stats,
     sankey,
     variants,
 )
@@ -198,6 +201,27 @@ def test_compare_paths_sets_won_against_lost_moves_before_the_decision(tables):
     assert (bc["won_accounts"], bc["lost_accounts"], bc["difference"]) == (1, 0, 1.0)
     assert (ab["won_share"], ab["lost_share"]) == (1.0, 0.5)
     assert (ab["won_total"], ab["lost_total"]) == (1, 2)
+
+
+def test_accounts_counted_in_the_moves_per_account_are_those_of_the_steps(tables):
+    """`account_moves` (one row per account and move, with its first time) gives the graph's
+    distinct accounts and won against lost the same counts as the steps themselves."""
+    _, journey, outcomes = tables
+    moves = account_moves(journey, source="touchpoint", target="next_touchpoint")
+    rows = {(r["account"], r["source"], r["target"]): r["first_ts"]
+            for r in moves.to_pyarrow().to_pylist()}
+    # A2 went ta -> tb twice: first on day 2 (before its loss on day 3), again on day 20.
+    assert set(rows) == {("A1", "ta", "tb"), ("A1", "tb", "tc"), ("A2", "ta", "tb"),
+                         ("A2", "tb", "ta"), ("A3", "tb", "ta"), ("A3", "ta", "tc")}
+    assert rows[("A2", "ta", "tb")].day == 2 and rows[("A2", "tb", "ta")].day == 4
+    kw = dict(source="touchpoint", target="next_touchpoint")
+    by_edge = [("source", "ascending"), ("target", "ascending")]
+    assert edge_stats(journey, **kw, moves=moves).sort_by(by_edge) == \
+        edge_stats(journey, **kw).sort_by(by_edge)
+    compared = compare_table(journey, outcomes, moves=moves)
+    assert compared == compare_table(journey, outcomes)
+    lost = {(r["source"], r["target"]): r["lost_accounts"] for r in compared.to_pylist()}
+    assert lost == {("ta", "tb"): 1, ("tb", "tc"): 0}
 
 
 def test_coded_steps_of_a_log_with_more_activities_than_a_16_bit_code_holds(load):

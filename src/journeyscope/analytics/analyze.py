@@ -465,10 +465,20 @@ class _Run:
             self.steps(), self.map, outcomes=self.journey.facts, per_account=self.per_account(),
             marks=self.marks(), waits=self.link_waits(), codes=self.codes))
 
+    def moves(self) -> ir.Table:
+        """One row per account and move between touchpoints it made (`paths.account_moves`),
+        aggregated over slices of whole accounts (`Journey.per_accounts`): the distinct
+        accounts of the directly-follows graph, of won against lost and of the conformance's
+        misfits are counted in it, not in the steps."""
+        node, nxt = paths.LEVELS["touchpoint"]
+        return self.memo("kept.moves", lambda: self.journey.per_accounts(
+            lambda s: paths.account_moves(s, source=node, target=nxt)))
+
     def edges(self, level: str) -> pa.Table:
         node, nxt = paths.LEVELS[level]
+        moves = self.moves() if level == "touchpoint" else None
         return self.memo(f"edges.{level}", lambda: paths.edge_stats(
-            self.steps(), source=node, target=nxt))
+            self.steps(), source=node, target=nxt, moves=moves))
 
     def patterns(self) -> pa.Table:
         def make() -> pa.Table:
@@ -511,14 +521,15 @@ class _Run:
         self.put("paths.sankey_touchpoints", paths.sankey_table(tp, codes=codes,
                                                                 kind="touchpoint"))
         self.put("paths.won_vs_lost", paths.compare_table(self.steps(), self.journey.facts,
-                                                          codes=codes))
+                                                          codes=codes, moves=self.moves()))
 
     def conformance(self) -> None:
         m, codes, tp = self.map, self.codes, self.edges("touchpoint")
-        j = self.steps()
-        off = j.filter(conformance.off_map(j, m, codes=codes))
+        mv = self.moves()
+        off = mv.filter(conformance.off_map(mv, m, touchpoint="source", next_touchpoint="target",
+                                            codes=codes))
         counts = {"accounts": stages.entered_from_patterns(self.patterns(), 0, total=True),
-                  "misfits": off.account_id.nunique().to_pyarrow().as_py()}
+                  "misfits": off.account.nunique().to_pyarrow().as_py()}
         self.put("conformance.fitness", conformance.fitness_table(tp, counts, m, codes=codes))
         self.put("conformance.undesigned_moves", conformance.undesigned_table(tp, m, codes=codes))
         self.put("conformance.unmet_touchpoints", conformance.unmet_touchpoints(
