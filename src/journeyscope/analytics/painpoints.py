@@ -33,7 +33,6 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeyscope.analytics.base import US_PER_DAY
-from journeyscope.analytics.engine import materialize
 from journeyscope.analytics.journey import STRINGS, Codes
 from journeyscope.analytics.retention import step_back
 from journeyscope.analytics.touchpoints import link_waits
@@ -178,16 +177,21 @@ def _account_signals(touch: ir.Table, journey_map: JourneyMap, dims: ir.Table, *
     t = t.join(last, t.account == last._l_acc)
     t = t.mutate(is_last=t.last_ts == t._l_ts).drop("_l_acc", "_l_ts")
 
-    d = dims.select(_acc=dims[account], won=dims.won.fill_null(False),
-                    lost=dims.lost.fill_null(False), churned=dims.churned.fill_null(False),
-                    renewed=dims.renewed.fill_null(False), won_ts=dims.won_ts,
-                    _value=dims[value].cast("float64").fill_null(0.0))
+    d = _outcomes(dims, account=account, value=value)
     t = t.join(d, t.account == d._acc).drop("_acc")
     negative = (t.feedback > 0) & (t.emotion < 0)
     delay = (t.span_days > t.std_days).fill_null(False) | t.link_late.fill_null(False)
     dropped = t.is_last & (t.lost | t.churned)
     return t.mutate(negative_feedback=negative.fill_null(False), delay=delay,
                     back_and_forth=t.went_back, drop_off=dropped)
+
+
+def _outcomes(dims: ir.Table, *, account: str, value: str) -> ir.Table:
+    """Per account (`_acc`): its outcomes, never null, its win's time and its `_value`."""
+    return dims.select(_acc=dims[account], won=dims.won.fill_null(False),
+                       lost=dims.lost.fill_null(False), churned=dims.churned.fill_null(False),
+                       renewed=dims.renewed.fill_null(False), won_ts=dims.won_ts,
+                       _value=dims[value].cast("float64").fill_null(0.0))
 
 
 def _churn_lift(t: ir.Table, codes: Codes) -> ir.Table:
@@ -273,12 +277,18 @@ def rank_painpoints(
     base = _touch_base(journey, journey_map, per_account=per_account, account=account, ts=ts,
                        touchpoint=touchpoint, stage_index=stage_index,
                        next_stage_index=next_stage_index)
-    t = materialize(_account_signals(touch, journey_map, dims, base=base, journey=journey,
-                                     account=account, touchpoint=touchpoint, ts=ts,
-                                     value=value, waits=waits, codes=codes))
+    t = _account_signals(touch, journey_map, dims, base=base, journey=journey,
+                         account=account, touchpoint=touchpoint, ts=ts, value=value,
+                         waits=waits, codes=codes)
     decided = dims.filter(dims.won.fill_null(False) | dims.lost.fill_null(False))
     win_rate = (decided.won.fill_null(False).cast("float64").mean()).as_scalar()
-    lift = _churn_lift(t, codes)
+    # The churn lift reads only who met each touchpoint and how they ended: the pairs of
+    # `base` with their outcomes, the same rows as the signals' table. The signals are then
+    # read once, by the grouping below, and never kept (1.4 million rows of 23 columns at
+    # ten million events).
+    met = base.select("account", "touchpoint")
+    ends = _outcomes(dims, account=account, value=value)
+    lift = _churn_lift(met.join(ends, met.account == ends._acc).drop("_acc"), codes)
     t = t.join(lift, t.touchpoint == lift._tp2).drop("_tp2")
     t = t.mutate(churn=t.won & t.churned & t.churn_lift,
                  drop_off=t.drop_off & ~(t.churned & t.leaving.fill_null(False)))
