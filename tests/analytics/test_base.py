@@ -110,6 +110,23 @@ def test_account_outcomes_say_when_and_how_each_account_ended(events):
     assert y["lost"] and y["won_value"] == 0.0 and y["events"] == 2
 
 
+def test_accounts_are_numbered_in_the_order_of_their_ids_before_anything_is_joined(load):
+    """`account_outcomes(code=)` numbers the accounts 0, 1, ... in the order of their ids
+    (bytes, not the order they come in), and the facts take that number as their code with
+    the accounts table's columns beside it, on every engine."""
+    src = load(events=[_ev(a, "demo", "2024-01-01 09:00") for a in ("b", "B", "a", "b", "c")],
+               accounts=[{"account_id": "c", "segment": "ent"},
+                         {"account_id": "a", "segment": "smb"}])
+    events = prepare(src.table("events"), MAP, match=True)
+    out = account_outcomes(events, code="n").to_pyarrow().to_pylist()
+    assert sorted((r["account_id"], r["n"]) for r in out) == [
+        ("B", 0), ("a", 1), ("b", 2), ("c", 3)]
+    facts = journey.account_facts(events, src.table("accounts")).to_pyarrow().to_pylist()
+    assert sorted((r["account_id"], r["account_text"], r["segment"]) for r in facts) == [
+        (0, "B", None), (1, "a", "smb"), (2, "b", None), (3, "c", "ent")]
+    assert "n" not in account_outcomes(events).columns
+
+
 def test_the_first_channel_is_the_earliest_event_s_even_when_it_has_none(load):
     """An account's first channel is its earliest event's channel, null when that event has
     none (not the earliest channel given), on every engine."""
