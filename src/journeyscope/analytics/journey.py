@@ -262,8 +262,7 @@ def account_facts(
     its id as `account_text`."""
     out = account_outcomes(events, account=account, code="__code")
     if accounts is not None:
-        extra = [c for c in accounts.columns
-                 if c not in (account, "__code") and c not in out.columns]
+        extra = [c for c in accounts.columns if c != account and c not in out.columns]
         right = accounts.select(accounts[account].name("__account"), *extra)
         out = out.left_join(right, out[account] == right["__account"]).drop("__account")
     others = {c: out[c] for c in out.columns if c not in (account, "__code")}
